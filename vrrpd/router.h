@@ -1,0 +1,116 @@
+// One virtual router's state machine (RFC 5798 6.4, RFC 3768 6.4). Pure: it
+// takes events and the current time and returns actions for the edge to
+// carry out; it owns no socket, clock or log.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "vrrpd/ip_address.h"
+#include "vrrpd/packet.h"
+#include "vrrpd/time.h"
+
+namespace pgvrrpd::vrrp {
+
+enum class State : uint8_t { initialize, backup, master, fault };
+
+// The names used in logs and hooks: INIT, BACKUP, MASTER, FAULT.
+std::string_view state_name(State state);
+
+inline constexpr uint8_t kOwnerPriority = 255;  // RFC 5798 5.2.4
+
+struct RouterParams {
+  std::string name;
+  uint8_t vrid = 1;
+  uint8_t version = 3;
+  Family family = Family::ipv4;
+  uint8_t priority = 100;
+  Centiseconds advert_interval{100};
+  // Unlike RFC 5798's default, off: a database primary is sticky.
+  bool preempt = false;
+  std::vector<IpAddress> virtual_ips;
+  std::vector<IpAddress> unicast_peers;  // empty: multicast
+  ChecksumMode checksum_mode = ChecksumMode::pseudo_header;
+  // v2 authentication (RFC 3768 5.3.6): 0 none, 1 simple text password.
+  uint8_t auth_type = 0;
+  std::array<uint8_t, kV2AuthSize> auth_data{};
+};
+
+// --- actions the edge carries out, in the order returned ---
+struct SendAdvert {
+  uint8_t priority;  // 0 for the shutdown advert (RFC 5798 6.4.3)
+};
+struct AddVips {};      // add (or keep) the VIPs on the interface
+struct RemoveVips {};   // take the VIPs off the interface
+struct Announce {};     // gratuitous ARP / unsolicited NA for every VIP
+struct Transition {
+  State from;
+  State to;
+  std::string reason;
+};
+using Action = std::variant<SendAdvert, AddVips, RemoveVips, Announce, Transition>;
+using Actions = std::vector<Action>;
+
+class Router {
+ public:
+  // `primary_address` is the source of our adverts, used for the tie-break
+  // (RFC 5798 6.4.3): the interface's primary IPv4 address or its IPv6
+  // link-local address (or unicast_source).
+  Router(RouterParams params, IpAddress primary_address);
+
+  // Startup event (RFC 5798 6.4.1). `vips_present`: the VIPs are already on
+  // the interface (left by an earlier run). They are kept until the router
+  // decides: adopted without a gap if it becomes master, removed otherwise.
+  Actions start(TimePoint now, bool vips_present = false);
+
+  // An advert that passed the codec and the receive filter.
+  Actions receive(TimePoint now, const Advert& advert, const IpAddress& source);
+
+  // Fires the timers due at `now` (Master_Down_Timer or Adver_Timer).
+  Actions expire(TimePoint now);
+
+  // Shutdown event: a master sends priority 0 and drops the VIPs.
+  Actions shutdown(TimePoint now);
+
+  // Fault on/off (a failed check, a lost link). A master in fault gives up
+  // at once with a priority 0 advert; leaving fault starts over as backup.
+  Actions set_fault(TimePoint now, bool faulted, std::string_view reason);
+
+  // When the next timer is due; nullopt when none is armed.
+  std::optional<TimePoint> next_deadline() const;
+
+  State state() const { return state_; }
+  const RouterParams& params() const { return params_; }
+  const IpAddress& primary_address() const { return primary_address_; }
+  uint8_t priority() const { return params_.priority; }
+  Centiseconds master_adver_interval() const { return master_adver_interval_; }
+  // RFC 5798 6.1: Skew_Time and Master_Down_Interval from the current
+  // Master_Adver_Interval (v3) or Advertisement_Interval (v2).
+  Duration skew_time() const;
+  Duration master_down_interval() const;
+
+  // The advert we send, at the given priority.
+  Advert make_advert(uint8_t priority) const;
+
+ private:
+  void become_master(TimePoint now, std::string reason, Actions& out);
+  void become_backup(TimePoint now, std::string reason, Actions& out);
+  void set_state(State to, std::string reason, Actions& out);
+  void learn_master_interval(const Advert& advert);
+  bool sender_wins(const Advert& advert, const IpAddress& source) const;
+
+  RouterParams params_;
+  IpAddress primary_address_;
+  State state_ = State::initialize;
+  Centiseconds master_adver_interval_;
+  std::optional<TimePoint> master_down_timer_;
+  std::optional<TimePoint> adver_timer_;
+  bool holding_stale_vips_ = false;
+};
+
+}  // namespace pgvrrpd::vrrp
