@@ -111,6 +111,9 @@ class Router {
   std::optional<TimePoint> master_down_timer_;
   std::optional<TimePoint> adver_timer_;
   bool holding_stale_vips_ = false;
+  std::optional<IpAddress> resigned_master_;  // sent priority 0 while we were backup
+  bool faulted_ = false;
+  std::string fault_reason_;
 };
 
 }  // namespace pgvrrpd::vrrp

@@ -1,0 +1,335 @@
+// State machine rules of RFC 5798 6.4 / RFC 3768 6.4, driven with a fake clock.
+#include "vrrpd/router.h"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+
+using namespace pgvrrpd;
+using namespace pgvrrpd::vrrp;
+using namespace std::chrono_literals;
+
+namespace {
+
+IpAddress addr(const char* text) { return *IpAddress::parse(text); }
+
+RouterParams params(uint8_t priority, Centiseconds interval = Centiseconds(100),
+                    uint8_t version = 3) {
+  RouterParams p;
+  p.name = "pg";
+  p.vrid = 51;
+  p.version = version;
+  p.priority = priority;
+  p.advert_interval = interval;
+  p.virtual_ips = {addr("198.51.100.100")};
+  return p;
+}
+
+const TimePoint t0 = TimePoint(1000s);
+
+Advert advert_from(uint8_t priority, Centiseconds interval = Centiseconds(100)) {
+  Advert a;
+  a.vrid = 51;
+  a.priority = priority;
+  a.interval = interval;
+  a.addresses = {addr("198.51.100.100")};
+  return a;
+}
+
+template <class T>
+bool has(const Actions& actions) {
+  for (const auto& a : actions)
+    if (std::holds_alternative<T>(a)) return true;
+  return false;
+}
+
+std::optional<Transition> transition(const Actions& actions) {
+  for (const auto& a : actions)
+    if (auto* t = std::get_if<Transition>(&a)) return *t;
+  return std::nullopt;
+}
+
+std::optional<uint8_t> sent_priority(const Actions& actions) {
+  for (const auto& a : actions)
+    if (auto* s = std::get_if<SendAdvert>(&a)) return s->priority;
+  return std::nullopt;
+}
+
+const IpAddress kSelf = addr("198.51.100.12");
+const IpAddress kLowerPeer = addr("198.51.100.11");
+const IpAddress kHigherPeer = addr("198.51.100.13");
+
+}  // namespace
+
+TEST_CASE("RFC 5798 6.1: Skew_Time and Master_Down_Interval") {
+  Router r(params(100, Centiseconds(100)), kSelf);
+  // (256 - 100) * 1 s / 256 = 609.375 ms
+  CHECK(r.skew_time() == 609375us);
+  CHECK(r.master_down_interval() == 3s + 609375us);
+  Router fast(params(200, Centiseconds(10)), kSelf);
+  CHECK(fast.skew_time() == 21875us);  // 56 * 100 ms / 256
+  CHECK(fast.master_down_interval() == 321875us);
+}
+
+TEST_CASE("RFC 3768 6.1: v2 Skew_Time is (256 - Priority) / 256 seconds") {
+  Router r(params(100, Centiseconds(300), 2), kSelf);
+  CHECK(r.skew_time() == 609375us);
+  CHECK(r.master_down_interval() == 9s + 609375us);
+}
+
+TEST_CASE("RFC 5798 6.4.1: a non-owner starts as backup with Master_Down_Timer armed") {
+  Router r(params(100), kSelf);
+  auto out = r.start(t0);
+  CHECK(r.state() == State::backup);
+  REQUIRE(transition(out));
+  CHECK(transition(out)->from == State::initialize);
+  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK_FALSE(has<RemoveVips>(out));
+  CHECK(r.next_deadline() == t0 + r.master_down_interval());
+}
+
+TEST_CASE("RFC 5798 6.4.1: the address owner (priority 255) starts as master at once") {
+  Router r(params(255), kSelf);
+  auto out = r.start(t0);
+  CHECK(r.state() == State::master);
+  CHECK(sent_priority(out) == 255);
+  CHECK(has<AddVips>(out));
+  CHECK(has<Announce>(out));
+  CHECK(r.next_deadline() == t0 + 1s);
+}
+
+TEST_CASE("RFC 5798 6.4.2: Master_Down_Timer expiry makes the backup master") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  CHECK(r.expire(t0 + 3s).empty());  // not yet due
+  auto out = r.expire(t0 + r.master_down_interval());
+  CHECK(r.state() == State::master);
+  CHECK(transition(out)->reason == "master down timer expired");
+  CHECK(sent_priority(out) == 100);
+  CHECK(has<AddVips>(out));
+  CHECK(has<Announce>(out));
+}
+
+TEST_CASE("RFC 5798 6.4.2: an advert from the master resets Master_Down_Timer") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  auto later = t0 + 2s;
+  CHECK(r.receive(later, advert_from(150), kLowerPeer).empty());
+  CHECK(r.next_deadline() == later + r.master_down_interval());
+  CHECK(r.expire(t0 + r.master_down_interval()).empty());
+  CHECK(r.state() == State::backup);
+}
+
+TEST_CASE("RFC 5798 6.4.2: a priority 0 advert shortens the wait to Skew_Time") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(150), kLowerPeer);
+  auto resign = t0 + 500ms;
+  r.receive(resign, advert_from(0), kLowerPeer);
+  CHECK(r.next_deadline() == resign + r.skew_time());
+  auto out = r.expire(resign + r.skew_time());
+  CHECK(r.state() == State::master);
+  CHECK(transition(out)->reason == "master 198.51.100.11 resigned (priority 0 advert)");
+}
+
+TEST_CASE("RFC 5798 6.4.2: a v3 backup learns Master_Adver_Interval from the master") {
+  Router r(params(100, Centiseconds(100)), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(150, Centiseconds(10)), kLowerPeer);
+  CHECK(r.master_adver_interval() == Centiseconds(10));
+  CHECK(r.master_down_interval() == 300ms + 60937500ns);
+  CHECK(r.next_deadline() == t0 + r.master_down_interval());
+}
+
+TEST_CASE("RFC 3768 6.4.2: a v2 backup keeps its own interval") {
+  Router r(params(100, Centiseconds(100), 2), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(150, Centiseconds(100)), kLowerPeer);
+  CHECK(r.master_down_interval() == 3s + 609375us);
+}
+
+TEST_CASE("RFC 5798 6.4.2: preempt off, a higher-priority backup accepts a lower master") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.receive(t0 + 1s, advert_from(100), kLowerPeer);
+  CHECK(r.next_deadline() == t0 + 1s + r.master_down_interval());
+  CHECK(r.expire(t0 + 1s + r.master_down_interval() - 1ns).empty());
+  CHECK(r.state() == State::backup);
+}
+
+TEST_CASE("RFC 5798 6.4.2: preempt on, a lower-priority master is ignored and preempted") {
+  auto p = params(200);
+  p.preempt = true;
+  Router r(p, kSelf);
+  r.start(t0);
+  r.receive(t0 + 1s, advert_from(100), kLowerPeer);
+  CHECK(r.next_deadline() == t0 + r.master_down_interval());  // not reset
+  r.expire(t0 + r.master_down_interval());
+  CHECK(r.state() == State::master);
+}
+
+TEST_CASE("RFC 5798 6.4.3: the master sends an advert every Advertisement_Interval") {
+  Router r(params(255, Centiseconds(10)), kSelf);
+  r.start(t0);
+  CHECK(sent_priority(r.expire(t0 + 100ms)) == 255);
+  CHECK(r.next_deadline() == t0 + 200ms);
+  // A late wake-up keeps the schedule instead of drifting.
+  CHECK(sent_priority(r.expire(t0 + 230ms)) == 255);
+  CHECK(r.next_deadline() == t0 + 300ms);
+  // After a long stall it starts afresh rather than sending a burst.
+  CHECK(sent_priority(r.expire(t0 + 2s)) == 255);
+  CHECK(r.next_deadline() == t0 + 2100ms);
+}
+
+TEST_CASE("RFC 5798 6.4.3: a higher-priority advert makes the master back up") {
+  Router m(params(100), kSelf);
+  m.start(t0);
+  m.expire(t0 + m.master_down_interval());
+  REQUIRE(m.state() == State::master);
+  auto now = t0 + 10s;
+  auto out = m.receive(now, advert_from(200, Centiseconds(50)), kLowerPeer);
+  CHECK(m.state() == State::backup);
+  CHECK(transition(out)->reason == "higher priority advert from 198.51.100.11 (priority 200)");
+  CHECK(has<RemoveVips>(out));
+  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK(m.master_adver_interval() == Centiseconds(50));
+  CHECK(m.next_deadline() == now + m.master_down_interval());
+}
+
+TEST_CASE("RFC 5798 6.4.3: equal priority, the greater primary address wins") {
+  auto make_master = [] {
+    auto r = std::make_unique<Router>(params(100), kSelf);
+    r->start(t0);
+    r->expire(t0 + r->master_down_interval());
+    return r;
+  };
+  auto lower = make_master();
+  auto out = lower->receive(t0 + 10s, advert_from(100), kHigherPeer);
+  CHECK(lower->state() == State::backup);
+  CHECK(transition(out)->reason == "equal priority advert from higher address 198.51.100.13");
+
+  auto higher = make_master();
+  out = higher->receive(t0 + 10s, advert_from(100), kLowerPeer);
+  CHECK(higher->state() == State::master);
+}
+
+TEST_CASE("RFC 5798 6.4.3: a lower-priority advert leaves the master master, which re-asserts") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  auto now = t0 + 10s + 30ms;
+  auto out = r.receive(now, advert_from(100), kLowerPeer);
+  CHECK(r.state() == State::master);
+  CHECK_FALSE(transition(out));
+  // Split healed: advertise and re-announce at once instead of next interval.
+  CHECK(sent_priority(out) == 200);
+  CHECK(has<Announce>(out));
+  CHECK(r.next_deadline() == now + 1s);
+}
+
+TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  auto out = r.receive(t0 + 5s, advert_from(0), kLowerPeer);
+  CHECK(r.state() == State::master);
+  CHECK(sent_priority(out) == 200);
+  CHECK_FALSE(has<Announce>(out));
+}
+
+TEST_CASE("RFC 5798 6.4.3: shutdown of the master sends priority 0 and drops the VIPs") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  auto out = r.shutdown(t0 + 5s);
+  CHECK(r.state() == State::initialize);
+  CHECK(sent_priority(out) == 0);
+  CHECK(has<RemoveVips>(out));
+  CHECK(transition(out)->reason == "shutdown");
+  CHECK_FALSE(r.next_deadline());
+}
+
+TEST_CASE("RFC 5798 6.4.2: shutdown of a backup cancels Master_Down_Timer, sends nothing") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  auto out = r.shutdown(t0 + 1s);
+  CHECK(r.state() == State::initialize);
+  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK_FALSE(r.next_deadline());
+}
+
+TEST_CASE("RFC 5798 6.1: the owner always preempts, even with preempt off") {
+  Router r(params(255), kSelf);
+  r.start(t0);
+  auto out = r.receive(t0 + 1s, advert_from(254), kHigherPeer);
+  CHECK(r.state() == State::master);
+  CHECK(sent_priority(out) == 255);
+}
+
+TEST_CASE("start-up: VIPs left by an earlier run are adopted without a gap on becoming master") {
+  Router r(params(100), kSelf);
+  auto out = r.start(t0, /*vips_present=*/true);
+  CHECK(r.state() == State::backup);
+  CHECK_FALSE(has<RemoveVips>(out));
+  out = r.expire(t0 + r.master_down_interval());
+  CHECK(r.state() == State::master);
+  CHECK(has<AddVips>(out));  // a refresh of the lease, not a re-add after removal
+  CHECK_FALSE(has<RemoveVips>(out));
+}
+
+TEST_CASE("start-up: VIPs left by an earlier run are removed once another master is heard") {
+  Router r(params(100), kSelf);
+  r.start(t0, /*vips_present=*/true);
+  auto out = r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  CHECK(has<RemoveVips>(out));
+  // Only once.
+  CHECK_FALSE(has<RemoveVips>(r.receive(t0 + 1100ms, advert_from(150), kLowerPeer)));
+}
+
+TEST_CASE("start-up: a priority 0 advert does not count as a decision for held VIPs") {
+  Router r(params(100), kSelf);
+  r.start(t0, true);
+  CHECK_FALSE(has<RemoveVips>(r.receive(t0 + 10ms, advert_from(0), kLowerPeer)));
+  auto out = r.expire(t0 + 10ms + r.skew_time());
+  CHECK(r.state() == State::master);
+  CHECK_FALSE(has<RemoveVips>(out));
+}
+
+TEST_CASE("fault: a master resigns with priority 0 and ignores adverts until cleared") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  auto out = r.set_fault(t0 + 5s, true, "interface eth0 down");
+  CHECK(r.state() == State::fault);
+  CHECK(sent_priority(out) == 0);
+  CHECK(has<RemoveVips>(out));
+  CHECK(transition(out)->reason == "interface eth0 down");
+  CHECK_FALSE(r.next_deadline());
+  CHECK(r.receive(t0 + 6s, advert_from(100), kLowerPeer).empty());
+  CHECK(r.set_fault(t0 + 6s, true, "again").empty());
+
+  out = r.set_fault(t0 + 7s, false, "interface eth0 up");
+  CHECK(r.state() == State::backup);
+  CHECK(transition(out)->reason == "fault cleared: interface eth0 up");
+  CHECK(r.next_deadline() == t0 + 7s + r.master_down_interval());
+}
+
+TEST_CASE("fault: set before start, the router starts in fault") {
+  Router r(params(200), kSelf);
+  CHECK(r.set_fault(t0, true, "interface eth0 down").empty());
+  auto out = r.start(t0);
+  CHECK(r.state() == State::fault);
+  CHECK_FALSE(has<SendAdvert>(out));
+}
+
+TEST_CASE("make_advert carries the configuration (RFC 5798 5.2)") {
+  auto p = params(120, Centiseconds(25));
+  Router r(p, kSelf);
+  auto a = r.make_advert(120);
+  CHECK(a.version == 3);
+  CHECK(a.vrid == 51);
+  CHECK(a.priority == 120);
+  CHECK(a.interval == Centiseconds(25));
+  CHECK(a.addresses == p.virtual_ips);
+  CHECK(r.make_advert(0).priority == 0);
+}

@@ -1,0 +1,241 @@
+#include "vrrpd/router.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace pgvrrpd::vrrp {
+
+std::string_view state_name(State state) {
+  switch (state) {
+    case State::initialize: return "INIT";
+    case State::backup: return "BACKUP";
+    case State::master: return "MASTER";
+    case State::fault: return "FAULT";
+  }
+  return "?";
+}
+
+Router::Router(RouterParams params, IpAddress primary_address)
+    : params_(std::move(params)),
+      primary_address_(primary_address),
+      master_adver_interval_(params_.advert_interval) {}
+
+Duration Router::skew_time() const {
+  // RFC 5798 6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
+  // RFC 3768 6.1 (v2): Skew_Time = (256 - Priority) / 256 seconds, i.e. the
+  // same formula with a one-second interval. Computed in nanoseconds so that
+  // small intervals keep their precision.
+  Centiseconds interval = params_.version == 2 ? Centiseconds(100) : master_adver_interval_;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval);
+  return ns * (256 - params_.priority) / 256;
+}
+
+Duration Router::master_down_interval() const {
+  // RFC 5798 6.1: (3 * Master_Adver_Interval) + Skew_Time. v2 has no
+  // learned interval: its own Advertisement_Interval, which must match.
+  Centiseconds interval =
+      params_.version == 2 ? params_.advert_interval : master_adver_interval_;
+  return 3 * std::chrono::duration_cast<Duration>(interval) + skew_time();
+}
+
+Advert Router::make_advert(uint8_t priority) const {
+  Advert advert;
+  advert.version = params_.version;
+  advert.vrid = params_.vrid;
+  advert.priority = priority;
+  advert.interval = params_.advert_interval;
+  advert.addresses = params_.virtual_ips;
+  advert.auth_type = params_.version == 2 ? params_.auth_type : 0;
+  if (params_.version == 2) advert.auth_data = params_.auth_data;
+  return advert;
+}
+
+std::optional<TimePoint> Router::next_deadline() const {
+  if (master_down_timer_ && adver_timer_) return std::min(*master_down_timer_, *adver_timer_);
+  return master_down_timer_ ? master_down_timer_ : adver_timer_;
+}
+
+void Router::set_state(State to, std::string reason, Actions& out) {
+  out.push_back(Transition{state_, to, std::move(reason)});
+  state_ = to;
+}
+
+void Router::become_master(TimePoint now, std::string reason, Actions& out) {
+  // RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, announce the addresses,
+  // set Adver_Timer, transition to Master. The VIPs go on before the
+  // announcement so that the ARP replies it provokes find them.
+  set_state(State::master, std::move(reason), out);
+  out.push_back(SendAdvert{params_.priority});
+  out.push_back(AddVips{});
+  out.push_back(Announce{});
+  master_down_timer_.reset();
+  adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+  holding_stale_vips_ = false;
+  resigned_master_.reset();
+}
+
+void Router::become_backup(TimePoint now, std::string reason, Actions& out) {
+  // RFC 5798 6.4.1: Master_Adver_Interval starts at our own interval and
+  // Master_Down_Timer at Master_Down_Interval.
+  set_state(State::backup, std::move(reason), out);
+  master_adver_interval_ = params_.advert_interval;
+  adver_timer_.reset();
+  master_down_timer_ = now + master_down_interval();
+  resigned_master_.reset();
+}
+
+Actions Router::start(TimePoint now, bool vips_present) {
+  Actions out;
+  if (state_ != State::initialize) return out;
+  if (faulted_) {
+    if (vips_present) out.push_back(RemoveVips{});
+    set_state(State::fault, fault_reason_, out);
+    return out;
+  }
+  if (params_.priority == kOwnerPriority) {
+    become_master(now, "startup as address owner (priority 255)", out);
+    return out;
+  }
+  // VIPs left by an earlier run stay until the router has decided, so a
+  // restarted master keeps serving without a gap.
+  holding_stale_vips_ = vips_present;
+  become_backup(now, vips_present ? "startup, holding VIPs until decided" : "startup", out);
+  return out;
+}
+
+void Router::learn_master_interval(const Advert& advert) {
+  // RFC 5798 6.4.2 / 6.4.3: v3 backups follow the master's interval. v2
+  // intervals must match (checked by the receive filter), nothing to learn.
+  if (params_.version == 3) master_adver_interval_ = advert.interval;
+}
+
+bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
+  // RFC 5798 6.4.3: higher priority, or equal priority and a greater primary
+  // address, compared as unsigned integers in network byte order.
+  if (advert.priority != params_.priority) return advert.priority > params_.priority;
+  return primary_address_ < source;
+}
+
+Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& source) {
+  Actions out;
+  if (state_ == State::backup) {
+    if (advert.priority == 0) {
+      // RFC 5798 6.4.2: the master resigned; take over after Skew_Time only.
+      master_down_timer_ = now + skew_time();
+      resigned_master_ = source;
+      return out;
+    }
+    if (!params_.preempt || advert.priority >= params_.priority) {
+      learn_master_interval(advert);
+      master_down_timer_ = now + master_down_interval();
+      resigned_master_.reset();
+      if (holding_stale_vips_) {
+        // Decided: someone else is master, the leftover VIPs must go.
+        holding_stale_vips_ = false;
+        out.push_back(RemoveVips{});
+      }
+    }
+    // Otherwise (preempt, lower priority master): let the timer run out.
+    return out;
+  }
+  if (state_ != State::master) return out;  // Initialize and Fault ignore adverts.
+
+  if (advert.priority == 0) {
+    // RFC 5798 6.4.3: answer a resigning router at once so that backups
+    // that heard it do not take over.
+    out.push_back(SendAdvert{params_.priority});
+    adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+    return out;
+  }
+  if (sender_wins(advert, source)) {
+    std::string reason =
+        advert.priority > params_.priority
+            ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),
+                          advert.priority)
+            : fmt::format("equal priority advert from higher address {}", source.to_string());
+    learn_master_interval(advert);
+    set_state(State::backup, std::move(reason), out);
+    out.push_back(RemoveVips{});
+    adver_timer_.reset();
+    master_down_timer_ = now + master_down_interval();
+    return out;
+  }
+  // RFC 5798 6.4.3 says discard. We also advertise and announce at once: a
+  // lower-priority master means a split just healed, and both it and the
+  // clients' ARP/ND caches should learn who the master is now, not one
+  // interval later.
+  out.push_back(SendAdvert{params_.priority});
+  out.push_back(Announce{});
+  adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+  return out;
+}
+
+Actions Router::expire(TimePoint now) {
+  Actions out;
+  if (state_ == State::backup && master_down_timer_ && *master_down_timer_ <= now) {
+    std::string reason =
+        resigned_master_
+            ? fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string())
+            : std::string("master down timer expired");
+    become_master(now, std::move(reason), out);
+    return out;
+  }
+  if (state_ == State::master && adver_timer_ && *adver_timer_ <= now) {
+    out.push_back(SendAdvert{params_.priority});
+    // Keep the cadence of the schedule rather than of our wake-ups; after a
+    // long stall start afresh instead of sending a burst.
+    auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
+    *adver_timer_ += interval;
+    if (*adver_timer_ <= now) adver_timer_ = now + interval;
+  }
+  return out;
+}
+
+Actions Router::shutdown(TimePoint /*now*/) {
+  Actions out;
+  if (state_ == State::master) {
+    // RFC 5798 6.4.3: priority 0 lets the backup take over after Skew_Time.
+    out.push_back(SendAdvert{0});
+    out.push_back(RemoveVips{});
+  } else if (holding_stale_vips_) {
+    out.push_back(RemoveVips{});
+  }
+  holding_stale_vips_ = false;
+  adver_timer_.reset();
+  master_down_timer_.reset();
+  if (state_ != State::initialize) set_state(State::initialize, "shutdown", out);
+  return out;
+}
+
+Actions Router::set_fault(TimePoint now, bool faulted, std::string_view reason) {
+  Actions out;
+  if (faulted == faulted_) return out;
+  faulted_ = faulted;
+  fault_reason_ = std::string(reason);
+  if (state_ == State::initialize) return out;  // start() takes it into account
+  if (faulted) {
+    if (state_ == State::master) {
+      // A master that can no longer serve resigns at once (priority 0) so the
+      // peer takes over after Skew_Time instead of Master_Down_Interval.
+      out.push_back(SendAdvert{0});
+      out.push_back(RemoveVips{});
+    } else if (holding_stale_vips_) {
+      out.push_back(RemoveVips{});
+    }
+    holding_stale_vips_ = false;
+    adver_timer_.reset();
+    master_down_timer_.reset();
+    set_state(State::fault, std::string(reason), out);
+    return out;
+  }
+  std::string why = fmt::format("fault cleared: {}", reason);
+  if (params_.priority == kOwnerPriority)
+    become_master(now, std::move(why), out);
+  else
+    become_backup(now, std::move(why), out);
+  return out;
+}
+
+}  // namespace pgvrrpd::vrrp
