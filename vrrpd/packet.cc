@@ -5,12 +5,6 @@
 namespace pgvrrpd::vrrp {
 namespace {
 
-Decoded rejected(Reject reason) {
-  Decoded out;
-  out.reject = reason;
-  return out;
-}
-
 constexpr uint8_t kTypeAdvertisement = 1;   // RFC 5798 5.2.2, RFC 3768 5.3.2
 constexpr uint16_t kMaxAdverIntMask = 0x0fff;  // RFC 5798 5.2.7: 12 bits
 constexpr int64_t kCentisecondsPerSecond = 100;
@@ -38,7 +32,8 @@ uint16_t message_checksum(std::span<const uint8_t> message, uint8_t version,
   if (!uses_pseudo_header(version, family, mode)) return internet_checksum({message});
   auto length = static_cast<uint32_t>(message.size());
   if (family == Family::ipv4) {
-    // RFC 768-style IPv4 pseudo-header: zero, protocol, 16-bit length.
+    // The UDP-style (RFC 768) IPv4 pseudo-header keepalived and FRR use:
+    // zero, protocol, 16-bit length.
     const uint8_t tail[4] = {0, kIpProtocol, static_cast<uint8_t>(length >> 8),
                              static_cast<uint8_t>(length)};
     return internet_checksum({source.bytes(), destination.bytes(), tail, message});
@@ -50,6 +45,12 @@ uint16_t message_checksum(std::span<const uint8_t> message, uint8_t version,
                            static_cast<uint8_t>(length),
                            0, 0, 0, kIpProtocol};
   return internet_checksum({source.bytes(), destination.bytes(), tail, message});
+}
+
+Decoded rejected(Reject reason) {
+  Decoded out;
+  out.reject = reason;
+  return out;
 }
 
 IpAddress read_address(const uint8_t* at, Family family) {
@@ -85,7 +86,8 @@ std::string_view reject_name(Reject reason) {
 std::vector<uint8_t> encode(const Advert& advert, const IpAddress& source,
                             const IpAddress& destination, ChecksumMode mode) {
   std::vector<uint8_t> out;
-  out.reserve(implied_size(advert.version, 255, source.family()));
+  out.reserve(implied_size(advert.version, static_cast<uint8_t>(advert.addresses.size()),
+                           source.family()));
   // RFC 5798 5.2.1-5.2.2: version in the high nibble, type in the low one.
   out.push_back(static_cast<uint8_t>(advert.version << 4 | kTypeAdvertisement));
   out.push_back(advert.vrid);
