@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -55,6 +56,7 @@ enum class Reject : uint8_t {
   interval_mismatch,       // v2: Adver Int differs from ours (RFC 3768 7.1)
   auth_mismatch,           // v2: auth type/data differ from ours (RFC 3768 7.1)
   unexpected_source,       // unicast router: source is not a configured peer
+  unexpected_destination,  // multicast router: not sent to the VRRP group
   family_mismatch,         // address family differs from the router's
   own_packet,              // our own advert looped back
   owner_conflict,          // we are the address owner (priority 255), RFC 5798 7.1
@@ -81,6 +83,8 @@ std::vector<uint8_t> encode(const Advert& advert, const IpAddress& source,
 
 struct Decoded {
   Reject reject = Reject::none;
+  // On bad_checksum the fields are filled anyway, for the log line; on the
+  // earlier rejects it is left default.
   Advert advert;
   // For v3 over IPv4: the form whose checksum matched (either is accepted).
   ChecksumMode checksum_mode = ChecksumMode::pseudo_header;
@@ -88,7 +92,8 @@ struct Decoded {
 
 // Decodes a VRRP message (no IP header) and checks its structure: length,
 // version, type, address count against length, checksum. TTL and
-// configuration checks belong to the receive filter.
+// configuration checks belong to the receive filter. Bytes past the end the
+// header implies (count, v2 auth data) are ignored, also by the checksum.
 Decoded decode(std::span<const uint8_t> message, const PacketContext& context);
 
 // An IPv4 datagram as a raw IPPROTO_VRRP socket returns it.

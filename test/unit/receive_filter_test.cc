@@ -1,0 +1,199 @@
+// The configuration checks of RFC 5798 7.1 / RFC 3768 7.1, on adverts that
+// already passed the codec.
+#include "vrrpd/receive_filter.h"
+
+#include <doctest/doctest.h>
+
+namespace pgvrrpd::vrrp {
+namespace {
+
+IpAddress ip(std::string_view text) { return IpAddress::parse(text).value(); }
+
+const IpAddress kLocal = ip("198.51.100.12");
+const IpAddress kPeer = ip("198.51.100.11");
+const PacketContext kMulticast{kPeer, ip("224.0.0.18"), 255};
+
+RouterParams v3_router() {
+  RouterParams r;
+  r.name = "db";
+  r.vrid = 51;
+  r.version = 3;
+  r.family = Family::ipv4;
+  r.priority = 100;
+  r.advert_interval = Centiseconds(100);
+  r.virtual_ips = {ip("198.51.100.100"), ip("198.51.100.101")};
+  return r;
+}
+
+Advert v3_advert() {
+  Advert a;
+  a.version = 3;
+  a.vrid = 51;
+  a.priority = 150;
+  a.interval = Centiseconds(100);
+  a.addresses = {ip("198.51.100.100"), ip("198.51.100.101")};
+  return a;
+}
+
+RouterParams v2_router() {
+  RouterParams r = v3_router();
+  r.version = 2;
+  r.auth_type = 1;
+  r.auth_data = {'s', 'e', 'c', 'r', 'e', 't', '1', 0};
+  return r;
+}
+
+Advert v2_advert() {
+  Advert a = v3_advert();
+  a.version = 2;
+  a.auth_type = 1;
+  a.auth_data = {'s', 'e', 'c', 'r', 'e', 't', '1', 0};
+  return a;
+}
+
+RouterParams unicast_router() {
+  RouterParams r = v3_router();
+  r.unicast_peers = {ip("192.0.2.7"), kPeer};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 5798 7.1: a well-formed advert from the link passes") {
+  CHECK(filter_advert(v3_advert(), kMulticast, v3_router(), kLocal) == Reject::none);
+  CHECK(filter_advert(v2_advert(), kMulticast, v2_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("RFC 5798 1: family_mismatch for an IPv6 advert at an IPv4 router") {
+  PacketContext c{ip("fe80::11"), ip("ff02::12"), 255};
+  Advert a = v3_advert();
+  a.addresses = {ip("2001:db8:100::1"), ip("2001:db8:100::2")};
+  CHECK(filter_advert(a, c, v3_router(), kLocal) == Reject::family_mismatch);
+}
+
+TEST_CASE("RFC 5798 7.1: bad_version when the advert's version is not ours") {
+  CHECK(filter_advert(v2_advert(), kMulticast, v3_router(), kLocal) == Reject::bad_version);
+  CHECK(filter_advert(v3_advert(), kMulticast, v2_router(), kLocal) == Reject::bad_version);
+}
+
+TEST_CASE("own_packet for our own advert looped back by multicast") {
+  CHECK(filter_advert(v3_advert(), kMulticast, v3_router(), kPeer) == Reject::own_packet);
+}
+
+TEST_CASE("RFC 5798 7.1: bad_ttl when TTL is not 255 on a multicast router") {
+  PacketContext c = kMulticast;
+  c.ttl = 254;
+  CHECK(filter_advert(v3_advert(), c, v3_router(), kLocal) == Reject::bad_ttl);
+  c.ttl = 1;
+  CHECK(filter_advert(v3_advert(), c, v3_router(), kLocal) == Reject::bad_ttl);
+}
+
+TEST_CASE("RFC 5798 7.1: hop limit 255 checked for IPv6 too") {
+  RouterParams r = v3_router();
+  r.family = Family::ipv6;
+  r.virtual_ips = {ip("2001:db8:100::1")};
+  Advert a = v3_advert();
+  a.addresses = {ip("2001:db8:100::1")};
+  PacketContext c{ip("fe80::11"), ip("ff02::12"), 255};
+  CHECK(filter_advert(a, c, r, ip("fe80::12")) == Reject::none);
+  c.ttl = 64;
+  CHECK(filter_advert(a, c, r, ip("fe80::12")) == Reject::bad_ttl);
+}
+
+TEST_CASE("RFC 5798 5.1.1.2: a multicast router takes adverts sent to the group only") {
+  PacketContext c = kMulticast;
+  c.destination = kLocal;
+  CHECK(filter_advert(v3_advert(), c, v3_router(), kLocal) ==
+        Reject::unexpected_destination);
+}
+
+TEST_CASE("unicast: unexpected_source when the sender is not a configured peer") {
+  PacketContext c{ip("198.51.100.99"), kLocal, 255};
+  CHECK(filter_advert(v3_advert(), c, unicast_router(), kLocal) ==
+        Reject::unexpected_source);
+}
+
+TEST_CASE("unicast: a configured peer passes whatever the TTL and destination") {
+  PacketContext c{kPeer, kLocal, 62};  // routed peer, two hops away
+  CHECK(filter_advert(v3_advert(), c, unicast_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("RFC 5798 7.1: owner_conflict when we are the address owner") {
+  RouterParams r = v3_router();
+  r.priority = kOwnerPriority;
+  CHECK(filter_advert(v3_advert(), kMulticast, r, kLocal) == Reject::owner_conflict);
+}
+
+TEST_CASE("RFC 3768 7.1: owner_conflict for v2 too") {
+  RouterParams r = v2_router();
+  r.priority = kOwnerPriority;
+  CHECK(filter_advert(v2_advert(), kMulticast, r, kLocal) == Reject::owner_conflict);
+}
+
+TEST_CASE("RFC 5798 7.1: address_count_mismatch when the VIP count differs") {
+  Advert a = v3_advert();
+  a.addresses.pop_back();
+  CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) ==
+        Reject::address_count_mismatch);
+  a.addresses = {ip("198.51.100.100"), ip("198.51.100.101"), ip("198.51.100.102")};
+  CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) ==
+        Reject::address_count_mismatch);
+}
+
+TEST_CASE("RFC 3768 7.1: a count mismatch from the address owner is processed") {
+  Advert a = v2_advert();
+  a.priority = kOwnerPriority;
+  a.addresses.pop_back();
+  CHECK(filter_advert(a, kMulticast, v2_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("RFC 3768 7.1: a priority 0 advert with a count mismatch is dropped") {
+  Advert a = v3_advert();
+  a.priority = 0;
+  a.addresses.pop_back();
+  CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) ==
+        Reject::address_count_mismatch);
+}
+
+TEST_CASE("RFC 3768 7.1: interval_mismatch when a v2 Adver Int differs") {
+  Advert a = v2_advert();
+  a.interval = Centiseconds(200);
+  CHECK(filter_advert(a, kMulticast, v2_router(), kLocal) == Reject::interval_mismatch);
+}
+
+TEST_CASE("RFC 5798 6.4.2: a v3 Max Adver Int that differs is accepted (learned)") {
+  Advert a = v3_advert();
+  a.interval = Centiseconds(35);
+  CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("RFC 3768 7.1: auth_mismatch when the Auth Type differs") {
+  Advert a = v2_advert();
+  a.auth_type = 0;
+  CHECK(filter_advert(a, kMulticast, v2_router(), kLocal) == Reject::auth_mismatch);
+}
+
+TEST_CASE("RFC 2338 5.3.6.2 / RFC 3768 7.1: auth_mismatch when the password differs") {
+  Advert a = v2_advert();
+  a.auth_data[7] = 'x';
+  CHECK(filter_advert(a, kMulticast, v2_router(), kLocal) == Reject::auth_mismatch);
+}
+
+TEST_CASE("RFC 3768 5.3.10: with Auth Type 0 the authentication data is ignored") {
+  RouterParams r = v2_router();
+  r.auth_type = 0;
+  r.auth_data = {};
+  Advert a = v2_advert();
+  a.auth_type = 0;
+  a.auth_data = {1, 2, 3, 4, 5, 6, 7, 8};
+  CHECK(filter_advert(a, kMulticast, r, kLocal) == Reject::none);
+}
+
+TEST_CASE("RFC 5798 5.2: v3 has no authentication; stray v2 auth fields are ignored") {
+  RouterParams r = v3_router();
+  r.auth_type = 1;
+  r.auth_data = {'x'};
+  CHECK(filter_advert(v3_advert(), kMulticast, r, kLocal) == Reject::none);
+}
+
+}  // namespace pgvrrpd::vrrp
