@@ -58,7 +58,7 @@ std::optional<TimePoint> Router::next_deadline() const {
 }
 
 void Router::set_state(State to, std::string reason, Actions& out) {
-  out.push_back(Transition{state_, to, std::move(reason)});
+  out.push_back(Action::transition(state_, to, std::move(reason)));
   state_ = to;
 }
 
@@ -67,9 +67,9 @@ void Router::become_master(TimePoint now, std::string reason, Actions& out) {
   // set Adver_Timer, transition to Master. The VIPs go on before the
   // announcement so that the ARP replies it provokes find them.
   set_state(State::master, std::move(reason), out);
-  out.push_back(SendAdvert{params_.priority});
-  out.push_back(AddVips{});
-  out.push_back(Announce{});
+  out.push_back(Action::send_advert(params_.priority));
+  out.push_back(Action::add_vips());
+  out.push_back(Action::announce());
   master_down_timer_.reset();
   adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
   holding_stale_vips_ = false;
@@ -90,7 +90,7 @@ Actions Router::start(TimePoint now, bool vips_present) {
   Actions out;
   if (state_ != State::initialize) return out;
   if (faulted_) {
-    if (vips_present) out.push_back(RemoveVips{});
+    if (vips_present) out.push_back(Action::remove_vips());
     set_state(State::fault, fault_reason_, out);
     return out;
   }
@@ -108,7 +108,10 @@ Actions Router::start(TimePoint now, bool vips_present) {
 void Router::learn_master_interval(const Advert& advert) {
   // RFC 5798 6.4.2 / 6.4.3: v3 backups follow the master's interval. v2
   // intervals must match (checked by the receive filter), nothing to learn.
-  if (params_.version == 3) master_adver_interval_ = advert.interval;
+  // A zero interval (no RFC forbids it on the wire) would shrink
+  // Master_Down_Interval to Skew_Time alone; keep what we had instead.
+  if (params_.version == 3 && advert.interval.count() > 0)
+    master_adver_interval_ = advert.interval;
 }
 
 bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
@@ -134,7 +137,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
       if (holding_stale_vips_) {
         // Decided: someone else is master, the leftover VIPs must go.
         holding_stale_vips_ = false;
-        out.push_back(RemoveVips{});
+        out.push_back(Action::remove_vips());
       }
     }
     // Otherwise (preempt, lower priority master): let the timer run out.
@@ -145,7 +148,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   if (advert.priority == 0) {
     // RFC 5798 6.4.3: answer a resigning router at once so that backups
     // that heard it do not take over.
-    out.push_back(SendAdvert{params_.priority});
+    out.push_back(Action::send_advert(params_.priority));
     adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
     return out;
   }
@@ -157,7 +160,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
             : fmt::format("equal priority advert from higher address {}", source.to_string());
     learn_master_interval(advert);
     set_state(State::backup, std::move(reason), out);
-    out.push_back(RemoveVips{});
+    out.push_back(Action::remove_vips());
     adver_timer_.reset();
     master_down_timer_ = now + master_down_interval();
     return out;
@@ -166,8 +169,8 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   // lower-priority master means a split just healed, and both it and the
   // clients' ARP/ND caches should learn who the master is now, not one
   // interval later.
-  out.push_back(SendAdvert{params_.priority});
-  out.push_back(Announce{});
+  out.push_back(Action::send_advert(params_.priority));
+  out.push_back(Action::announce());
   adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
   return out;
 }
@@ -183,7 +186,7 @@ Actions Router::expire(TimePoint now) {
     return out;
   }
   if (state_ == State::master && adver_timer_ && *adver_timer_ <= now) {
-    out.push_back(SendAdvert{params_.priority});
+    out.push_back(Action::send_advert(params_.priority));
     // Keep the cadence of the schedule rather than of our wake-ups; after a
     // long stall start afresh instead of sending a burst.
     auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
@@ -197,10 +200,10 @@ Actions Router::shutdown(TimePoint /*now*/) {
   Actions out;
   if (state_ == State::master) {
     // RFC 5798 6.4.3: priority 0 lets the backup take over after Skew_Time.
-    out.push_back(SendAdvert{0});
-    out.push_back(RemoveVips{});
+    out.push_back(Action::send_advert(0));
+    out.push_back(Action::remove_vips());
   } else if (holding_stale_vips_) {
-    out.push_back(RemoveVips{});
+    out.push_back(Action::remove_vips());
   }
   holding_stale_vips_ = false;
   adver_timer_.reset();
@@ -219,10 +222,10 @@ Actions Router::set_fault(TimePoint now, bool faulted, std::string_view reason) 
     if (state_ == State::master) {
       // A master that can no longer serve resigns at once (priority 0) so the
       // peer takes over after Skew_Time instead of Master_Down_Interval.
-      out.push_back(SendAdvert{0});
-      out.push_back(RemoveVips{});
+      out.push_back(Action::send_advert(0));
+      out.push_back(Action::remove_vips());
     } else if (holding_stale_vips_) {
-      out.push_back(RemoveVips{});
+      out.push_back(Action::remove_vips());
     }
     holding_stale_vips_ = false;
     adver_timer_.reset();

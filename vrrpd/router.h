@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "vrrpd/ip_address.h"
@@ -41,19 +40,43 @@ struct RouterParams {
   std::array<uint8_t, kV2AuthSize> auth_data{};
 };
 
-// --- actions the edge carries out, in the order returned ---
-struct SendAdvert {
-  uint8_t priority;  // 0 for the shutdown advert (RFC 5798 6.4.3)
-};
-struct AddVips {};      // add (or keep) the VIPs on the interface
-struct RemoveVips {};   // take the VIPs off the interface
-struct Announce {};     // gratuitous ARP / unsolicited NA for every VIP
-struct Transition {
-  State from;
-  State to;
+// --- what the edge must do, in the order returned ---
+// A plain struct rather than a std::variant: GCC 12 reports false
+// maybe-uninitialized errors for vectors of variants holding a std::string.
+struct Action {
+  enum class Kind : uint8_t {
+    send_advert,  // at `priority`; 0 for the shutdown advert (RFC 5798 6.4.3)
+    add_vips,     // add (or keep, refreshing the lease) the VIPs
+    remove_vips,  // take the VIPs off the interface
+    announce,     // gratuitous ARP / unsolicited NA for every VIP
+    transition,   // state changed `from` -> `to` because of `reason`
+  };
+  Kind kind = Kind::send_advert;
+  uint8_t priority = 0;
+  State from = State::initialize;
+  State to = State::initialize;
   std::string reason;
+
+  static Action send_advert(uint8_t priority) { return of(Kind::send_advert, priority); }
+  static Action add_vips() { return of(Kind::add_vips); }
+  static Action remove_vips() { return of(Kind::remove_vips); }
+  static Action announce() { return of(Kind::announce); }
+  static Action transition(State from, State to, std::string reason) {
+    Action a = of(Kind::transition);
+    a.from = from;
+    a.to = to;
+    a.reason = std::move(reason);
+    return a;
+  }
+
+ private:
+  static Action of(Kind kind, uint8_t priority = 0) {
+    Action a;
+    a.kind = kind;
+    a.priority = priority;
+    return a;
+  }
 };
-using Action = std::variant<SendAdvert, AddVips, RemoveVips, Announce, Transition>;
 using Actions = std::vector<Action>;
 
 class Router {

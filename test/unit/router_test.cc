@@ -36,22 +36,23 @@ Advert advert_from(uint8_t priority, Centiseconds interval = Centiseconds(100)) 
   return a;
 }
 
-template <class T>
-bool has(const Actions& actions) {
+using Kind = Action::Kind;
+
+bool has(const Actions& actions, Kind kind) {
   for (const auto& a : actions)
-    if (std::holds_alternative<T>(a)) return true;
+    if (a.kind == kind) return true;
   return false;
 }
 
-std::optional<Transition> transition(const Actions& actions) {
+std::optional<Action> transition(const Actions& actions) {
   for (const auto& a : actions)
-    if (auto* t = std::get_if<Transition>(&a)) return *t;
+    if (a.kind == Kind::transition) return a;
   return std::nullopt;
 }
 
 std::optional<uint8_t> sent_priority(const Actions& actions) {
   for (const auto& a : actions)
-    if (auto* s = std::get_if<SendAdvert>(&a)) return s->priority;
+    if (a.kind == Kind::send_advert) return a.priority;
   return std::nullopt;
 }
 
@@ -83,8 +84,8 @@ TEST_CASE("RFC 5798 6.4.1: a non-owner starts as backup with Master_Down_Timer a
   CHECK(r.state() == State::backup);
   REQUIRE(transition(out));
   CHECK(transition(out)->from == State::initialize);
-  CHECK_FALSE(has<SendAdvert>(out));
-  CHECK_FALSE(has<RemoveVips>(out));
+  CHECK_FALSE(has(out, Kind::send_advert));
+  CHECK_FALSE(has(out, Kind::remove_vips));
   CHECK(r.next_deadline() == t0 + r.master_down_interval());
 }
 
@@ -93,8 +94,8 @@ TEST_CASE("RFC 5798 6.4.1: the address owner (priority 255) starts as master at 
   auto out = r.start(t0);
   CHECK(r.state() == State::master);
   CHECK(sent_priority(out) == 255);
-  CHECK(has<AddVips>(out));
-  CHECK(has<Announce>(out));
+  CHECK(has(out, Kind::add_vips));
+  CHECK(has(out, Kind::announce));
   CHECK(r.next_deadline() == t0 + 1s);
 }
 
@@ -106,8 +107,8 @@ TEST_CASE("RFC 5798 6.4.2: Master_Down_Timer expiry makes the backup master") {
   CHECK(r.state() == State::master);
   CHECK(transition(out)->reason == "master down timer expired");
   CHECK(sent_priority(out) == 100);
-  CHECK(has<AddVips>(out));
-  CHECK(has<Announce>(out));
+  CHECK(has(out, Kind::add_vips));
+  CHECK(has(out, Kind::announce));
 }
 
 TEST_CASE("RFC 5798 6.4.2: an advert from the master resets Master_Down_Timer") {
@@ -139,6 +140,13 @@ TEST_CASE("RFC 5798 6.4.2: a v3 backup learns Master_Adver_Interval from the mas
   CHECK(r.master_adver_interval() == Centiseconds(10));
   CHECK(r.master_down_interval() == 300ms + 60937500ns);
   CHECK(r.next_deadline() == t0 + r.master_down_interval());
+}
+
+TEST_CASE("RFC 5798 6.4.2: a zero Max Adver Int is not learned") {
+  Router r(params(100, Centiseconds(100)), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(150, Centiseconds(0)), kLowerPeer);
+  CHECK(r.master_adver_interval() == Centiseconds(100));
 }
 
 TEST_CASE("RFC 3768 6.4.2: a v2 backup keeps its own interval") {
@@ -190,8 +198,8 @@ TEST_CASE("RFC 5798 6.4.3: a higher-priority advert makes the master back up") {
   auto out = m.receive(now, advert_from(200, Centiseconds(50)), kLowerPeer);
   CHECK(m.state() == State::backup);
   CHECK(transition(out)->reason == "higher priority advert from 198.51.100.11 (priority 200)");
-  CHECK(has<RemoveVips>(out));
-  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK(has(out, Kind::remove_vips));
+  CHECK_FALSE(has(out, Kind::send_advert));
   CHECK(m.master_adver_interval() == Centiseconds(50));
   CHECK(m.next_deadline() == now + m.master_down_interval());
 }
@@ -223,7 +231,7 @@ TEST_CASE("RFC 5798 6.4.3: a lower-priority advert leaves the master master, whi
   CHECK_FALSE(transition(out));
   // Split healed: advertise and re-announce at once instead of next interval.
   CHECK(sent_priority(out) == 200);
-  CHECK(has<Announce>(out));
+  CHECK(has(out, Kind::announce));
   CHECK(r.next_deadline() == now + 1s);
 }
 
@@ -234,7 +242,7 @@ TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once") {
   auto out = r.receive(t0 + 5s, advert_from(0), kLowerPeer);
   CHECK(r.state() == State::master);
   CHECK(sent_priority(out) == 200);
-  CHECK_FALSE(has<Announce>(out));
+  CHECK_FALSE(has(out, Kind::announce));
 }
 
 TEST_CASE("RFC 5798 6.4.3: shutdown of the master sends priority 0 and drops the VIPs") {
@@ -244,7 +252,7 @@ TEST_CASE("RFC 5798 6.4.3: shutdown of the master sends priority 0 and drops the
   auto out = r.shutdown(t0 + 5s);
   CHECK(r.state() == State::initialize);
   CHECK(sent_priority(out) == 0);
-  CHECK(has<RemoveVips>(out));
+  CHECK(has(out, Kind::remove_vips));
   CHECK(transition(out)->reason == "shutdown");
   CHECK_FALSE(r.next_deadline());
 }
@@ -254,7 +262,7 @@ TEST_CASE("RFC 5798 6.4.2: shutdown of a backup cancels Master_Down_Timer, sends
   r.start(t0);
   auto out = r.shutdown(t0 + 1s);
   CHECK(r.state() == State::initialize);
-  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK_FALSE(has(out, Kind::send_advert));
   CHECK_FALSE(r.next_deadline());
 }
 
@@ -270,29 +278,29 @@ TEST_CASE("start-up: VIPs left by an earlier run are adopted without a gap on be
   Router r(params(100), kSelf);
   auto out = r.start(t0, /*vips_present=*/true);
   CHECK(r.state() == State::backup);
-  CHECK_FALSE(has<RemoveVips>(out));
+  CHECK_FALSE(has(out, Kind::remove_vips));
   out = r.expire(t0 + r.master_down_interval());
   CHECK(r.state() == State::master);
-  CHECK(has<AddVips>(out));  // a refresh of the lease, not a re-add after removal
-  CHECK_FALSE(has<RemoveVips>(out));
+  CHECK(has(out, Kind::add_vips));  // a refresh of the lease, not a re-add after removal
+  CHECK_FALSE(has(out, Kind::remove_vips));
 }
 
 TEST_CASE("start-up: VIPs left by an earlier run are removed once another master is heard") {
   Router r(params(100), kSelf);
   r.start(t0, /*vips_present=*/true);
   auto out = r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
-  CHECK(has<RemoveVips>(out));
+  CHECK(has(out, Kind::remove_vips));
   // Only once.
-  CHECK_FALSE(has<RemoveVips>(r.receive(t0 + 1100ms, advert_from(150), kLowerPeer)));
+  CHECK_FALSE(has(r.receive(t0 + 1100ms, advert_from(150), kLowerPeer), Kind::remove_vips));
 }
 
 TEST_CASE("start-up: a priority 0 advert does not count as a decision for held VIPs") {
   Router r(params(100), kSelf);
   r.start(t0, true);
-  CHECK_FALSE(has<RemoveVips>(r.receive(t0 + 10ms, advert_from(0), kLowerPeer)));
+  CHECK_FALSE(has(r.receive(t0 + 10ms, advert_from(0), kLowerPeer), Kind::remove_vips));
   auto out = r.expire(t0 + 10ms + r.skew_time());
   CHECK(r.state() == State::master);
-  CHECK_FALSE(has<RemoveVips>(out));
+  CHECK_FALSE(has(out, Kind::remove_vips));
 }
 
 TEST_CASE("fault: a master resigns with priority 0 and ignores adverts until cleared") {
@@ -302,7 +310,7 @@ TEST_CASE("fault: a master resigns with priority 0 and ignores adverts until cle
   auto out = r.set_fault(t0 + 5s, true, "interface eth0 down");
   CHECK(r.state() == State::fault);
   CHECK(sent_priority(out) == 0);
-  CHECK(has<RemoveVips>(out));
+  CHECK(has(out, Kind::remove_vips));
   CHECK(transition(out)->reason == "interface eth0 down");
   CHECK_FALSE(r.next_deadline());
   CHECK(r.receive(t0 + 6s, advert_from(100), kLowerPeer).empty());
@@ -319,7 +327,7 @@ TEST_CASE("fault: set before start, the router starts in fault") {
   CHECK(r.set_fault(t0, true, "interface eth0 down").empty());
   auto out = r.start(t0);
   CHECK(r.state() == State::fault);
-  CHECK_FALSE(has<SendAdvert>(out));
+  CHECK_FALSE(has(out, Kind::send_advert));
 }
 
 TEST_CASE("make_advert carries the configuration (RFC 5798 5.2)") {
