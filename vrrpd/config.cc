@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <tuple>
 
 #include "vrrpd/config_ini.h"
 #include "vrrpd/config_router.h"

@@ -103,7 +103,7 @@ char* read_line(char* str, int num, void* stream) {
   // split and its tail read as a line of its own.
   if (line.size() + 2 > static_cast<size_t>(num)) {
     add_error(state, "line too long: at most " + std::to_string(num - 2) +
-                         " characters without comment");
+                         " characters, not counting a comment");
     if (!state.out->sections.empty() && state.out->sections.back().line == state.line)
       state.out->sections.pop_back();
     state.key.clear();
