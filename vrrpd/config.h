@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,10 @@ struct ConfigResult {
 ConfigResult parse_config(std::string_view text, std::string_view file_name);
 // Reads and parses a file; an unreadable file is one error.
 ConfigResult load_config(const std::string& path);
+
+// The effective configuration as ini text with every default spelled out,
+// in a fixed order; parse_config() of it gives the same Config. For
+// --check-config output and the golden tests.
+std::string format_config(const Config& config);
 
 }  // namespace pgvrrpd

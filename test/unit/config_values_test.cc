@@ -1,0 +1,209 @@
+// Value parsers and parse_config() details that goldens show poorly:
+// exact numbers, defaults, bytes, line endings.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "vrrpd/config.h"
+#include "vrrpd/config_values.h"
+
+namespace pgvrrpd {
+namespace {
+
+using namespace config;
+
+std::string errors_of(const ConfigResult& result) {
+  std::string out;
+  for (auto& error : result.errors) out += error.to_string() + "\n";
+  return out;
+}
+
+constexpr std::string_view kMinimal =
+    "[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n";
+
+ConfigResult parse_with(std::string_view extra) {
+  return parse_config(std::string(kMinimal) + std::string(extra), "t.ini");
+}
+
+}  // namespace
+
+TEST_CASE("config parse_fixed is exact fixed point") {
+  CHECK(parse_fixed("1", 2).units == 100);
+  CHECK(parse_fixed("0.01", 2).units == 1);
+  CHECK(parse_fixed("0.1", 2).units == 10);
+  CHECK(parse_fixed("40.95", 2).units == 4095);
+  CHECK(parse_fixed("0.010", 2).units == 1);  // zeros past the resolution
+  CHECK(parse_fixed("0.29", 2).units == 29);  // 0.29 * 100 is 28.999... as a double
+  CHECK(parse_fixed("0.015", 2).too_fine);
+  CHECK_FALSE(parse_fixed("0.015", 2).units);
+  CHECK(parse_fixed("0.0001", 3).too_fine);
+  CHECK(parse_fixed("0.1", 3).units == 100);
+  for (const char* bad : {"", ".5", "1.", "-1", "+1", "1e2", "1,5", " 1", "0x10",
+                          "1.2.3", "1234567890"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_fixed(bad, 2).units);
+    CHECK_FALSE(parse_fixed(bad, 2).too_fine);
+  }
+}
+
+TEST_CASE("config parse_uint accepts digits only, within range") {
+  CHECK(parse_uint("0", 0, 10) == 0u);
+  CHECK(parse_uint("255", 1, 255) == 255u);
+  CHECK(parse_uint("007", 1, 255) == 7u);
+  CHECK_FALSE(parse_uint("256", 1, 255));
+  CHECK_FALSE(parse_uint("0", 1, 255));
+  CHECK_FALSE(parse_uint("99999999999", 0, 4294967295u));
+  for (const char* bad : {"", "-1", "+1", "1 ", "1.0", "ten"}) CHECK_FALSE(parse_uint(bad, 0, 100));
+}
+
+TEST_CASE("config parse_bool") {
+  for (const char* yes : {"true", "yes", "on", "1", "TRUE", "Yes", "On"}) CHECK(parse_bool(yes) == true);
+  for (const char* no : {"false", "no", "off", "0", "False", "NO", "oFF"}) CHECK(parse_bool(no) == false);
+  for (const char* bad : {"", "y", "n", "2", "enabled", "truee"}) CHECK_FALSE(parse_bool(bad));
+}
+
+TEST_CASE("config parse_prefix") {
+  auto host4 = parse_prefix("198.51.100.1");
+  CHECK(host4.error == PrefixResult::Error::none);
+  CHECK(host4.prefix.length == 32);
+  auto host6 = parse_prefix("2001:db8::1");
+  CHECK(host6.error == PrefixResult::Error::none);
+  CHECK(host6.prefix.length == 128);
+  auto net = parse_prefix("198.51.100.1/24");
+  CHECK(net.prefix.length == 24);
+  CHECK(net.prefix.address.to_string() == "198.51.100.1");  // host bits kept
+  CHECK(parse_prefix("2001:db8::1/64").prefix.length == 64);
+  CHECK(parse_prefix("198.51.100.1/33").error == PrefixResult::Error::bad_length);
+  CHECK(parse_prefix("198.51.100.1/0").error == PrefixResult::Error::bad_length);
+  CHECK(parse_prefix("198.51.100.1/").error == PrefixResult::Error::bad_length);
+  CHECK(parse_prefix("198.51.100.1/-1").error == PrefixResult::Error::bad_length);
+  CHECK(parse_prefix("2001:db8::1/129").error == PrefixResult::Error::bad_length);
+  CHECK(parse_prefix("198.51.100/24").error == PrefixResult::Error::bad_address);
+  CHECK(parse_prefix("/24").error == PrefixResult::Error::bad_address);
+}
+
+TEST_CASE("config names and suggestions") {
+  CHECK(valid_router_name("pg"));
+  CHECK(valid_router_name("A-z_0.9"));
+  CHECK(valid_router_name(std::string(32, 'x')));
+  CHECK_FALSE(valid_router_name(std::string(33, 'x')));
+  CHECK_FALSE(valid_router_name(""));
+  CHECK_FALSE(valid_router_name("a b"));
+  CHECK_FALSE(valid_router_name("a/b"));
+  CHECK(valid_interface_name("eth0"));
+  CHECK(valid_interface_name("enp0s31f6.100"));
+  CHECK(valid_interface_name(std::string(15, 'e')));
+  CHECK_FALSE(valid_interface_name(std::string(16, 'e')));
+  for (const char* bad : {"", ".", "..", "a/b", "a:b", "a b"}) CHECK_FALSE(valid_interface_name(bad));
+  std::vector<std::string_view> keys = {"priority", "preempt", "vrid"};
+  CHECK(closest_match("priorty", keys) == "priority");
+  CHECK(closest_match("prempt", keys) == "preempt");
+  CHECK(closest_match("vrd", keys) == "vrid");
+  CHECK(closest_match("xy", keys).empty());
+  CHECK(closest_match("interface", keys).empty());
+}
+
+TEST_CASE("config defaults") {
+  ConfigResult result = parse_config(kMinimal, "t.ini");
+  REQUIRE(errors_of(result) == "");
+  CHECK(result.config.node.empty());
+  REQUIRE(result.config.routers.size() == 1);
+  const RouterConfig& r = result.config.routers[0];
+  const vrrp::RouterParams& p = r.params;
+  CHECK(r.line == 1);
+  CHECK(r.interface == "eth0");
+  CHECK(p.name == "pg");
+  CHECK(p.vrid == 51);
+  CHECK(p.version == 3);
+  CHECK(p.family == Family::ipv4);
+  CHECK(p.priority == 100);
+  CHECK(p.advert_interval == Centiseconds(100));
+  CHECK_FALSE(p.preempt);
+  CHECK(p.virtual_ips == std::vector<IpAddress>{*IpAddress::parse("198.51.100.100")});
+  CHECK(r.virtual_ips == std::vector<IpPrefix>{*IpPrefix::parse("198.51.100.100/24")});
+  CHECK(p.unicast_peers.empty());
+  CHECK_FALSE(r.unicast_source);
+  CHECK(p.checksum_mode == vrrp::ChecksumMode::pseudo_header);
+  CHECK(p.auth_type == 0);
+  CHECK(r.vip_lease_seconds == 3);
+  CHECK(r.garp_repeat == 3);
+  CHECK(r.garp_delay == std::chrono::milliseconds(100));
+  CHECK(r.garp_refresh == std::chrono::seconds(60));
+}
+
+TEST_CASE("config values reach the structs") {
+  ConfigResult result = parse_with(
+      "advert_interval = 0.29\npreempt = yes\nvip_lease = 0\ngarp_delay = 0.005\n"
+      "garp_refresh = 0\nv3_checksum_pseudo_header = no\n"
+      "unicast_peer = 192.0.2.2\nunicast_source = 192.0.2.1\n");
+  REQUIRE(errors_of(result) == "");
+  const RouterConfig& r = result.config.routers[0];
+  CHECK(r.params.advert_interval == Centiseconds(29));
+  CHECK(r.params.preempt);
+  CHECK(r.vip_lease_seconds == 0);
+  CHECK(r.garp_delay == std::chrono::milliseconds(5));
+  CHECK(r.garp_refresh == Duration::zero());
+  CHECK(r.params.checksum_mode == vrrp::ChecksumMode::plain);
+  CHECK(r.params.unicast_peers == std::vector<IpAddress>{*IpAddress::parse("192.0.2.2")});
+  CHECK(r.unicast_source == IpAddress::parse("192.0.2.1"));
+}
+
+TEST_CASE("config v2 auth_pass is zero padded") {
+  ConfigResult result = parse_with("version = 2\nadvert_interval = 3\nauth_pass = abc\n");
+  REQUIRE(errors_of(result) == "");
+  const auto& p = result.config.routers[0].params;
+  CHECK(p.version == 2);
+  CHECK(p.advert_interval == Centiseconds(300));
+  CHECK(p.auth_type == 1);
+  CHECK(p.auth_data == std::array<uint8_t, 8>{'a', 'b', 'c', 0, 0, 0, 0, 0});
+}
+
+TEST_CASE("config IPv6 router takes its family from the VIPs") {
+  ConfigResult result = parse_config(
+      "[router v6]\ninterface = eth0\nvrid = 1\nvirtual_ip = 2001:db8::1/64\n", "t.ini");
+  REQUIRE(errors_of(result) == "");
+  CHECK(result.config.routers[0].params.family == Family::ipv6);
+}
+
+TEST_CASE("config line endings, BOM and comments") {
+  std::string crlf = "\xEF\xBB\xBF; comment\r\n[router pg]\r\ninterface = eth0\r\n"
+                     "vrid = 51 ; inline\r\n# hash comment\r\n"
+                     "virtual_ip = 198.51.100.100/24\r\n";
+  ConfigResult result = parse_config(crlf, "t.ini");
+  CHECK(errors_of(result) == "");
+  CHECK(result.config.routers.at(0).params.vrid == 51);
+  // No trailing newline on the last line.
+  CHECK(parse_config(kMinimal.substr(0, kMinimal.size() - 1), "t.ini").ok());
+  // ';' without whitespace before it is part of the value.
+  CHECK(errors_of(parse_with("priority = 150;x\n")) ==
+        "t.ini:5: priority must be 1..255, got 150;x\n");
+}
+
+TEST_CASE("config syntax errors the goldens cannot hold") {
+  std::string nul = std::string(kMinimal) + "priority = 1" + std::string(1, '\0') + "0\n";
+  CHECK(errors_of(parse_config(nul, "t.ini")) == "t.ini:5: syntax error: NUL byte in line\n");
+  // Longer than inih's line buffer: one error, not a second one for the tail.
+  ConfigResult long_line = parse_with("node = " + std::string(300, 'x') + "\n");
+  REQUIRE(long_line.errors.size() == 1);
+  CHECK(long_line.errors[0].line == 5);
+  CHECK(long_line.errors[0].message.starts_with("line too long"));
+  // A long comment is fine.
+  CHECK(parse_with("; " + std::string(300, 'x') + "\n").ok());
+}
+
+TEST_CASE("config at most 255 virtual_ip per router") {
+  std::string text = "[router pg]\ninterface = eth0\nvrid = 51\n";
+  for (int i = 0; i < 256; ++i)
+    text += "virtual_ip = 10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1) + "\n";
+  ConfigResult result = parse_config(text, "t.ini");
+  CHECK(errors_of(result) == "t.ini:259: too many virtual_ip: at most 255 per router\n");
+}
+
+TEST_CASE("config error formatting") {
+  CHECK(ConfigError{"a.ini", 12, "priority must be 1..255, got 300"}.to_string() ==
+        "a.ini:12: priority must be 1..255, got 300");
+  CHECK(ConfigError{"a.ini", 0, "no [router NAME] section: nothing to run"}.to_string() ==
+        "a.ini: no [router NAME] section: nothing to run");
+}
+
+}  // namespace pgvrrpd

@@ -1,0 +1,163 @@
+// From ini sections to a validated Config. Every rule is checked and every
+// violation reported with its line, so one run of --check-config shows all
+// that is wrong with a file.
+#include "vrrpd/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "vrrpd/config_ini.h"
+#include "vrrpd/config_router.h"
+#include "vrrpd/config_values.h"
+
+namespace pgvrrpd {
+namespace {
+
+using config::IniSection;
+using config::Reporter;
+
+constexpr config::KeyRule kGlobalKeys[] = {{"node", false, false}};
+
+void check_global(const IniSection& section, Config& out, Reporter& report) {
+  auto keys = config::collect_keys(section, kGlobalKeys, "[global]", report);
+  if (auto* node = config::first(keys, "node")) out.node = node->value;
+}
+
+// "router pg" -> ("router", "pg").
+std::pair<std::string_view, std::string_view> split_header(std::string_view name) {
+  auto space = name.find_first_of(" \t");
+  if (space == std::string_view::npos) return {name, {}};
+  auto rest = name.substr(space);
+  rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
+  return {name.substr(0, space), rest};
+}
+
+std::string section_hint(std::string_view word, std::string_view rest) {
+  auto match = config::closest_match(word, {"global", "router"});
+  if (match == "global") return " (did you mean [global]?)";
+  if (match == "router")
+    return fmt::format(" (did you mean [router {}]?)", rest.empty() ? "NAME" : rest);
+  return {};
+}
+
+// Two routers on one link with one VRID and family would be one VRRP
+// instance to every peer (RFC 5798 5.2.3): their adverts would collide.
+struct Identity {
+  std::string interface;
+  uint8_t vrid;
+  Family family;
+  auto operator<=>(const Identity&) const = default;
+};
+
+struct Seen {
+  std::string label;
+  int line;
+};
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  if (line <= 0) return fmt::format("{}: {}", file, message);
+  return fmt::format("{}:{}: {}", file, line, message);
+}
+
+ConfigResult parse_config(std::string_view text, std::string_view file_name) {
+  ConfigResult result;
+  Reporter report{std::string(file_name), result.errors};
+  auto ini = config::read_ini(text);
+  for (auto& error : ini.errors) report(error.line, error.message);
+  for (auto& entry : ini.outside)
+    report(entry.line, fmt::format("key '{}' outside of any section; put it under "
+                                   "[global] or [router NAME]",
+                                   entry.key));
+
+  int global_line = 0;
+  bool any_router = false;
+  std::map<std::string, int> router_lines;
+  std::map<Identity, Seen> identities;
+  for (auto& section : ini.sections) {
+    std::string label = "[" + section.name + "]";
+    if (section.name == "global") {
+      if (global_line != 0) {
+        report(section.line, fmt::format("duplicate [global], first at line {}", global_line));
+        continue;
+      }
+      global_line = section.line;
+      check_global(section, result.config, report);
+      continue;
+    }
+    auto [word, name] = split_header(section.name);
+    if (word != "router") {
+      // Its keys are not checked: without knowing the section, every key
+      // would be one more error about the same mistake.
+      report(section.line, fmt::format("unknown section {}; expected [global] or "
+                                       "[router NAME]{}",
+                                       label, section_hint(word, name)));
+      continue;
+    }
+    any_router = true;
+    bool unique = true;
+    if (name.empty()) {
+      report(section.line, "missing router name: expected [router NAME]");
+    } else if (!config::valid_router_name(name)) {
+      report(section.line, fmt::format("router name must be 1..32 characters of "
+                                       "A-Z a-z 0-9 _ . -, got {}",
+                                       name));
+    } else if (auto [it, inserted] = router_lines.emplace(name, section.line); !inserted) {
+      report(section.line, fmt::format("duplicate [router {}], first at line {}", name,
+                                       it->second));
+      unique = false;
+    }
+    auto checked = config::check_router(section, std::string(name), label, report);
+    if (checked.identity_known && unique) {
+      Identity id{checked.router.interface, checked.router.params.vrid,
+                  checked.router.params.family};
+      auto [it, inserted] = identities.emplace(id, Seen{label, section.line});
+      if (!inserted)
+        report(section.line,
+               fmt::format("{} has the same interface, vrid and family as {} at line {} "
+                           "({}, vrid {}, {})",
+                           label, it->second.label, it->second.line, id.interface, id.vrid,
+                           family_name(id.family)));
+    }
+    result.config.routers.push_back(std::move(checked.router));
+  }
+  if (!any_router) report(0, "no [router NAME] section: nothing to run");
+
+  // Line order reads best; file-wide errors (line 0) go last.
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     auto key = [](int line) { return line <= 0 ? INT32_MAX : line; };
+                     return key(a.line) < key(b.line);
+                   });
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    ConfigResult result;
+    result.errors.push_back({path, 0, fmt::format("cannot open: {}", std::strerror(errno))});
+    return result;
+  }
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  // fopen() succeeds on a directory; the read is what fails (EISDIR).
+  int read_errno = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_errno != 0) {
+    ConfigResult result;
+    result.errors.push_back({path, 0, fmt::format("cannot read: {}", std::strerror(read_errno))});
+    return result;
+  }
+  return parse_config(text, path);
+}
+
+}  // namespace pgvrrpd
