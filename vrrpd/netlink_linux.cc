@@ -157,6 +157,10 @@ Result<MacAddress> Netlink::mac(int ifindex) {
         fmt::format("interface #{} has no 6-byte link-layer address", ifindex));
   MacAddress mac{};
   std::memcpy(mac.data(), nl_addr_get_binary_addr(lladdr), mac.size());
+  // Loopback and some virtual links report 00:00:00:00:00:00; announcing
+  // that would point neighbours' caches at nothing.
+  if (std::all_of(mac.begin(), mac.end(), [](uint8_t b) { return b == 0; }))
+    return Status::error(fmt::format("interface #{} has an all-zero MAC address", ifindex));
   return mac;
 }
 

@@ -33,7 +33,8 @@ class Netlink {
   ~Netlink();
 
   Result<int> ifindex(const std::string& name);
-  // The link-layer address; an error if it is not 6 bytes (not Ethernet-like).
+  // The link-layer address; an error if it is not 6 bytes (not Ethernet-like)
+  // or is all zeros (loopback).
   Result<MacAddress> mac(int ifindex);
 
   // Every `family` address on the interface, in the kernel's order (for
