@@ -1,0 +1,169 @@
+#include "vrrpd/daemon.h"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include "vrrpd/log.h"
+#include "vrrpd/receive_filter.h"
+
+namespace pgvrrpd {
+
+namespace {
+// Bounded work per wake-up so one flooded interface cannot starve timers.
+constexpr int kMaxPacketsPerWake = 64;
+// Drops are counted always but logged at most this often per reason.
+constexpr auto kDropLogInterval = std::chrono::seconds(10);
+}  // namespace
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+Daemon::~Daemon() = default;
+
+Status Daemon::open_link(const RouterConfig& router, Link*& out) {
+  auto ifindex = netlink_->ifindex(router.interface);
+  if (!ifindex) return ifindex.status().with_context(fmt::format("router {}", router.params.name));
+  auto key = std::make_pair(*ifindex, router.params.family);
+  if (auto it = links_.find(key); it != links_.end()) {
+    out = it->second.get();
+    return Status::ok();
+  }
+  auto link = std::make_unique<Link>();
+  link->interface = router.interface;
+  link->ifindex = *ifindex;
+  link->family = router.params.family;
+  bool multicast = std::any_of(config_.routers.begin(), config_.routers.end(), [&](auto& r) {
+    return r.interface == router.interface && r.params.family == router.params.family &&
+           r.params.unicast_peers.empty();
+  });
+  if (auto s = link->socket.open(router.interface, *ifindex, router.params.family, multicast); !s)
+    return s;
+  auto mac = netlink_->mac(*ifindex);
+  if (!mac) return mac.status().with_context(router.interface);
+  if (auto s = link->announcer.open(*ifindex, *mac, router.params.family); !s)
+    return s.with_context(fmt::format("announcer on {}", router.interface));
+  Link* raw = link.get();
+  if (auto s = loop_.watch(raw->socket.fd(), EPOLLIN, [this, raw](uint32_t) { on_readable(*raw); });
+      !s)
+    return s;
+  out = raw;
+  links_.emplace(key, std::move(link));
+  return Status::ok();
+}
+
+Status Daemon::start() {
+  if (auto s = loop_.open(); !s) return s;
+  auto netlink = Netlink::open();
+  if (!netlink) return netlink.status();
+  netlink_ = std::make_unique<Netlink>(std::move(*netlink));
+
+  std::vector<bool> vips_present;
+  for (const auto& rc : config_.routers) {
+    Link* link = nullptr;
+    if (auto s = open_link(rc, link); !s) return s;
+    IpAddress primary;
+    if (rc.unicast_source) {
+      primary = *rc.unicast_source;
+    } else {
+      auto p = netlink_->primary_address(link->ifindex, rc.params.family, rc.virtual_ips);
+      if (!p)
+        return p.status().with_context(
+            fmt::format("router {}: no source address on {}", rc.params.name, rc.interface));
+      primary = *p;
+    }
+    auto existing = netlink_->addresses(link->ifindex, rc.params.family);
+    if (!existing) return existing.status();
+    bool present = std::any_of(rc.virtual_ips.begin(), rc.virtual_ips.end(), [&](auto& vip) {
+      return std::find(existing->begin(), existing->end(), vip) != existing->end();
+    });
+    vips_present.push_back(present);
+    routers_.push_back(std::make_unique<RouterRuntime>(
+        loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex}, rc, primary));
+    link->by_vrid[rc.params.vrid] = routers_.back().get();
+    log::info("router {}: {} vrid {} version {} on {} priority {} interval {}s source {}{}",
+              rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
+              rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
+              primary.to_string(), present ? ", VIPs already present" : "");
+  }
+
+  auto status = loop_.handle_signals({SIGTERM, SIGINT, SIGHUP, SIGUSR1},
+                                     [this](int signal) { on_signal(signal); });
+  if (!status) return status;
+  for (size_t i = 0; i < routers_.size(); ++i) routers_[i]->start(vips_present[i]);
+  return Status::ok();
+}
+
+Status Daemon::run() {
+  auto status = loop_.run();
+  log_statistics();
+  return status;
+}
+
+void Daemon::on_signal(int signal) {
+  switch (signal) {
+    case SIGTERM:
+    case SIGINT:
+      log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      for (auto& r : routers_) r->shutdown();
+      loop_.stop();
+      break;
+    case SIGUSR1:
+      log_statistics();
+      break;
+    case SIGHUP:
+      log::warning("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+      break;
+  }
+}
+
+void Daemon::on_readable(Link& link) {
+  for (int i = 0; i < kMaxPacketsPerWake; ++i) {
+    Status error;
+    bool malformed = false;
+    auto packet = link.socket.receive(error, malformed);
+    if (!packet) {
+      if (!error) log::warning("{}", error.message());
+      return;
+    }
+    ++received_;
+    if (malformed) {
+      drop(link, {}, vrrp::Reject::bad_ip_header);
+      continue;
+    }
+    dispatch(link, *packet);
+  }
+}
+
+void Daemon::dispatch(Link& link, const VrrpSocket::Received& packet) {
+  auto decoded = vrrp::decode(packet.message, packet.context);
+  if (decoded.reject != vrrp::Reject::none) return drop(link, packet.context, decoded.reject);
+  RouterRuntime* router = link.by_vrid[decoded.advert.vrid];
+  if (!router) return drop(link, packet.context, vrrp::Reject::unknown_vrid);
+  auto reject = vrrp::filter_advert(decoded.advert, packet.context, router->config().params,
+                                    router->router().primary_address());
+  if (reject != vrrp::Reject::none) return drop(link, packet.context, reject);
+  router->on_advert(decoded.advert, packet.context);
+}
+
+void Daemon::drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason) {
+  auto i = static_cast<size_t>(reason);
+  ++dropped_[i];
+  auto now = loop_.now();
+  if (dropped_[i] > 1 && now - last_drop_log_[i] < kDropLogInterval) return;
+  last_drop_log_[i] = now;
+  log::warning("dropped advert on {} from {}: {} ({} dropped for this reason so far)",
+               link.interface, context.source.to_string(), vrrp::reject_name(reason),
+               dropped_[i]);
+}
+
+void Daemon::log_statistics() const {
+  std::string drops;
+  for (size_t i = 1; i < dropped_.size(); ++i)
+    if (dropped_[i] > 0)
+      drops += fmt::format(" {}={}", vrrp::reject_name(static_cast<vrrp::Reject>(i)), dropped_[i]);
+  log::info("statistics: received={} dropped:{}", received_, drops.empty() ? " none" : drops);
+  for (const auto& r : routers_)
+    log::info("router {}: state {}", r->config().params.name, vrrp::state_name(r->router().state()));
+}
+
+}  // namespace pgvrrpd

@@ -1,0 +1,126 @@
+#include "vrrpd/router_runtime.h"
+
+#include "vrrpd/log.h"
+
+namespace pgvrrpd {
+
+RouterRuntime::RouterRuntime(EventLoop& loop, RouterLinks links, const RouterConfig& config,
+                             IpAddress primary_address)
+    : loop_(loop),
+      links_(links),
+      config_(config),
+      router_(config.params, primary_address),
+      protocol_timer_(loop, [this] {
+        apply(router_.expire(loop_.now()));
+      }),
+      lease_timer_(loop, [this] { refresh_lease(); }),
+      announce_timer_(loop, [this] { announce_once(); }) {}
+
+void RouterRuntime::start(bool vips_present) {
+  vips_added_ = vips_present;
+  apply(router_.start(loop_.now(), vips_present));
+}
+
+void RouterRuntime::on_advert(const vrrp::Advert& advert, const vrrp::PacketContext& context) {
+  apply(router_.receive(loop_.now(), advert, context.source));
+}
+
+void RouterRuntime::shutdown() { apply(router_.shutdown(loop_.now())); }
+
+void RouterRuntime::apply(const vrrp::Actions& actions) {
+  using Kind = vrrp::Action::Kind;
+  for (const auto& action : actions) {
+    switch (action.kind) {
+      case Kind::send_advert: send_advert(action.priority); break;
+      case Kind::add_vips: add_vips(); break;
+      case Kind::remove_vips: remove_vips(); break;
+      case Kind::announce: start_announcing(); break;
+      case Kind::transition:
+        // The stable transition line, documented in pgvrrpd(8).
+        log::info("transition router={} vrid={} from={} to={} reason=\"{}\"", config_.params.name,
+                  config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
+                  action.reason);
+        break;
+    }
+  }
+  arm_protocol_timer();
+}
+
+void RouterRuntime::arm_protocol_timer() {
+  if (auto deadline = router_.next_deadline())
+    protocol_timer_.arm(*deadline);
+  else
+    protocol_timer_.disarm();
+}
+
+void RouterRuntime::send_advert(uint8_t priority) {
+  auto advert = router_.make_advert(priority);
+  const auto& source = router_.primary_address();
+  auto send_to = [&](const IpAddress& destination) {
+    auto bytes = vrrp::encode(advert, source, destination, config_.params.checksum_mode);
+    if (auto s = links_.socket.send(bytes, source, destination); !s)
+      log::warning("router {}: {}", config_.params.name, s.message());
+  };
+  if (config_.params.unicast_peers.empty()) {
+    send_to(vrrp_multicast_group(config_.params.family));
+  } else {
+    for (const auto& peer : config_.params.unicast_peers) send_to(peer);
+  }
+}
+
+void RouterRuntime::add_vips() {
+  for (const auto& vip : config_.virtual_ips) {
+    if (auto s = links_.netlink.add_address(links_.ifindex, vip, config_.vip_lease_seconds); !s)
+      log::error("router {}: add VIP {} on {}: {}", config_.params.name, vip.to_string(),
+                 config_.interface, s.message());
+  }
+  vips_added_ = true;
+  if (config_.vip_lease_seconds > 0) {
+    // A third of the lease: two refreshes may be lost before it runs out.
+    lease_timer_.arm(loop_.now() + std::chrono::seconds(config_.vip_lease_seconds) / 3);
+  }
+}
+
+void RouterRuntime::refresh_lease() {
+  if (router_.state() != vrrp::State::master || !vips_added_) return;
+  add_vips();
+}
+
+void RouterRuntime::remove_vips() {
+  lease_timer_.disarm();
+  announce_timer_.disarm();
+  announcements_left_ = 0;
+  for (const auto& vip : config_.virtual_ips) {
+    if (auto s = links_.netlink.remove_address(links_.ifindex, vip); !s)
+      log::error("router {}: remove VIP {} from {}: {}", config_.params.name, vip.to_string(),
+                 config_.interface, s.message());
+  }
+  vips_added_ = false;
+}
+
+void RouterRuntime::start_announcing() {
+  // A burst of garp_repeat announcements garp_delay apart (one frame may be
+  // lost, a switch may still be learning), then one every garp_refresh.
+  announcements_left_ = config_.garp_repeat;
+  announce_once();
+}
+
+void RouterRuntime::announce_once() {
+  if (router_.state() != vrrp::State::master) return;
+  if (announcements_left_ > 0) {
+    --announcements_left_;
+    for (const auto& vip : config_.params.virtual_ips) {
+      if (auto s = links_.announcer.announce(vip, router_.primary_address()); !s)
+        log::warning("router {}: announce {}: {}", config_.params.name, vip.to_string(),
+                     s.message());
+    }
+  }
+  if (announcements_left_ > 0) {
+    announce_timer_.arm(loop_.now() + config_.garp_delay);
+  } else if (config_.garp_refresh > Duration::zero()) {
+    announcements_left_ = 1;
+    announce_timer_.arm(loop_.now() + config_.garp_refresh);
+  }
+}
+
+}  // namespace pgvrrpd

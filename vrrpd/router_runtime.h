@@ -1,0 +1,62 @@
+// One virtual router at the edge: feeds the pure vrrp::Router with events
+// and carries out the actions it returns (adverts on the socket, VIPs over
+// netlink, ARP/ND announcements), with the timers those need.
+#pragma once
+
+#include <memory>
+
+#include "vrrpd/announce_linux.h"
+#include "vrrpd/config.h"
+#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/netlink_linux.h"
+#include "vrrpd/router.h"
+#include "vrrpd/vrrp_socket_linux.h"
+
+namespace pgvrrpd {
+
+// The interface-wide resources a router uses; owned by the Daemon.
+struct RouterLinks {
+  Netlink& netlink;
+  VrrpSocket& socket;
+  Announcer& announcer;
+  int ifindex;
+};
+
+class RouterRuntime {
+ public:
+  RouterRuntime(EventLoop& loop, RouterLinks links, const RouterConfig& config,
+                IpAddress primary_address);
+  RouterRuntime(const RouterRuntime&) = delete;
+  RouterRuntime& operator=(const RouterRuntime&) = delete;
+
+  // `vips_present`: the VIPs are already on the interface (earlier run).
+  void start(bool vips_present);
+  // An advert for this router that passed the codec and receive filter.
+  void on_advert(const vrrp::Advert& advert, const vrrp::PacketContext& context);
+  void shutdown();
+
+  const vrrp::Router& router() const { return router_; }
+  const RouterConfig& config() const { return config_; }
+
+ private:
+  void apply(const vrrp::Actions& actions);
+  void arm_protocol_timer();
+  void send_advert(uint8_t priority);
+  void add_vips();
+  void remove_vips();
+  void refresh_lease();
+  void start_announcing();
+  void announce_once();
+
+  EventLoop& loop_;
+  RouterLinks links_;
+  const RouterConfig& config_;
+  vrrp::Router router_;
+  Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
+  Timer lease_timer_;      // refreshes the VIPs' lifetime while master
+  Timer announce_timer_;   // repeats and refreshes GARP / NA while master
+  uint32_t announcements_left_ = 0;
+  bool vips_added_ = false;
+};
+
+}  // namespace pgvrrpd
