@@ -800,6 +800,19 @@ def decode_check(pcap: str, prefs: dict[str, str] | None = None,
     return count, problems
 
 
+def read_fields(pcap: str, fields: Sequence[str], display_filter: str = "vrrp",
+                prefs: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """One dict per frame matching display_filter, {field: value} (multiple
+    occurrences joined with '|'), e.g.
+    read_fields(pcap, ["frame.time_epoch", "ip.src", "vrrp.prio"])."""
+    opts = sum((["-o", f"{k}:{v}"] for k, v in (prefs or {}).items()), [])
+    cp = _run([TSHARK, "-n", "-r", pcap, *opts, "-Y", display_filter, "-T", "fields",
+               "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|"]
+              + sum((["-e", f] for f in fields), []), timeout=120)
+    return [dict(zip(fields, line.split("\t"))) for line in cp.stdout.splitlines()
+            if line.strip()]
+
+
 class Capture:
     """tshark on br0 in the switch namespace, writing a pcap in the lab temp dir.
 
