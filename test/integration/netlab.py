@@ -14,9 +14,10 @@ inside namespaces created here, never in the machine's own namespace:
         count, problems = cap.decode_check()
 
 Naming: every namespace is "nl-<test>-<pid>-<short>" ("<short>" = "sw" for the
-switch). A leftover lab of the same test name whose pid is no longer alive (a
-crashed or SIGKILLed run) is removed when a new Lab starts; labs of other
-tests or of live runs are never touched.
+switch), the temp dir /tmp/nl-<test>-<pid>-XXXX. A leftover lab of the same
+test name whose pid is no longer alive (a crashed or SIGKILLed run: its
+processes, namespaces, temp dir) is removed when a new Lab starts; labs of
+other tests or of live runs are never touched.
 
 Cleanup (processes by pid: SIGTERM, then SIGKILL; then whatever is still
 inside our namespaces, by pid; then the namespaces; then the temp dir) runs on
@@ -55,6 +56,7 @@ BRIDGE = "br0"
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
 
+TMP_ROOT = tempfile.gettempdir()
 SKIP = 77  # exit code ctest treats as "skipped" (SKIP_RETURN_CODE)
 
 
@@ -410,7 +412,7 @@ class Lab:
         self.closed = False
         try:
             self._remove_leftovers()
-            self.tmpdir = tempfile.mkdtemp(prefix=f"netlab-{self.name}-")
+            self.tmpdir = tempfile.mkdtemp(prefix=f"{self.prefix}-", dir=TMP_ROOT)
             sw = f"{self.prefix}-sw"
             self._add_ns(sw)
             self.switch = Host(self, "sw", sw, "")
@@ -443,6 +445,11 @@ class Lab:
             log(f"removing leftover namespace {ns} of dead run pid {m.group(1)}")
             _kill_ns_pids(ns)
             _run(["ip", "netns", "del", ns], check=False)
+        for d in os.listdir(TMP_ROOT):
+            m = pat.match(d)
+            if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+                log(f"removing leftover temp dir {TMP_ROOT}/{d} of dead run pid {m.group(1)}")
+                shutil.rmtree(os.path.join(TMP_ROOT, d), ignore_errors=True)
 
     def add_host(self, short: str, ipv4: str | None = None, ipv6: str | None = None,
                  mac: str | None = None, timeout: float = 5) -> Host:
