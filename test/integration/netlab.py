@@ -983,13 +983,24 @@ class Keepalived:
 
     def kill(self, sig: int = signal.SIGKILL, wait: float = 5) -> None:
         """Send sig to all keepalived processes (parent first). With SIGKILL, wait
-        until they are all gone."""
+        until they are all gone.
+
+        SIGKILL is a real crash: the VRRP child has PR_SET_PDEATHSIG, so killing
+        the parent first lets the child catch SIGTERM and resign (priority 0)
+        before our SIGKILL reaches it; killing the child first lets the parent
+        respawn it. So both are frozen with SIGSTOP first, then SIGKILLed, and
+        no keepalived code runs after the first SIGSTOP."""
         child = self.child_pid()
-        if self.proc:
-            self.proc.kill(sig)
-        if child:
+        targets = ([self.proc.pid] if self.proc and self.proc.alive() else []) \
+            + ([child] if child else [])
+        if sig == signal.SIGKILL:
+            for pid in targets:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+            targets.reverse()
+        for pid in targets:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(child, sig)
+                os.kill(pid, sig)
         if sig == signal.SIGKILL:
             wait_until(lambda: not self.pids(), wait,
                        what=f"all keepalived processes on {self.host.short} to die "

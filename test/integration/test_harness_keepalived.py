@@ -143,6 +143,11 @@ def scenario(family):
             n2.link_local if v6 else n2.ipv4.split("/")[0]))
         print(f"IPv{family} on the wire: n1's last advert -> n2's first advert "
               f"{1000 * (first_n2 - last_n1):.0f} ms", flush=True)
+        n1_prios = {a["vrrp.prio"] for a in adverts if a[src] == (
+            n1.link_local if v6 else n1.ipv4.split("/")[0])}
+        expect(n1_prios == {"200"}, "n1 to send only priority 200 adverts (a SIGKILL "
+               "gives keepalived no chance to resign with priority 0)",
+               f"priorities {sorted(n1_prios)}")
         if not v6:
             # The pseudo-header question only exists for VRRPv3 over IPv4: told the
             # wrong form, decode_check must complain about every advertisement.
