@@ -11,7 +11,37 @@ inside namespaces created here, never in the machine's own namespace:
         w = AddressWatcher(n1, "198.51.100.100") # netlink, ms timestamps
         t = w.wait_present(5)                    # time.monotonic() of appearance
         with Capture(lab) as cap: ...            # tshark on br0
-        count, problems = cap.decode_check()
+        count, problems = cap.decode_check()     # malformed / expert / checksum
+        k = Keepalived(n1, vips=["198.51.100.100/24"], priority=200,
+                       advert_int=0.1).start()   # k.kill(SIGKILL), k.stop()
+
+API in short:
+  Lab(name)            .add_host(short, ipv4, ipv6, mac) -> Host, .path(file),
+                       .switch (Host for the switch ns), .dump_logs(), .close()
+  Host                 .ns .ifname .mac .ipv4 .ipv6 .link_local
+                       .run(cmd, check, timeout) .spawn(cmd, log_name) -> Proc
+                       .addresses() .has_address(a) .add_address(a) .del_address(a)
+                       .link_down() .link_up() .ping(a, count, timeout_s) -> bool
+                       .neigh_mac(a) .flush_neigh()
+  Proc                 .pid .alive() .kill(sig) .stop(timeout) .wait(t) .log_tail()
+  AddressWatcher(h, a) .wait_present(t) / .wait_absent(t) -> monotonic time,
+                       .events [(time, 'present'|'absent')]
+  Capture(lab)         .start() .stop() .decode_check(prefs) .pcap
+  decode_check(pcap, prefs, display_filter) -> (count, problems)
+  read_fields(pcap, fields, display_filter, prefs) -> [{field: value}]
+  Keepalived(h, vips=..., virtual_router_id, priority, advert_int, version,
+             state, nopreempt, unicast_peers, unicast_src_ip, extra_instance,
+             extra_global)  .config_test() .start() .pids() .child_pid()
+                       .alive() .kill(sig) .stop()
+  wait_until(pred, timeout, step, what) ; timed(label) -> .ms
+  run_test(fn, timeout): a test script's main; exit 0 / 1 / 77 (not root)
+
+tshark facts (4.0): VRRP fields vrrp.version, vrrp.prio, vrrp.checksum,
+vrrp.checksum.status (-T fields prints 1 = Good, 0 = Bad; display filters take
+"Good"/"Bad"), vrrp.checksum_bad.expert; _ws.malformed; _ws.expert.severity
+(Warning = 0x600000, Error = 0x800000; a bad VRRP checksum is a Warning).
+Preference vrrp.v3_checksum_as_in_v2 (default FALSE = RFC 5798 pseudo-header
+checksum for VRRPv3 over IPv4; TRUE = checksum over the VRRP message only).
 
 Naming: every namespace is "nl-<test>-<pid>-<short>" ("<short>" = "sw" for the
 switch), the temp dir /tmp/nl-<test>-<pid>-XXXX. A leftover lab of the same
@@ -935,13 +965,20 @@ class Keepalived:
     def logs(self):
         return [(self.proc.name, self.proc.log_path)] if self.proc else []
 
-    def start(self, timeout: float = 10) -> "Keepalived":
+    def config_test(self) -> None:
+        """Write the config and have keepalived -t check it; raises on errors."""
         with open(self.conf, "w") as f:
             f.write(self.config_text)
+        cp = self.host.run([KEEPALIVED, "-t", "-f", self.conf], check=False)
+        if cp.returncode != 0:
+            raise LabError(f"keepalived -t was expected to accept {self.conf}, exited "
+                           f"{cp.returncode}: {cp.stderr.strip()}\nconfig:\n{self.config_text}")
+
+    def start(self, timeout: float = 10) -> "Keepalived":
+        self.config_test()
         for p in (self.pidfile, self.vrrp_pidfile):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(p)
-        self.host.run([KEEPALIVED, "-t", "-f", self.conf])  # config test, fails loudly
         self.proc = self.host.spawn(
             [KEEPALIVED, "-n", "-l", "-D", "-G", "-P", "-f", self.conf,
              "-p", self.pidfile, "-r", self.vrrp_pidfile, "-i", self.host.short],

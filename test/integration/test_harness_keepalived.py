@@ -128,6 +128,21 @@ def scenario(family):
             f"{1000 * (t_gone - t_stop):.0f} ms")
         expect(not k2.alive(), "no keepalived process left on n2", f"pids {k2.pids()}")
 
+        if not v6:
+            # link_down isolates a host (both veth ends down), link_up restores it
+            # with its addresses intact.
+            expect(c.ping(n2.ipv4), "client reaches n2 before link_down", "no reply")
+            n2.link_down()
+            expect(not c.ping(n2.ipv4, timeout_s=0.5), "client cannot reach n2 after "
+                   "link_down", "a reply")
+            n2.link_up()
+            wait_until(lambda: c.ping(n2.ipv4) and c.ping(n2.ipv6), 5, step=0.1,
+                       what="client ping to n2 (IPv4 and IPv6) after link_up")
+            # The config writer also handles VRRPv2 + unicast (checked by keepalived -t).
+            Keepalived(c, vips=["198.51.100.101/24"], version=2, virtual_router_id=99,
+                       advert_int=1, nopreempt=True, unicast_src_ip=c.ipv4,
+                       unicast_peers=[n1.ipv4, n2.ipv4]).config_test()
+
         # The capture of all this is clean.
         count, problems = cap.decode_check()
         expect(count >= 10 and not problems,
