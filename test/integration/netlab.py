@@ -414,7 +414,9 @@ class Lab:
             raise LabError("netlab needs root (network namespaces); running as uid "
                            f"{os.geteuid()}")
         self.name = re.sub(r"[^A-Za-z0-9_]", "_", name)[:24]
-        self.prefix = f"nl-{self.name}-{os.getpid()}"
+        # A second Lab of the same name in one process gets "<pid>x<n>".
+        n = sum(1 for lab in _open_labs if lab.name == self.name)
+        self.prefix = f"nl-{self.name}-{os.getpid()}" + (f"x{n}" if n else "")
         self.tmpdir = ""
         self.namespaces: list[str] = []
         self.hosts: dict[str, Host] = {}
@@ -467,7 +469,7 @@ class Lab:
 
     def _remove_leftovers(self) -> None:
         """Delete namespaces of earlier runs of this same test whose pid is dead."""
-        pat = re.compile(rf"^nl-{re.escape(self.name)}-(\d+)-")
+        pat = re.compile(rf"^nl-{re.escape(self.name)}-(\d+)(?:x\d+)?-")
         for ns in list_netns():
             m = pat.match(ns)
             if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
