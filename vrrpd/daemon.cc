@@ -51,6 +51,29 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
   return Status::ok();
 }
 
+Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
+                                         const std::vector<IpPrefix>& existing) {
+  if (rc.unicast_source) return *rc.unicast_source;
+  if (rc.params.family == Family::ipv6 && !rc.params.unicast_peers.empty()) {
+    // Unicast peers list each other's global addresses and accept adverts
+    // only from those, so a link-local source (the multicast rule, RFC 5798
+    // 5.1.2.1) would be dropped by the peer.
+    const auto& vips = rc.params.virtual_ips;
+    for (const auto& a : existing) {
+      bool is_vip = std::find(vips.begin(), vips.end(), a.address) != vips.end();
+      if (!a.address.is_link_local() && !is_vip) return a.address;
+    }
+    return Status::error(fmt::format("router {}: no global IPv6 address on {} to send unicast "
+                                     "adverts from (set unicast_source)",
+                                     rc.params.name, rc.interface));
+  }
+  auto p = netlink_->primary_address(ifindex, rc.params.family, rc.virtual_ips);
+  if (!p)
+    return p.status().with_context(
+        fmt::format("router {}: no source address on {}", rc.params.name, rc.interface));
+  return *p;
+}
+
 Status Daemon::start() {
   if (auto s = loop_.open(); !s) return s;
   auto netlink = Netlink::open();
@@ -61,29 +84,28 @@ Status Daemon::start() {
   for (const auto& rc : config_.routers) {
     Link* link = nullptr;
     if (auto s = open_link(rc, link); !s) return s;
-    IpAddress primary;
-    if (rc.unicast_source) {
-      primary = *rc.unicast_source;
-    } else {
-      auto p = netlink_->primary_address(link->ifindex, rc.params.family, rc.virtual_ips);
-      if (!p)
-        return p.status().with_context(
-            fmt::format("router {}: no source address on {}", rc.params.name, rc.interface));
-      primary = *p;
-    }
     auto existing = netlink_->addresses(link->ifindex, rc.params.family);
     if (!existing) return existing.status();
+    auto primary = source_address(rc, link->ifindex, *existing);
+    if (!primary) return primary.status();
     bool present = std::any_of(rc.virtual_ips.begin(), rc.virtual_ips.end(), [&](auto& vip) {
       return std::find(existing->begin(), existing->end(), vip) != existing->end();
     });
     vips_present.push_back(present);
+    IpAddress link_local;
+    if (rc.params.family == Family::ipv6) {
+      auto ll = netlink_->primary_address(link->ifindex, Family::ipv6, rc.virtual_ips);
+      if (!ll) return ll.status().with_context(fmt::format("router {}", rc.params.name));
+      link_local = *ll;
+    }
     routers_.push_back(std::make_unique<RouterRuntime>(
-        loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex}, rc, primary));
+        loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex, link_local},
+        rc, *primary));
     link->by_vrid[rc.params.vrid] = routers_.back().get();
     log::info("router {}: {} vrid {} version {} on {} priority {} interval {}s source {}{}",
               rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
               rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
-              primary.to_string(), present ? ", VIPs already present" : "");
+              primary->to_string(), present ? ", VIPs already present" : "");
   }
 
   auto status = loop_.handle_signals({SIGTERM, SIGINT, SIGHUP, SIGUSR1},

@@ -42,6 +42,9 @@ class Daemon {
   };
 
   Status open_link(const RouterConfig& router, Link*& out);
+  // The address our adverts come from (and the tie-break uses).
+  Result<IpAddress> source_address(const RouterConfig& router, int ifindex,
+                                   const std::vector<IpPrefix>& existing);
   void on_readable(Link& link);
   void dispatch(Link& link, const VrrpSocket::Received& packet);
   void drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason);

@@ -110,7 +110,7 @@ void RouterRuntime::announce_once() {
   if (announcements_left_ > 0) {
     --announcements_left_;
     for (const auto& vip : config_.params.virtual_ips) {
-      if (auto s = links_.announcer.announce(vip, router_.primary_address()); !s)
+      if (auto s = links_.announcer.announce(vip, links_.link_local); !s)
         log::warning("router {}: announce {}: {}", config_.params.name, vip.to_string(),
                      s.message());
     }

@@ -20,6 +20,9 @@ struct RouterLinks {
   VrrpSocket& socket;
   Announcer& announcer;
   int ifindex;
+  // IPv6: the interface's link-local address, the source of unsolicited
+  // neighbour advertisements (RFC 4861 7.2.6). Unused for IPv4.
+  IpAddress link_local;
 };
 
 class RouterRuntime {

@@ -1,0 +1,108 @@
+"""Runs pgvrrpd on a netlab Host: writes its ini file, starts it with
+--log stderr, and reads its transition lines back.
+
+    node = PgvrrpdNode(n1, priority=150, advert_interval=0.1,
+                       virtual_ip=["198.51.100.100/24"]).start()
+    node.wait_state("MASTER", 2)
+    node.kill()                      # SIGKILL; node.stop() is SIGTERM
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+
+from netlab import Host, LabError, Proc, wait_until
+
+PGVRRPD_BIN = os.environ.get("PGVRRPD_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "pgvrrpd")
+
+TRANSITION = re.compile(r'transition router=(\S+) vrid=(\d+) from=(\S+) to=(\S+) '
+                        r'reason="([^"]*)"')
+DROPPED = re.compile(r"dropped advert on \S+ from \S+: (\w+)")
+
+
+class PgvrrpdNode:
+    """One pgvrrpd process with one [router NAME] section (more via `routers`)."""
+
+    def __init__(self, host: Host, name: str = "pg", vrid: int = 51, **keys):
+        self.host, self.name = host, name
+        self.keys = {"interface": host.ifname, "vrid": vrid, **keys}
+        self.proc: Proc | None = None
+        self.starts = 0
+
+    def ini_text(self) -> str:
+        lines = ["[global]", f"node = {self.host.short}", "", f"[router {self.name}]"]
+        for key, value in self.keys.items():
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, bool):
+                    v = "true" if v else "false"
+                lines.append(f"{key} = {v}")
+        return "\n".join(lines) + "\n"
+
+    @property
+    def ini_path(self) -> str:
+        return self.host.lab.path(f"{self.host.short}-{self.name}.ini")
+
+    def start(self) -> "PgvrrpdNode":
+        with open(self.ini_path, "w") as f:
+            f.write(self.ini_text())
+        self.starts += 1
+        self.proc = self.host.spawn([PGVRRPD_BIN, "-f", self.ini_path, "--log", "stderr"],
+                                    f"{self.host.short}-pgvrrpd-{self.starts}.log")
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc
+        self.proc.kill(sig)
+
+    def stop(self, timeout: float = 5) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        assert self.proc
+        return self.proc.stop(timeout)
+
+    def log_text(self) -> str:
+        return self.proc.log_text() if self.proc else ""
+
+    def transitions(self) -> list[tuple[str, str, str]]:
+        """(from, to, reason) of every transition line of the current run."""
+        return [(m[3], m[4], m[5]) for m in TRANSITION.finditer(self.log_text())]
+
+    def state(self) -> str:
+        t = self.transitions()
+        return t[-1][1] if t else "INIT"
+
+    def wait_state(self, state: str, timeout: float) -> float:
+        """Waits until the last transition is to `state`; returns monotonic time."""
+        wait_until(lambda: self.state() == state, timeout, 0.01,
+                   f"{self.host.short} pgvrrpd to reach {state} "
+                   f"(transitions so far: {self.transitions()})")
+        return time.monotonic()
+
+    def drops(self) -> list[str]:
+        return DROPPED.findall(self.log_text())
+
+    def statistics(self) -> str:
+        """Asks for the counters (SIGUSR1) and returns the statistics line."""
+        assert self.proc
+        before = self.log_text().count("statistics:")
+        self.proc.kill(signal.SIGUSR1)
+        wait_until(lambda: self.log_text().count("statistics:") > before, 2, 0.01,
+                   "pgvrrpd to log statistics after SIGUSR1")
+        return [l for l in self.log_text().splitlines() if "statistics:" in l][-1]
+
+
+def assert_single_holder(hosts: list[Host], vip: str, expected: Host) -> None:
+    holders = [h.short for h in hosts if h.has_address(vip)]
+    if holders != [expected.short]:
+        raise LabError(f"expected only {expected.short} to hold {vip}, holders: {holders}")
+
+
+def master_down_interval(priority: int, interval: float) -> float:
+    """RFC 5798 6.1, in seconds."""
+    return 3 * interval + skew_time(priority, interval)
+
+
+def skew_time(priority: int, interval: float) -> float:
+    return (256 - priority) * interval / 256
