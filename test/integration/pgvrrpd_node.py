@@ -24,7 +24,8 @@ DROPPED = re.compile(r"dropped advert on \S+ from \S+: (\w+)")
 
 
 class PgvrrpdNode:
-    """One pgvrrpd process with one [router NAME] section (more via `routers`)."""
+    """One pgvrrpd process with one [router NAME] section."""
+    runs = 0
 
     def __init__(self, host: Host, name: str = "pg", vrid: int = 51, **keys):
         self.host, self.name = host, name
@@ -49,8 +50,10 @@ class PgvrrpdNode:
         with open(self.ini_path, "w") as f:
             f.write(self.ini_text())
         self.starts += 1
+        # One log file per run, so transitions() sees this run only.
+        PgvrrpdNode.runs += 1
         self.proc = self.host.spawn([PGVRRPD_BIN, "-f", self.ini_path, "--log", "stderr"],
-                                    f"{self.host.short}-pgvrrpd-{self.starts}.log")
+                                    f"{self.host.short}-pgvrrpd-{PgvrrpdNode.runs}.log")
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
