@@ -29,7 +29,7 @@ class PgvrrpdNode:
 
     def __init__(self, host: Host, name: str = "pg", vrid: int = 51, **keys):
         self.host, self.name = host, name
-        self.keys = {"interface": host.ifname, "vrid": vrid, **keys}
+        self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.proc: Proc | None = None
         self.starts = 0
 
@@ -52,13 +52,19 @@ class PgvrrpdNode:
     def ini_text(self) -> str:
         if self.fixed_text is not None:
             return self.fixed_text
-        lines = ["[global]", f"node = {self.host.short}", "", f"[router {self.name}]"]
-        for key, value in self.keys.items():
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, bool):
-                    v = "true" if v else "false"
-                lines.append(f"{key} = {v}")
+        lines = ["[global]", f"node = {self.host.short}"]
+        for name, keys in self.routers.items():
+            lines += ["", f"[router {name}]"]
+            for key, value in keys.items():
+                for v in value if isinstance(value, list) else [value]:
+                    if isinstance(v, bool):
+                        v = "true" if v else "false"
+                    lines.append(f"{key} = {v}")
         return "\n".join(lines) + "\n"
+
+    def add_router(self, name: str, vrid: int, **keys) -> "PgvrrpdNode":
+        self.routers[name] = {"interface": self.host.ifname, "vrid": vrid, **keys}
+        return self
 
     @property
     def ini_path(self) -> str:
@@ -86,19 +92,21 @@ class PgvrrpdNode:
     def log_text(self) -> str:
         return self.proc.log_text() if self.proc else ""
 
-    def transitions(self) -> list[tuple[str, str, str]]:
-        """(from, to, reason) of every transition line of the current run."""
-        return [(m[3], m[4], m[5]) for m in TRANSITION.finditer(self.log_text())]
+    def transitions(self, router: str | None = None) -> list[tuple[str, str, str]]:
+        """(from, to, reason) of every transition line of the current run, of
+        `router` (default: the first router)."""
+        router = router or self.name
+        return [(m[3], m[4], m[5]) for m in TRANSITION.finditer(self.log_text())
+                if m[1] == router]
 
-    def state(self) -> str:
-        t = self.transitions()
+    def state(self, router: str | None = None) -> str:
+        t = self.transitions(router)
         return t[-1][1] if t else "INIT"
 
-    def wait_state(self, state: str, timeout: float) -> float:
+    def wait_state(self, state: str, timeout: float, router: str | None = None) -> float:
         """Waits until the last transition is to `state`; returns monotonic time."""
-        wait_until(lambda: self.state() == state, timeout, 0.01,
-                   f"{self.host.short} pgvrrpd to reach {state} "
-                   f"(transitions so far: {self.transitions()})")
+        wait_until(lambda: self.state(router) == state, timeout, 0.01,
+                   f"{self.host.short} pgvrrpd router {router or self.name} to reach {state}")
         return time.monotonic()
 
     def drops(self) -> list[str]:

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The command line as operators and scripts use it: --check-config output
+and exit codes, --version, bad arguments. Needs no root and no network."""
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ["PGVRRPD_BIN"]
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+failures = []
+
+
+def run(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=10)
+
+
+def expect(what, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(f"{what}: {detail}")
+
+
+for node in ("n1", "n2"):
+    r = run("--check-config", "-f", os.path.join(TOP, "etc", f"{node}.ini"))
+    expect(f"etc/{node}.ini is valid", r.returncode == 0 and r.stdout == "configuration OK\n",
+           f"exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+
+r = run("--check-config", os.path.join(TOP, "etc", "n1.ini"))
+expect("--check-config FILE (without -f) works", r.returncode == 0, r.stderr)
+
+with tempfile.TemporaryDirectory() as tmp:
+    bad = os.path.join(tmp, "pgvrrpd.ini")
+    with open(bad, "w") as f:
+        f.write("[router pg]\ninterface = eth0\nvrid = 51\npriority = 300\n"
+                "virtual_ip = 198.51.100.100/24\npriorty = 5\n")
+    r = run("--check-config", "-f", bad)
+    want = (f"{bad}:4: priority must be 1..255, got 300\n"
+            f"{bad}:6: unknown key 'priorty' in [router pg] (did you mean 'priority'?)\n")
+    expect("a bad config: every error as file:line on stderr, exit 1",
+           r.returncode == 1 and r.stderr == want and r.stdout == "",
+           f"exit {r.returncode}, stderr {r.stderr!r}")
+    # Running (not only checking) a bad config must fail before anything starts.
+    r = run("-f", bad, "--log", "stderr")
+    expect("running a bad config exits 1 with the same errors", r.returncode == 1 and
+           r.stderr == want, f"exit {r.returncode}, stderr {r.stderr!r}")
+
+r = run("--check-config", "-f", "/nonexistent/pgvrrpd.ini")
+expect("a missing file is one clear error", r.returncode == 1 and
+       "/nonexistent/pgvrrpd.ini" in r.stderr and "No such file" in r.stderr, r.stderr)
+
+r = run("--version")
+expect("--version", r.returncode == 0 and r.stdout.startswith("pgvrrpd "), r.stdout)
+
+r = run("--frobnicate")
+expect("unknown argument: usage, exit 2", r.returncode == 2 and "usage:" in r.stderr, r.stderr)
+
+r = run()
+expect("no config file: exit 2", r.returncode == 2 and "-f FILE" in r.stderr, r.stderr)
+
+r = run("-f", os.path.join(TOP, "etc", "n1.ini"), "--log", "journal")
+expect("bad --log value: exit 2", r.returncode == 2 and "--log" in r.stderr, r.stderr)
+
+if failures:
+    print(f"{len(failures)} failed:\n" + "\n".join(failures))
+    sys.exit(1)
