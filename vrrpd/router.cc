@@ -196,10 +196,10 @@ Actions Router::expire(TimePoint now) {
   return out;
 }
 
-Actions Router::shutdown(TimePoint /*now*/) {
-  Actions out;
+void Router::stand_down(Actions& out) {
   if (state_ == State::master) {
-    // RFC 5798 6.4.3: priority 0 lets the backup take over after Skew_Time.
+    // RFC 5798 6.4.3: priority 0 lets the backup take over after Skew_Time
+    // instead of Master_Down_Interval.
     out.push_back(Action::send_advert(0));
     out.push_back(Action::remove_vips());
   } else if (holding_stale_vips_) {
@@ -208,6 +208,11 @@ Actions Router::shutdown(TimePoint /*now*/) {
   holding_stale_vips_ = false;
   adver_timer_.reset();
   master_down_timer_.reset();
+}
+
+Actions Router::shutdown(TimePoint /*now*/) {
+  Actions out;
+  stand_down(out);
   if (state_ != State::initialize) set_state(State::initialize, "shutdown", out);
   return out;
 }
@@ -219,17 +224,8 @@ Actions Router::set_fault(TimePoint now, bool faulted, std::string_view reason) 
   fault_reason_ = std::string(reason);
   if (state_ == State::initialize) return out;  // start() takes it into account
   if (faulted) {
-    if (state_ == State::master) {
-      // A master that can no longer serve resigns at once (priority 0) so the
-      // peer takes over after Skew_Time instead of Master_Down_Interval.
-      out.push_back(Action::send_advert(0));
-      out.push_back(Action::remove_vips());
-    } else if (holding_stale_vips_) {
-      out.push_back(Action::remove_vips());
-    }
-    holding_stale_vips_ = false;
-    adver_timer_.reset();
-    master_down_timer_.reset();
+    // A master that can no longer serve resigns at once.
+    stand_down(out);
     set_state(State::fault, std::string(reason), out);
     return out;
   }

@@ -124,6 +124,9 @@ class Router {
   void become_master(TimePoint now, std::string reason, Actions& out);
   void become_backup(TimePoint now, std::string reason, Actions& out);
   void set_state(State to, std::string reason, Actions& out);
+  // Leaves master or backup: resigns (priority 0) if master, drops VIPs we
+  // hold, cancels the timers.
+  void stand_down(Actions& out);
   void learn_master_interval(const Advert& advert);
   bool sender_wins(const Advert& advert, const IpAddress& source) const;
 
