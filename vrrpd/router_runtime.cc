@@ -46,6 +46,21 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
   arm_protocol_timer();
 }
 
+void RouterRuntime::warn_limited(const std::string& message) {
+  // A down link fails every send, ten times a second at 0.1 s adverts:
+  // log the first failure and then at most one every kWarnInterval.
+  constexpr auto kWarnInterval = std::chrono::seconds(10);
+  ++suppressed_warnings_;
+  auto now = loop_.now();
+  if (last_warning_ && now - *last_warning_ < kWarnInterval) return;
+  std::string repeats = suppressed_warnings_ > 1
+                            ? fmt::format(" ({} similar since the last report)", suppressed_warnings_ - 1)
+                            : "";
+  log::warning("router {}: {}{}", config_.params.name, message, repeats);
+  last_warning_ = now;
+  suppressed_warnings_ = 0;
+}
+
 void RouterRuntime::arm_protocol_timer() {
   if (auto deadline = router_.next_deadline())
     protocol_timer_.arm(*deadline);
@@ -59,7 +74,7 @@ void RouterRuntime::send_advert(uint8_t priority) {
   auto send_to = [&](const IpAddress& destination) {
     auto bytes = vrrp::encode(advert, source, destination, config_.params.checksum_mode);
     if (auto s = links_.socket.send(bytes, source, destination); !s)
-      log::warning("router {}: {}", config_.params.name, s.message());
+      warn_limited(s.message());
   };
   if (config_.params.unicast_peers.empty()) {
     send_to(vrrp_multicast_group(config_.params.family));
@@ -111,8 +126,7 @@ void RouterRuntime::announce_once() {
     --announcements_left_;
     for (const auto& vip : config_.params.virtual_ips) {
       if (auto s = links_.announcer.announce(vip, links_.link_local); !s)
-        log::warning("router {}: announce {}: {}", config_.params.name, vip.to_string(),
-                     s.message());
+        warn_limited(fmt::format("announce {}: {}", vip.to_string(), s.message()));
     }
   }
   if (announcements_left_ > 0) {

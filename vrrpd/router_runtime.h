@@ -50,6 +50,7 @@ class RouterRuntime {
   void refresh_lease();
   void start_announcing();
   void announce_once();
+  void warn_limited(const std::string& message);
 
   EventLoop& loop_;
   RouterLinks links_;
@@ -60,6 +61,8 @@ class RouterRuntime {
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   uint32_t announcements_left_ = 0;
   bool vips_added_ = false;
+  std::optional<TimePoint> last_warning_;
+  uint64_t suppressed_warnings_ = 0;
 };
 
 }  // namespace pgvrrpd
