@@ -139,20 +139,21 @@ void Daemon::on_signal(int signal) {
 }
 
 void Daemon::on_readable(Link& link) {
+  using Outcome = VrrpSocket::ReceiveResult::Outcome;
   for (int i = 0; i < kMaxPacketsPerWake; ++i) {
-    Status error;
-    bool malformed = false;
-    auto packet = link.socket.receive(error, malformed);
-    if (!packet) {
-      if (!error) log::warning("{}", error.message());
-      return;
+    auto r = link.socket.receive();
+    switch (r.outcome) {
+      case Outcome::drained: return;
+      case Outcome::error: log::warning("{}", r.error.message()); return;
+      case Outcome::malformed:
+        ++received_;
+        drop(link, {}, vrrp::Reject::bad_ip_header);
+        break;
+      case Outcome::packet:
+        ++received_;
+        dispatch(link, r.packet);
+        break;
     }
-    ++received_;
-    if (malformed) {
-      drop(link, {}, vrrp::Reject::bad_ip_header);
-      continue;
-    }
-    dispatch(link, *packet);
   }
 }
 

@@ -132,8 +132,8 @@ Status VrrpSocket::send(std::span<const uint8_t> message, const IpAddress& sourc
   return Status::ok();
 }
 
-std::optional<VrrpSocket::Received> VrrpSocket::receive(Status& status, bool& malformed) {
-  malformed = false;
+VrrpSocket::ReceiveResult VrrpSocket::receive() {
+  using Outcome = ReceiveResult::Outcome;
   sockaddr_in6 from{};
   iovec iov{buffer_.data(), buffer_.size()};
   alignas(cmsghdr) char control[256];
@@ -146,19 +146,15 @@ std::optional<VrrpSocket::Received> VrrpSocket::receive(Status& status, bool& ma
   msg.msg_controllen = sizeof control;
   ssize_t n = recvmsg(fd_, &msg, 0);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-      status = Status::from_errno("recvmsg VRRP socket");
-    return std::nullopt;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {};
+    return {Outcome::error, {}, Status::from_errno("recvmsg VRRP socket")};
   }
   std::span<const uint8_t> bytes(buffer_.data(), static_cast<size_t>(n));
   if (family_ == Family::ipv4) {
     // An IPv4 raw socket hands over the IP header: TTL and addresses from it.
     auto datagram = vrrp::parse_ipv4(bytes);
-    if (!datagram) {
-      malformed = true;
-      return Received{};
-    }
-    return Received{datagram->context, datagram->payload};
+    if (!datagram) return {Outcome::malformed, {}, {}};
+    return {Outcome::packet, {datagram->context, datagram->payload}, {}};
   }
   Received r;
   r.message = bytes;
@@ -177,7 +173,7 @@ std::optional<VrrpSocket::Received> VrrpSocket::receive(Status& status, bool& ma
           reinterpret_cast<const uint8_t*>(&info.ipi6_addr), 16));
     }
   }
-  return r;
+  return {Outcome::packet, r, {}};
 }
 
 }  // namespace pgvrrpd

@@ -39,10 +39,14 @@ class VrrpSocket {
     vrrp::PacketContext context;
     std::span<const uint8_t> message;
   };
-  // Reads one pending datagram. nullopt when none is left (EAGAIN) or on an
-  // error, which is returned through `status`; a malformed IPv4 header gives
-  // a Received with an empty message and `malformed` set.
-  std::optional<Received> receive(Status& status, bool& malformed);
+  struct ReceiveResult {
+    enum class Outcome { packet, malformed, drained, error } outcome = Outcome::drained;
+    Received packet;  // valid for Outcome::packet
+    Status error;     // set for Outcome::error
+  };
+  // Reads one pending datagram. `drained` when none is left; `malformed`
+  // when an IPv4 header cannot be parsed.
+  ReceiveResult receive();
 
  private:
   Status open_ipv4(bool join_multicast);
