@@ -50,7 +50,7 @@ class PgvrrpdNode:
             f.write(self.ini_text())
         self.starts += 1
         self.proc = self.host.spawn([PGVRRPD_BIN, "-f", self.ini_path, "--log", "stderr"],
-                                    f"{self.host.short}-pgvrrpd-{self.starts}.log")
+                                    f"{self.name}-pgvrrpd-{self.starts}")
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
