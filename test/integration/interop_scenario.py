@@ -15,7 +15,8 @@ For each priority order (pgvrrpd higher, then keepalived higher):
 So every direction is measured: pgvrrpd -> keepalived and keepalived ->
 pgvrrpd, for SIGKILL and for SIGTERM. Throughout, pgvrrpd must drop none of
 keepalived's adverts (checksums, address counts, intervals, auth all
-accepted) and keepalived must not log complaints about pgvrrpd's.
+accepted), keepalived must not log complaints about pgvrrpd's, and tshark
+must decode the capture of the whole run without problems.
 Prints `RESULT <name> pg_to_ka_sigkill_ms=... ...`.
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ import re
 import signal
 import time
 
-from netlab import (AddressWatcher, Host, Keepalived, Lab, LabError, log, wait_until)
+from netlab import (AddressWatcher, Capture, Host, Keepalived, Lab, LabError, log,
+                    read_fields, wait_until)
 from pgvrrpd_node import (DROPPED, PgvrrpdNode, assert_single_holder,
                           master_down_interval, skew_time)
 
@@ -284,10 +286,21 @@ def run(name: str, family: int = 4, interval: float = 0.1, version: int = 3,
         client = lab.add_host("cl", ipv4="198.51.100.20/24", ipv6="2001:db8:100::20/64")
         pg = PgSide(pg_host, vip, vrid, interval, version, auth)
         ka = KaSide(ka_host, vip, vrid, interval, version, auth)
+        cap = Capture(lab).start()
         _one_order(pg, ka, client, vip, interval, result)
         _one_order(ka, pg, client, vip, interval, result)
         pg.stop()
         ka.stop()
+        # Both implementations' adverts on the wire decode cleanly.
+        count, problems = cap.decode_check()
+        src = "ip.src" if v4 else "ipv6.src"
+        senders = {f[src] for f in read_fields(cap.pcap, [src])}
+        want = {pg_host.ipv4.split("/")[0] if v4 else pg_host.link_local,
+                ka_host.ipv4.split("/")[0] if v4 else ka_host.link_local}
+        if problems or senders != want:
+            raise LabError(f"expected a clean capture with adverts from both nodes {want}; "
+                           f"{count} frames from {senders}, problems: {problems[:10]}")
+        log(f"capture: {count} VRRP frames from {sorted(senders)}, no decode problems")
         drops = pg.drops()
         if drops:
             raise LabError(f"pgvrrpd dropped keepalived's adverts: {drops}")
