@@ -77,7 +77,7 @@ class PgvrrpdNode:
         # One log file per run, so transitions() sees this run only.
         PgvrrpdNode.runs += 1
         self.proc = self.host.spawn([PGVRRPD_BIN, "-f", self.ini_path, "--log", "stderr"],
-                                    f"{self.host.short}-pgvrrpd-{PgvrrpdNode.runs}.log")
+                                    f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}")
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
