@@ -63,7 +63,7 @@ class PgSide:
         # preempt defaults to false: a restarted higher-priority node stays backup.
         if not self.node:
             self.node = PgvrrpdNode(self.host, vrid=self.vrid, **self.keys)
-        self.node.keys["priority"] = priority
+        self.node.routers[self.node.name]["priority"] = priority
         self.node.start()
         self.logs.append(self.node.proc.log_path)
 
