@@ -102,6 +102,7 @@ Status Daemon::start() {
         loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex, link_local},
         rc, *primary));
     link->by_vrid[rc.params.vrid] = routers_.back().get();
+    link->slots[rc.params.vrid] = {&rc.params, *primary};
     log::info("router {}: {} vrid {} version {} on {} priority {} interval {}s source {}{}",
               rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
               rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
@@ -158,14 +159,10 @@ void Daemon::on_readable(Link& link) {
 }
 
 void Daemon::dispatch(Link& link, const VrrpSocket::Received& packet) {
-  auto decoded = vrrp::decode(packet.message, packet.context);
-  if (decoded.reject != vrrp::Reject::none) return drop(link, packet.context, decoded.reject);
-  RouterRuntime* router = link.by_vrid[decoded.advert.vrid];
-  if (!router) return drop(link, packet.context, vrrp::Reject::unknown_vrid);
-  auto reject = vrrp::filter_advert(decoded.advert, packet.context, router->config().params,
-                                    router->router().primary_address());
-  if (reject != vrrp::Reject::none) return drop(link, packet.context, reject);
-  router->on_advert(decoded.advert, packet.context);
+  auto classified = vrrp::classify(packet.message, packet.context, link.slots);
+  if (classified.reject != vrrp::Reject::none)
+    return drop(link, packet.context, classified.reject);
+  link.by_vrid[classified.advert.vrid]->on_advert(classified.advert, packet.context);
 }
 
 void Daemon::drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason) {

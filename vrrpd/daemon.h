@@ -13,6 +13,7 @@
 #include "vrrpd/event_loop_linux.h"
 #include "vrrpd/netlink_linux.h"
 #include "vrrpd/packet.h"
+#include "vrrpd/receive_filter.h"
 #include "vrrpd/router_runtime.h"
 #include "vrrpd/vrrp_socket_linux.h"
 
@@ -39,6 +40,7 @@ class Daemon {
     VrrpSocket socket;
     Announcer announcer;
     std::array<RouterRuntime*, 256> by_vrid{};
+    vrrp::RoutersByVrid slots;  // the same routers, as the receive path sees them
   };
 
   Status open_link(const RouterConfig& router, Link*& out);

@@ -67,4 +67,15 @@ Reject filter_advert(const Advert& advert, const PacketContext& context,
   return Reject::none;
 }
 
+Classified classify(std::span<const uint8_t> message, const PacketContext& context,
+                    const RoutersByVrid& routers) {
+  auto decoded = decode(message, context);
+  if (decoded.reject != Reject::none) return {decoded.reject, {}};
+  const RouterSlot& slot = routers[decoded.advert.vrid];
+  if (!slot.params) return {Reject::unknown_vrid, {}};
+  auto reject = filter_advert(decoded.advert, context, *slot.params, slot.local);
+  if (reject != Reject::none) return {reject, {}};
+  return {Reject::none, std::move(decoded.advert)};
+}
+
 }  // namespace pgvrrpd::vrrp

@@ -2,6 +2,9 @@
 // configuration, after the codec has checked the packet's structure.
 #pragma once
 
+#include <array>
+#include <span>
+
 #include "vrrpd/packet.h"
 #include "vrrpd/router.h"
 
@@ -11,5 +14,24 @@ namespace pgvrrpd::vrrp {
 // the router's own primary address (to drop our own adverts looped back).
 Reject filter_advert(const Advert& advert, const PacketContext& context,
                      const RouterParams& router, const IpAddress& local);
+
+// What one interface and family knows of its routers, indexed by VRID;
+// null where no router is configured.
+struct RouterSlot {
+  const RouterParams* params = nullptr;
+  IpAddress local;  // the router's primary address
+};
+using RoutersByVrid = std::array<RouterSlot, 256>;
+
+struct Classified {
+  Reject reject = Reject::none;
+  Advert advert;  // valid when reject == none
+};
+
+// The whole receive path of one VRRP message: the codec's structure checks,
+// the VRID lookup (RFC 5798 7.1: "the VRID is configured on the receiving
+// interface"), then filter_advert. Pure, so every rejection has a unit test.
+Classified classify(std::span<const uint8_t> message, const PacketContext& context,
+                    const RoutersByVrid& routers);
 
 }  // namespace pgvrrpd::vrrp

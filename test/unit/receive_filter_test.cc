@@ -197,3 +197,58 @@ TEST_CASE("RFC 5798 5.2: v3 has no authentication; stray v2 auth fields are igno
 }
 
 }  // namespace pgvrrpd::vrrp
+
+namespace pgvrrpd::vrrp {
+namespace {
+
+// classify() is the whole receive path: codec, VRID lookup, filter.
+struct ClassifyFixture {
+  RouterParams router = [] {
+    RouterParams r;
+    r.vrid = 51;
+    r.virtual_ips = {IpAddress::parse("198.51.100.100").value()};
+    return r;
+  }();
+  IpAddress local = IpAddress::parse("198.51.100.12").value();
+  IpAddress peer = IpAddress::parse("198.51.100.11").value();
+  IpAddress group = vrrp_multicast_group(Family::ipv4);
+  RoutersByVrid routers{};
+
+  ClassifyFixture() { routers[51] = {&router, local}; }
+
+  std::vector<uint8_t> advert_bytes(uint8_t vrid) const {
+    Advert a;
+    a.vrid = vrid;
+    a.priority = 150;
+    a.addresses = router.virtual_ips;
+    return encode(a, peer, group);
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(ClassifyFixture, "RFC 5798 7.1: unknown_vrid when no router has the VRID") {
+  auto bytes = advert_bytes(52);
+  CHECK(classify(bytes, {peer, group, 255}, routers).reject == Reject::unknown_vrid);
+}
+
+TEST_CASE_FIXTURE(ClassifyFixture, "RFC 5798 7.1: classify passes a good advert to its router") {
+  auto bytes = advert_bytes(51);
+  auto c = classify(bytes, {peer, group, 255}, routers);
+  CHECK(c.reject == Reject::none);
+  CHECK(c.advert.vrid == 51);
+  CHECK(c.advert.priority == 150);
+}
+
+TEST_CASE_FIXTURE(ClassifyFixture, "RFC 5798 7.1: classify applies the codec before the lookup") {
+  auto bytes = advert_bytes(52);
+  bytes[7] ^= 0xff;  // checksum: a bad packet for an unknown VRID is a bad packet
+  CHECK(classify(bytes, {peer, group, 255}, routers).reject == Reject::bad_checksum);
+}
+
+TEST_CASE_FIXTURE(ClassifyFixture, "RFC 5798 7.1: classify applies the filter after the lookup") {
+  auto bytes = advert_bytes(51);
+  CHECK(classify(bytes, {peer, group, 64}, routers).reject == Reject::bad_ttl);
+}
+
+}  // namespace pgvrrpd::vrrp
