@@ -160,6 +160,12 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
             : fmt::format("equal priority advert from higher address {}", source.to_string());
     learn_master_interval(advert);
     set_state(State::backup, std::move(reason), out);
+    // Beyond RFC 5798 6.4.3: one last advert at our own priority. After a
+    // split heals, the winner may have been heard first, and without this it
+    // would never hear us, never learn the split happened, and never
+    // re-announce to the clients we pointed at ourselves (see the
+    // lower-priority rule below; keepalived re-announces likewise).
+    out.push_back(Action::send_advert(params_.priority));
     out.push_back(Action::remove_vips());
     adver_timer_.reset();
     master_down_timer_ = now + master_down_interval();
