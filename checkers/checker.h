@@ -1,0 +1,66 @@
+// Health checkers behind one interface. A checker is a passive object
+// driven by the daemon's event loop (timers and fd readiness through
+// EventLoop); it never blocks. It reports a pass/fail verdict after rise /
+// fall hysteresis, and the daemon applies the check's effect (fault or
+// weight) to the routers that track it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "vrrpd/time.h"
+
+namespace pgvrrpd::checkers {
+
+// rise / fall hysteresis (keepalived's meaning): a failing check passes
+// again after `rise` good results in a row, a passing one fails after
+// `fall` bad ones. Pure.
+class Hysteresis {
+ public:
+  // A check starts failing: nothing is trusted before it has passed `rise`
+  // times. REQUIRES: rise >= 1, fall >= 1.
+  Hysteresis(uint32_t rise, uint32_t fall) : rise_(rise), fall_(fall) {}
+
+  // Records one result; returns the new verdict when it changed.
+  std::optional<bool> record(bool ok);
+  bool passing() const { return passing_; }
+
+ private:
+  uint32_t rise_;
+  uint32_t fall_;
+  bool passing_ = false;
+  uint32_t streak_ = 0;  // consecutive results that disagree with passing_
+};
+
+class Checker {
+ public:
+  // Called when the verdict changes: `passing`, and a short reason for logs
+  // ("connection refused", "3 pings lost").
+  using Listener = std::function<void(bool passing, const std::string& reason)>;
+
+  virtual ~Checker() = default;
+  const std::string& name() const { return name_; }
+  bool passing() const { return passing_; }
+  void set_listener(Listener listener) { listener_ = std::move(listener); }
+
+  // Starts checking (arms timers, opens sockets). Results arrive later
+  // through the listener; start() itself never blocks.
+  virtual void start() = 0;
+
+ protected:
+  explicit Checker(std::string name) : name_(std::move(name)) {}
+  // Subclasses call this with each verdict change.
+  void report(bool passing, const std::string& reason) {
+    passing_ = passing;
+    if (listener_) listener_(passing, reason);
+  }
+
+ private:
+  std::string name_;
+  bool passing_ = false;
+  Listener listener_;
+};
+
+}  // namespace pgvrrpd::checkers
