@@ -20,7 +20,8 @@ std::string_view state_name(State state) {
 Router::Router(RouterParams params, IpAddress primary_address)
     : params_(std::move(params)),
       primary_address_(primary_address),
-      master_adver_interval_(params_.advert_interval) {}
+      master_adver_interval_(params_.advert_interval),
+      priority_(params_.priority) {}
 
 Duration Router::skew_time() const {
   // RFC 5798 6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
@@ -29,7 +30,7 @@ Duration Router::skew_time() const {
   // small intervals keep their precision.
   Centiseconds interval = params_.version == 2 ? Centiseconds(100) : master_adver_interval_;
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval);
-  return ns * (256 - params_.priority) / 256;
+  return ns * (256 - priority_) / 256;
 }
 
 Duration Router::master_down_interval() const {
@@ -67,13 +68,30 @@ void Router::become_master(TimePoint now, std::string reason, Actions& out) {
   // set Adver_Timer, transition to Master. The VIPs go on before the
   // announcement so that the ARP replies it provokes find them.
   set_state(State::master, std::move(reason), out);
-  out.push_back(Action::send_advert(params_.priority));
-  out.push_back(Action::add_vips());
-  out.push_back(Action::announce());
+  out.push_back(Action::send_advert(priority_));
   master_down_timer_.reset();
   adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
-  holding_stale_vips_ = false;
   resigned_master_.reset();
+  takeover_pending_ = false;
+  if (!params_.gate_vips_on_serving || serving_) {
+    add_vips_now(out);
+    return;
+  }
+  // Promote before the VIP: clients must never reach a server that is still
+  // read-only. VIPs left by an earlier run point at that server too.
+  if (holding_stale_vips_) out.push_back(Action::remove_vips());
+  holding_stale_vips_ = false;
+  vips_pending_ = true;
+  serving_deadline_ = now + params_.serving_timeout;
+  out.push_back(Action::notice("waiting for the local server to accept writes before adding the VIPs"));
+}
+
+void Router::add_vips_now(Actions& out) {
+  out.push_back(Action::add_vips());
+  out.push_back(Action::announce());
+  holding_stale_vips_ = false;
+  vips_pending_ = false;
+  serving_deadline_.reset();
 }
 
 void Router::become_backup(TimePoint now, std::string reason, Actions& out) {
@@ -89,12 +107,13 @@ void Router::become_backup(TimePoint now, std::string reason, Actions& out) {
 Actions Router::start(TimePoint now, bool vips_present) {
   Actions out;
   if (state_ != State::initialize) return out;
-  if (faulted_) {
+  if (faulted()) {
     if (vips_present) out.push_back(Action::remove_vips());
-    set_state(State::fault, fault_reason_, out);
+    set_state(State::fault, faults_.begin()->second, out);
     return out;
   }
-  if (params_.priority == kOwnerPriority) {
+  if (priority_ == kOwnerPriority) {
+    holding_stale_vips_ = vips_present;
     become_master(now, "startup as address owner (priority 255)", out);
     return out;
   }
@@ -117,7 +136,7 @@ void Router::learn_master_interval(const Advert& advert) {
 bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
   // RFC 5798 6.4.3: higher priority, or equal priority and a greater primary
   // address, compared as unsigned integers in network byte order.
-  if (advert.priority != params_.priority) return advert.priority > params_.priority;
+  if (advert.priority != priority_) return advert.priority > priority_;
   return primary_address_ < source;
 }
 
@@ -130,10 +149,15 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
       resigned_master_ = source;
       return out;
     }
-    if (!params_.preempt || advert.priority >= params_.priority) {
+    if (!params_.preempt || advert.priority >= priority_) {
       learn_master_interval(advert);
       master_down_timer_ = now + master_down_interval();
       resigned_master_.reset();
+      if (takeover_pending_) {
+        takeover_pending_ = false;
+        out.push_back(Action::notice(
+            fmt::format("takeover no longer wanted: master {} is back", source.to_string())));
+      }
       if (holding_stale_vips_) {
         // Decided: someone else is master, the leftover VIPs must go.
         holding_stale_vips_ = false;
@@ -148,13 +172,13 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   if (advert.priority == 0) {
     // RFC 5798 6.4.3: answer a resigning router at once so that backups
     // that heard it do not take over.
-    out.push_back(Action::send_advert(params_.priority));
+    out.push_back(Action::send_advert(priority_));
     adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
     return out;
   }
   if (sender_wins(advert, source)) {
     std::string reason =
-        advert.priority > params_.priority
+        advert.priority > priority_
             ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),
                           advert.priority)
             : fmt::format("equal priority advert from higher address {}", source.to_string());
@@ -165,7 +189,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     // would never hear us, never learn the split happened, and never
     // re-announce to the clients we pointed at ourselves (see the
     // lower-priority rule below; keepalived re-announces likewise).
-    out.push_back(Action::send_advert(params_.priority));
+    out.push_back(Action::send_advert(priority_));
     out.push_back(Action::remove_vips());
     adver_timer_.reset();
     master_down_timer_ = now + master_down_interval();
@@ -175,7 +199,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   // lower-priority master means a split just healed, and both it and the
   // clients' ARP/ND caches should learn who the master is now, not one
   // interval later.
-  out.push_back(Action::send_advert(params_.priority));
+  out.push_back(Action::send_advert(priority_));
   out.push_back(Action::announce());
   adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
   return out;
@@ -188,16 +212,53 @@ Actions Router::expire(TimePoint now) {
         resigned_master_
             ? fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string())
             : std::string("master down timer expired");
+    if (takeover_blocker_) {
+      // Stay backup and say why; set_takeover_blocker(nullopt) takes over.
+      master_down_timer_.reset();
+      takeover_pending_ = true;
+      out.push_back(Action::notice(fmt::format("{}, but takeover held: {}", reason,
+                                               *takeover_blocker_)));
+      return out;
+    }
     become_master(now, std::move(reason), out);
     return out;
   }
+  if (state_ == State::master && serving_deadline_ && *serving_deadline_ <= now) {
+    auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(params_.serving_timeout);
+    return set_fault(now, "promotion", true,
+                     fmt::format("local server not accepting writes {:.3g} s after "
+                                 "becoming master", seconds.count() / 1000.0));
+  }
   if (state_ == State::master && adver_timer_ && *adver_timer_ <= now) {
-    out.push_back(Action::send_advert(params_.priority));
+    out.push_back(Action::send_advert(priority_));
     // Keep the cadence of the schedule rather than of our wake-ups; after a
     // long stall start afresh instead of sending a burst.
     auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
     *adver_timer_ += interval;
     if (*adver_timer_ <= now) adver_timer_ = now + interval;
+  }
+  return out;
+}
+
+Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> reason) {
+  Actions out;
+  if (reason == takeover_blocker_) return out;
+  takeover_blocker_ = std::move(reason);
+  if (!takeover_pending_ || state_ != State::backup) return out;
+  if (takeover_blocker_) {
+    out.push_back(Action::notice(fmt::format("takeover still held: {}", *takeover_blocker_)));
+    return out;
+  }
+  become_master(now, "master down timer expired, takeover guard cleared", out);
+  return out;
+}
+
+Actions Router::set_serving(TimePoint /*now*/, bool serving) {
+  Actions out;
+  serving_ = serving;
+  if (serving && state_ == State::master && vips_pending_) {
+    out.push_back(Action::notice("local server accepts writes: adding the VIPs"));
+    add_vips_now(out);
   }
   return out;
 }
@@ -214,6 +275,9 @@ void Router::stand_down(Actions& out) {
   holding_stale_vips_ = false;
   adver_timer_.reset();
   master_down_timer_.reset();
+  takeover_pending_ = false;
+  vips_pending_ = false;
+  serving_deadline_.reset();
 }
 
 Actions Router::shutdown(TimePoint /*now*/) {
@@ -223,24 +287,34 @@ Actions Router::shutdown(TimePoint /*now*/) {
   return out;
 }
 
-Actions Router::set_fault(TimePoint now, bool faulted, std::string_view reason) {
+Actions Router::set_fault(TimePoint now, std::string_view source, bool faulted,
+                          std::string_view reason) {
   Actions out;
-  if (faulted == faulted_) return out;
-  faulted_ = faulted;
-  fault_reason_ = std::string(reason);
-  if (state_ == State::initialize) return out;  // start() takes it into account
+  bool was = this->faulted();
+  auto it = faults_.find(source);
+  if (faulted) {
+    if (it != faults_.end()) return out;  // already faulted by this source
+    faults_.emplace(std::string(source), std::string(reason));
+  } else {
+    if (it == faults_.end()) return out;
+    faults_.erase(it);
+  }
+  if (state_ == State::initialize || was == this->faulted()) return out;  // start() decides
   if (faulted) {
     // A master that can no longer serve resigns at once.
     stand_down(out);
     set_state(State::fault, std::string(reason), out);
     return out;
   }
-  std::string why = fmt::format("fault cleared: {}", reason);
-  if (params_.priority == kOwnerPriority)
-    become_master(now, std::move(why), out);
-  else
-    become_backup(now, std::move(why), out);
+  leave_fault(now, fmt::format("fault cleared: {}", reason), out);
   return out;
+}
+
+void Router::leave_fault(TimePoint now, std::string reason, Actions& out) {
+  if (priority_ == kOwnerPriority)
+    become_master(now, std::move(reason), out);
+  else
+    become_backup(now, std::move(reason), out);
 }
 
 }  // namespace pgvrrpd::vrrp

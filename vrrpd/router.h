@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,12 @@ struct RouterParams {
   // v2 authentication (RFC 3768 5.3.6): 0 none, 1 simple text password.
   uint8_t auth_type = 0;
   std::array<uint8_t, kV2AuthSize> auth_data{};
+  // Promote before the VIP: a new master advertises at once (so the peer
+  // stays backup) but adds its VIPs only once the local server accepts
+  // writes (set_serving), and gives up (FAULT) if that has not happened
+  // within serving_timeout. Off for a plain VRRP router.
+  bool gate_vips_on_serving = false;
+  Duration serving_timeout = std::chrono::seconds(60);
 };
 
 // --- what the edge must do, in the order returned ---
@@ -50,6 +57,7 @@ struct Action {
     remove_vips,  // take the VIPs off the interface
     announce,     // gratuitous ARP / unsolicited NA for every VIP
     transition,   // state changed `from` -> `to` because of `reason`
+    notice,       // worth a log line, no state change: `reason`
   };
   Kind kind = Kind::send_advert;
   uint8_t priority = 0;
@@ -61,6 +69,11 @@ struct Action {
   static Action add_vips() { return of(Kind::add_vips); }
   static Action remove_vips() { return of(Kind::remove_vips); }
   static Action announce() { return of(Kind::announce); }
+  static Action notice(std::string text) {
+    Action a = of(Kind::notice);
+    a.reason = std::move(text);
+    return a;
+  }
   static Action transition(State from, State to, std::string reason) {
     Action a = of(Kind::transition);
     a.from = from;
@@ -100,9 +113,28 @@ class Router {
   // Shutdown event: a master sends priority 0 and drops the VIPs.
   Actions shutdown(TimePoint now);
 
-  // Fault on/off (a failed check, a lost link). A master in fault gives up
-  // at once with a priority 0 advert; leaving fault starts over as backup.
-  Actions set_fault(TimePoint now, bool faulted, std::string_view reason);
+  // Fault on/off from one `source` (a check's name, "link", ...). The
+  // router is in FAULT while any source is. A master in fault gives up at
+  // once with a priority 0 advert; leaving fault starts over as backup.
+  Actions set_fault(TimePoint now, std::string_view source, bool faulted,
+                    std::string_view reason);
+  Actions set_fault(TimePoint now, bool faulted, std::string_view reason) {
+    return set_fault(now, "fault", faulted, reason);
+  }
+
+  // The takeover guard (from the failover policy): while a reason is set, a
+  // backup whose Master_Down_Timer fires stays backup and says why; once it
+  // is cleared the router takes over at once, unless a master has been
+  // heard meanwhile.
+  Actions set_takeover_blocker(TimePoint now, std::optional<std::string> reason);
+
+  // Whether the local server accepts writes (see gate_vips_on_serving).
+  Actions set_serving(TimePoint now, bool serving);
+
+  // The effective priority (configured priority plus check weights). A
+  // master advertises it from its next advert on; a backup's Skew_Time
+  // follows it.
+  void set_priority(uint8_t priority) { priority_ = priority; }
 
   // When the next timer is due; nullopt when none is armed.
   std::optional<TimePoint> next_deadline() const;
@@ -110,7 +142,12 @@ class Router {
   State state() const { return state_; }
   const RouterParams& params() const { return params_; }
   const IpAddress& primary_address() const { return primary_address_; }
-  uint8_t priority() const { return params_.priority; }
+  uint8_t priority() const { return priority_; }
+  bool faulted() const { return !faults_.empty(); }
+  // Master, waiting for the local server before adding the VIPs.
+  bool vips_pending() const { return vips_pending_; }
+  // Master_Down_Timer fired but the takeover guard holds the router back.
+  bool takeover_held() const { return takeover_pending_; }
   Centiseconds master_adver_interval() const { return master_adver_interval_; }
   // RFC 5798 6.1: Skew_Time and Master_Down_Interval from the current
   // Master_Adver_Interval (v3) or Advertisement_Interval (v2).
@@ -128,6 +165,8 @@ class Router {
   // hold, cancels the timers.
   void stand_down(Actions& out);
   void learn_master_interval(const Advert& advert);
+  void leave_fault(TimePoint now, std::string reason, Actions& out);
+  void add_vips_now(Actions& out);
   bool sender_wins(const Advert& advert, const IpAddress& source) const;
 
   RouterParams params_;
@@ -138,8 +177,13 @@ class Router {
   std::optional<TimePoint> adver_timer_;
   bool holding_stale_vips_ = false;
   std::optional<IpAddress> resigned_master_;  // sent priority 0 while we were backup
-  bool faulted_ = false;
-  std::string fault_reason_;
+  uint8_t priority_;
+  std::map<std::string, std::string, std::less<>> faults_;  // source -> reason
+  std::optional<std::string> takeover_blocker_;
+  bool takeover_pending_ = false;
+  bool serving_ = false;
+  bool vips_pending_ = false;
+  std::optional<TimePoint> serving_deadline_;
 };
 
 }  // namespace pgvrrpd::vrrp

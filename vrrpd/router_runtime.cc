@@ -41,6 +41,10 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
                   config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
                   action.reason);
         break;
+      case Kind::notice:
+        log::info("note router={} vrid={} state={}: {}", config_.params.name,
+                  config_.params.vrid, vrrp::state_name(router_.state()), action.reason);
+        break;
     }
   }
   arm_protocol_timer();

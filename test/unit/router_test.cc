@@ -5,62 +5,9 @@
 
 #include <memory>
 
-using namespace pgvrrpd;
-using namespace pgvrrpd::vrrp;
-using namespace std::chrono_literals;
+#include "router_fixtures.h"
 
-namespace {
-
-IpAddress addr(const char* text) { return *IpAddress::parse(text); }
-
-RouterParams params(uint8_t priority, Centiseconds interval = Centiseconds(100),
-                    uint8_t version = 3) {
-  RouterParams p;
-  p.name = "pg";
-  p.vrid = 51;
-  p.version = version;
-  p.priority = priority;
-  p.advert_interval = interval;
-  p.virtual_ips = {addr("198.51.100.100")};
-  return p;
-}
-
-const TimePoint t0 = TimePoint(1000s);
-
-Advert advert_from(uint8_t priority, Centiseconds interval = Centiseconds(100)) {
-  Advert a;
-  a.vrid = 51;
-  a.priority = priority;
-  a.interval = interval;
-  a.addresses = {addr("198.51.100.100")};
-  return a;
-}
-
-using Kind = Action::Kind;
-
-bool has(const Actions& actions, Kind kind) {
-  for (const auto& a : actions)
-    if (a.kind == kind) return true;
-  return false;
-}
-
-std::optional<Action> transition(const Actions& actions) {
-  for (const auto& a : actions)
-    if (a.kind == Kind::transition) return a;
-  return std::nullopt;
-}
-
-std::optional<uint8_t> sent_priority(const Actions& actions) {
-  for (const auto& a : actions)
-    if (a.kind == Kind::send_advert) return a.priority;
-  return std::nullopt;
-}
-
-const IpAddress kSelf = addr("198.51.100.12");
-const IpAddress kLowerPeer = addr("198.51.100.11");
-const IpAddress kHigherPeer = addr("198.51.100.13");
-
-}  // namespace
+using namespace router_fixtures;
 
 TEST_CASE("RFC 5798 6.1: Skew_Time and Master_Down_Interval") {
   Router r(params(100, Centiseconds(100)), kSelf);
