@@ -68,6 +68,7 @@ void Router::become_master(TimePoint now, std::string reason, Actions& out) {
   // set Adver_Timer, transition to Master. The VIPs go on before the
   // announcement so that the ARP replies it provokes find them.
   set_state(State::master, std::move(reason), out);
+  decided_ = true;
   out.push_back(Action::send_advert(priority_));
   master_down_timer_.reset();
   adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
@@ -143,6 +144,9 @@ bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
 Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& source) {
   Actions out;
   if (state_ == State::backup) {
+    last_master_heard_ = now;
+    last_master_ = source;
+    decided_ = true;
     if (advert.priority == 0) {
       // RFC 5798 6.4.2: the master resigned; take over after Skew_Time only.
       master_down_timer_ = now + skew_time();
@@ -177,6 +181,8 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     return out;
   }
   if (sender_wins(advert, source)) {
+    last_master_heard_ = now;
+    last_master_ = source;
     std::string reason =
         advert.priority > priority_
             ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),

@@ -148,6 +148,13 @@ class Router {
   bool vips_pending() const { return vips_pending_; }
   // Master_Down_Timer fired but the takeover guard holds the router back.
   bool takeover_held() const { return takeover_pending_; }
+  // When and from whom we last heard another master (its last advert,
+  // priority 0 included): when "the master went quiet".
+  std::optional<TimePoint> last_master_heard() const { return last_master_heard_; }
+  const std::optional<IpAddress>& last_master() const { return last_master_; }
+  // The router has decided its role once: it has been master, or it has
+  // heard another master. Before that (start-up) it must not fence.
+  bool decided() const { return decided_; }
   Centiseconds master_adver_interval() const { return master_adver_interval_; }
   // RFC 5798 6.1: Skew_Time and Master_Down_Interval from the current
   // Master_Adver_Interval (v3) or Advertisement_Interval (v2).
@@ -184,6 +191,9 @@ class Router {
   bool serving_ = false;
   bool vips_pending_ = false;
   std::optional<TimePoint> serving_deadline_;
+  std::optional<TimePoint> last_master_heard_;
+  std::optional<IpAddress> last_master_;
+  bool decided_ = false;
 };
 
 }  // namespace pgvrrpd::vrrp
