@@ -20,7 +20,7 @@ API in short:
   PgNode(host, name=None, init=True, listen=None)
         .datadir .sockdir .addr .cluster_name .proc .port (5432)
         .initdb() .start(timeout) .stop(mode="fast"|"smart"|"immediate") .kill()
-        .running() .psql(sql, host=None, dbname="postgres", check=True)
+        .running() .processes() .psql(sql, host=None, dbname="postgres", check=True)
         .is_in_recovery() .lsn() .receive_lsn() .replay_lsn() .timeline()
         .system_identifier() .wal_receiver() .conninfo(user, dbname)
         .log_text() .log_tail()
@@ -152,6 +152,15 @@ def _children(pid: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             out.append(int(d))
     return out
+
+
+def _exited(pid: int) -> bool:
+    """True once pid has exited (gone, or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
 
 
 class _Teardown:
@@ -290,13 +299,23 @@ class PgNode:
             return
         pid = self.proc.pid
         os.kill(pid, signal.SIGSTOP)
-        for child in _children(pid):
+        children = _children(pid)
+        for child in children:
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         self.proc.kill(signal.SIGKILL)
         self.proc.wait(timeout)
+        # SIGKILL is delivered asynchronously: wait until the children have
+        # exited (zombies awaiting init's reaping count as gone).
+        wait_until(lambda: not [c for c in children if not _exited(c)], timeout,
+                   what=f"children {children} of {self}'s postmaster {pid} to die")
+
+    def processes(self) -> list[int]:
+        """Pids of every process (postmaster, children, single-user backends)
+        working in this node's data directory, found by their cwd."""
+        return [int(x.split()[0]) for x in postgres_leftovers(self.datadir)]
 
     def log_text(self) -> str:
         return "".join(p.log_text() for p in self.procs)
