@@ -5,8 +5,9 @@ real IPs; pausing replay makes the standby lag (received LSN moves, replayed
 LSN does not) and resuming catches up; n1 stops (immediate), n2 is promoted
 and takes the client's writes; n1 comes back as a stale primary (the split
 brain fencing must prevent), takes one write, and is rejoined as n2's
-standby with pg_rewind, which throws that write away; no acknowledged write
-is lost and exactly one server accepts writes at the end."""
+standby with pg_rewind, which throws that write away, then rebuilt with
+pg_basebackup; no acknowledged write is lost and exactly one server accepts
+writes at the end. Prints the timings of each step."""
 import time
 
 from netlab import Lab, LabError, log, run_test, timed, wait_until
@@ -14,6 +15,7 @@ from pglab import (Writer, check_no_lost_writes, format_lsn, make_primary, make_
                    pause_replay, postgres_leftovers, probe_write, promote, rebuild_as_standby,
                    resume_replay, rewind_as_standby, wait_caught_up, writers)
 
+VIP = "198.51.100.100"
 timings: dict[str, float] = {}
 
 
@@ -29,6 +31,12 @@ def client_writes(cl, p, s):
     r = probe_write(cl, [p.addr6], "via n1 ipv6")
     expect(r.ok and r.server == "n1" and r.server_addr == p.addr6,
            f"client write through n1's IPv6 {p.addr6}: {r}")
+    # What VIP tests do: listen="*" lets n1 accept connections on an address
+    # added after it started.
+    p.host.add_address(VIP + "/24")
+    r = probe_write(cl, [VIP], "via a VIP")
+    expect(r.ok and r.server == "n1" and r.server_addr == VIP, f"write through {VIP}: {r}")
+    p.host.del_address(VIP + "/24")
     r = probe_write(cl, [s], "to the standby")
     expect(not r.ok and ("read-only" in r.error or "hot standby" in r.error),
            f"a write to the standby was expected to be refused as read-only: {r}")
@@ -66,7 +74,7 @@ def main():
         n2 = lab.add_host("n2", ipv4="198.51.100.12/24", ipv6="2001:db8:100::12/64")
         cl = lab.add_host("cl", ipv4="198.51.100.50/24", ipv6="2001:db8:100::50/64")
 
-        p = make_primary(n1)
+        p = make_primary(n1, listen="*")      # "*": see the VIP check in client_writes
         timings["initdb"], timings["primary start"] = p.initdb_seconds, p.start_seconds
         with timed() as t:
             s = make_standby(p, n2)
