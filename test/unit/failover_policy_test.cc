@@ -1,0 +1,197 @@
+// The failover policy's takeover guard and fencing, with a fake clock.
+#include "vrrpd/failover_policy.h"
+
+#include <doctest/doctest.h>
+
+#include "router_fixtures.h"
+
+using namespace router_fixtures;
+using pgvrrpd::FencePolicy;
+using pgvrrpd::GuardParams;
+using pgvrrpd::LocalPg;
+using pgvrrpd::PeerPg;
+using pgvrrpd::PgRole;
+using pgvrrpd::takeover_blocker;
+
+namespace {
+
+// A standby that streamed until 50 ms before the master went quiet at t0.
+LocalPg streaming_standby() {
+  LocalPg l;
+  l.known = l.alive = true;
+  l.role = PgRole::standby;
+  l.last_streaming_at = t0 - 50ms;
+  l.replay_lsn = 1'000'000;
+  return l;
+}
+
+PeerPg dead_primary() {
+  PeerPg p;
+  p.role = PgRole::primary;
+  p.last_answer_at = t0 - 100ms;
+  p.primary_lsn = 1'000'100;
+  return p;
+}
+
+GuardParams guard() {
+  GuardParams g;
+  g.max_lag = 16 * 1024 * 1024;
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("guard: a standby streaming until the master went quiet may take over") {
+  CHECK_FALSE(takeover_blocker(streaming_standby(), dead_primary(), t0, t0 + 1s, guard()));
+}
+
+TEST_CASE("guard: not streaming right now is fine, the receiver stops with the primary") {
+  auto local = streaming_standby();
+  // Last seen streaming 50 ms before the master's last advert; it is now
+  // long after: the verdict is about then, not now.
+  CHECK_FALSE(takeover_blocker(local, dead_primary(), t0, t0 + 60s, guard()));
+}
+
+TEST_CASE("guard: the peer's PostgreSQL still answering as primary blocks (daemon died)") {
+  auto peer = dead_primary();
+  peer.last_answer_at = t0 + 900ms;
+  auto why = takeover_blocker(streaming_standby(), peer, t0, t0 + 1s, guard());
+  REQUIRE(why);
+  CHECK(*why == "PostgreSQL on the peer still answers as primary");
+  // Once its answers are stale (the whole server died), it no longer blocks.
+  CHECK_FALSE(takeover_blocker(streaming_standby(), peer, t0, t0 + 1s + 500ms, guard()));
+}
+
+TEST_CASE("guard: a standby that stopped streaming long before the master went quiet") {
+  auto local = streaming_standby();
+  local.last_streaming_at = t0 - 1h;
+  auto why = takeover_blocker(local, dead_primary(), t0, t0 + 1s, guard());
+  REQUIRE(why);
+  CHECK(why->find("stopped streaming 3600.0 s before the master went quiet") !=
+        std::string::npos);
+}
+
+TEST_CASE("guard: a standby that never streamed") {
+  auto local = streaming_standby();
+  local.last_streaming_at.reset();
+  CHECK(takeover_blocker(local, dead_primary(), t0, t0 + 1s, guard()) ==
+        "local standby has not streamed from the primary");
+}
+
+TEST_CASE("guard: lag beyond max_lag against the primary's last known LSN") {
+  auto local = streaming_standby();
+  auto peer = dead_primary();
+  peer.primary_lsn = local.replay_lsn + 20 * 1024 * 1024;
+  auto why = takeover_blocker(local, peer, t0, t0 + 1s, guard());
+  REQUIRE(why);
+  CHECK(*why == "local standby is 20971520 bytes behind the primary (max_lag 16777216)");
+  auto unlimited = guard();
+  unlimited.max_lag.reset();
+  CHECK_FALSE(takeover_blocker(local, peer, t0, t0 + 1s, unlimited));
+}
+
+TEST_CASE("guard: the local server down, unknown, or of unknown role") {
+  LocalPg unknown;
+  CHECK(takeover_blocker(unknown, dead_primary(), t0, t0, guard()) ==
+        "local PostgreSQL not checked yet");
+  auto down = streaming_standby();
+  down.alive = false;
+  CHECK(takeover_blocker(down, dead_primary(), t0, t0, guard()) == "local PostgreSQL is down");
+  auto odd = streaming_standby();
+  odd.role = PgRole::unknown;
+  CHECK(takeover_blocker(odd, dead_primary(), t0, t0 + 1s, guard()) ==
+        "local PostgreSQL role unknown");
+}
+
+TEST_CASE("guard: a local primary with no master heard may become master (start-up)") {
+  LocalPg primary;
+  primary.known = primary.alive = true;
+  primary.role = PgRole::primary;
+  PeerPg standby_peer;
+  standby_peer.role = PgRole::standby;
+  standby_peer.last_answer_at = t0;
+  CHECK_FALSE(takeover_blocker(primary, standby_peer, std::nullopt, t0, guard()));
+}
+
+namespace {
+
+LocalPg primary_server() {
+  LocalPg l;
+  l.known = l.alive = true;
+  l.role = PgRole::primary;
+  return l;
+}
+
+}  // namespace
+
+TEST_CASE("fence: not before the router has decided (start-up)") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a primary whose router heard another master is fenced, then rejoined") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  // Only once per episode, and never while a hook runs.
+  CHECK(f.evaluate(r, primary_server(), true) == FencePolicy::Step::none);
+  f.fence_finished(true);
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+  f.rejoin_finished(true);
+  auto standby = primary_server();
+  standby.role = PgRole::standby;
+  CHECK(f.evaluate(r, standby, false) == FencePolicy::Step::none);
+  // A new episode: fenced again.
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+}
+
+TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  FencePolicy f(false);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  f.fence_finished(true);
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a failed fence is not followed by a rejoin") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  f.fence_finished(false);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") {
+  Router r(params(150), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  r.set_fault(t0 + 5s, "witness", true, "gateway lost");
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  f.fence_finished(true);
+  // Isolated: it never heard another master, so there is none to rejoin.
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: the master's own primary is never fenced") {
+  Router r(params(150), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+}
