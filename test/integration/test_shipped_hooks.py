@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The shipped hooks (notify/hooks/promote, fence, rejoin) against real
+PostgreSQL 15 in namespaces, run the way pgvrrpd runs them: as the postgres
+user, with keepalived-style arguments and the documented environment.
+promote makes the standby writable (and is a no-op on a primary); fence
+stops a stale primary; rejoin turns it into a streaming standby of the new
+primary, by pg_rewind and, when that cannot work, by pg_basebackup."""
+import os
+import shutil
+import tempfile
+
+from netlab import Lab, LabError, log, run_test, timed
+from pglab import PG_BIN, make_primary, make_standby, probe_write, writers
+
+HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
+
+
+def run_hook(node, name, state, extra_env=None, check=True):
+    env = {"PGBIN": PG_BIN, "PGDATA": node.datadir, "PGHOST": node.sockdir,
+           "PGPORT": str(node.port), "PGUSER": "postgres",
+           "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(extra_env or {})}
+    cmd = ["env", "-i", *[f"{k}={v}" for k, v in env.items()],
+           os.path.join(HOOK_DIR, name), "INSTANCE", "pg", state, "100"]
+    cp = node.run_as_postgres(cmd, timeout=120, check=False)
+    log(f"hook {name} on {node.host.short} exited {cp.returncode}: "
+        f"{(cp.stdout + cp.stderr).strip()}")
+    if check and cp.returncode != 0:
+        raise LabError(f"hook {name} on {node.host.short} failed with {cp.returncode}")
+    return cp
+
+
+def main():
+    global HOOK_DIR
+    # The hooks are run as postgres, who may not be able to read the
+    # checkout (e.g. under /root): use a readable copy.
+    HOOK_DIR = tempfile.mkdtemp(prefix="pgvrrpd-hooks-")
+    os.chmod(HOOK_DIR, 0o755)
+    try:
+        for name in ("promote", "fence", "rejoin"):
+            shutil.copy(os.path.join(HOOKS, name), HOOK_DIR)
+        scenario()
+    finally:
+        shutil.rmtree(HOOK_DIR)
+
+
+def scenario():
+    with Lab("shipped_hooks") as lab:
+        n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
+        n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
+        cl = lab.add_host("cl", ipv4="198.51.100.20/24")
+        p = make_primary(n1)
+        s = make_standby(p, n2)
+        if not probe_write(cl, [p]).ok:
+            raise LabError("cannot write to the primary")
+
+        # promote: on the primary a no-op; on the standby, writable on return.
+        if "already a primary" not in run_hook(p, "promote", "MASTER").stdout:
+            raise LabError("promote on a primary should say it already is one")
+        with timed() as t:
+            run_hook(s, "promote", "MASTER")
+        if s.is_in_recovery():
+            raise LabError("promote returned while n2 is still in recovery")
+        log(f"promote hook: n2 writable after {t.ms:.0f} ms")
+        after = probe_write(cl, [s], note="after promote")
+        if not after.ok:
+            raise LabError(f"n2 does not take writes after promote: {after}")
+
+        # Now both accept writes: n1 is the stale primary. fence stops it.
+        if sorted(x.host.short for x in writers([p, s])) != ["n1", "n2"]:
+            raise LabError("expected two writable servers before fencing")
+        run_hook(p, "fence", "BACKUP")
+        if p.proc.wait(30) is None or writers([p, s]) != [s]:
+            raise LabError("fence did not leave n2 as the only writable server")
+
+        # rejoin: n1 becomes a standby of n2 (pg_rewind), streaming.
+        env = {"PGVRRPD_MASTER": s.addr, "PGVRRPD_REPLICATION_USER": "postgres"}
+        with timed() as t:
+            out = run_hook(p, "rejoin", "BACKUP", env).stdout
+        if "rewound from" not in out:
+            raise LabError(f"rejoin did not use pg_rewind: {out}")
+        check_standby_of(p, s, after.id)
+        log(f"rejoin hook (pg_rewind): {t.ms:.0f} ms")
+
+        # Fallback: a data directory pg_rewind cannot use (no WAL history in
+        # common: wipe pg_wal) is copied afresh with pg_basebackup.
+        run_hook(p, "fence", "BACKUP")
+        run_as_root = ["sh", "-c", f"rm -rf {p.datadir}/global/pg_control"]
+        n1.run(run_as_root)
+        later = probe_write(cl, [s], note="before rebuild")
+        with timed() as t:
+            out = run_hook(p, "rejoin", "BACKUP", env).stdout
+        if "copied from" not in out:
+            raise LabError(f"rejoin did not fall back to pg_basebackup: {out}")
+        check_standby_of(p, s, later.id)
+        log(f"rejoin hook (pg_basebackup fallback): {t.ms:.0f} ms")
+
+
+def check_standby_of(node, primary, last_id):
+    if not node.is_in_recovery():
+        raise LabError(f"{node} is not a standby after rejoin")
+    receiver = node.wal_receiver()
+    if receiver.get("status") != "streaming" or receiver.get("sender_host") != primary.addr:
+        raise LabError(f"{node} does not stream from {primary.addr}: {receiver}")
+    seen = node.psql(f"SELECT count(*) FROM writes WHERE id = {last_id}")
+    if seen != "1":
+        raise LabError(f"write {last_id} acknowledged by {primary} is missing on {node}")
+    if writers([node, primary]) != [primary]:
+        raise LabError("after rejoin, more than one server accepts writes")
+
+
+run_test(main)
