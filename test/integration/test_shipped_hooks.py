@@ -81,11 +81,10 @@ def scenario():
         check_standby_of(p, s, after.id)
         log(f"rejoin hook (pg_rewind): {t.ms:.0f} ms")
 
-        # Fallback: a data directory pg_rewind cannot use (no WAL history in
-        # common: wipe pg_wal) is copied afresh with pg_basebackup.
+        # Fallback: a data directory pg_rewind cannot use (its control file
+        # gone) is copied afresh with pg_basebackup.
         run_hook(p, "fence", "BACKUP")
-        run_as_root = ["sh", "-c", f"rm -rf {p.datadir}/global/pg_control"]
-        n1.run(run_as_root)
+        n1.run(["rm", "-f", os.path.join(p.datadir, "global", "pg_control")])
         later = probe_write(cl, [s], note="before rebuild")
         with timed() as t:
             out = run_hook(p, "rejoin", "BACKUP", env).stdout
