@@ -188,6 +188,17 @@ TEST_CASE("hook runner: stdout and stderr are captured line by line, partial las
   CHECK(err == std::vector<std::string>{"two", "five"});
 }
 
+TEST_CASE("hook runner: output beyond the pipe buffer neither blocks the hook nor is lost") {
+  Fixture f;
+  f.config.command(HookKind::on_master) = f.script("big.sh", "yes 0123456789 | head -n 20000");
+  auto runner = f.runner();
+  runner->transition(event(HookState::master));
+  REQUIRE(f.run_until([&] { return runner->idle(); }));
+  REQUIRE(f.results.size() == 1);
+  CHECK(f.results[0].success());
+  CHECK(f.output.size() == 20000);
+}
+
 TEST_CASE("hook runner: exit status and death by signal are reported") {
   Fixture f;
   f.config.command(HookKind::on_fault) = f.script("fail.sh", "exit 3");
