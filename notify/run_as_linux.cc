@@ -1,0 +1,47 @@
+#include "notify/run_as_linux.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "notify/script_security.h"
+
+namespace pgvrrpd::notify {
+
+Result<RunAs> resolve_hook_user(const std::string& user) {
+  errno = 0;
+  const passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) {
+    if (errno != 0) return Status::from_errno(fmt::format("hook_user {}", user));
+    return Status::error(fmt::format("hook_user {}: no such user", user));
+  }
+  RunAs run_as{user, pw->pw_uid, pw->pw_gid};
+  if (needs_setpriv(run_as)) {
+    if (auto s = check_program_security(kSetprivPath); !s)
+      return s.with_context(fmt::format("hook_user {} needs {}", user, kSetprivPath));
+  }
+  return run_as;
+}
+
+bool needs_setpriv(const RunAs& run_as) {
+  return run_as.uid != geteuid() || run_as.gid != getegid();
+}
+
+std::vector<std::string> run_as_argv(const std::vector<std::string>& argv,
+                                     const std::optional<RunAs>& run_as) {
+  if (!run_as || !needs_setpriv(*run_as)) return argv;
+  std::vector<std::string> wrapped = {
+      kSetprivPath,
+      fmt::format("--reuid={}", run_as->uid),
+      fmt::format("--regid={}", run_as->gid),
+      // The user's supplementary groups (e.g. postgres in ssl-cert), looked
+      // up by setpriv in the child.
+      "--init-groups",
+      "--",
+  };
+  wrapped.insert(wrapped.end(), argv.begin(), argv.end());
+  return wrapped;
+}
+
+}  // namespace pgvrrpd::notify
