@@ -594,6 +594,7 @@ class Lab:
                 if cp.returncode != 0:
                     log(f"cleanup: ip netns del {ns} failed: {cp.stderr.strip()}")
             self.namespaces.clear()
+            _reap_orphans()
             if self.tmpdir:
                 if os.environ.get("NETLAB_KEEP_TMP"):
                     log(f"keeping {self.tmpdir} (NETLAB_KEEP_TMP)")
@@ -610,6 +611,36 @@ class Lab:
                 if not _open_labs:
                     _restore_signal_handlers()
             log(f"lab {self.prefix} cleaned up")
+
+
+# Processes that daemonize inside a lab (pg_ctl start in a hook, keepalived's
+# children) would be re-parented to the machine's PID 1, which here may not
+# reap them: make the test process their parent instead, and reap them at
+# teardown, so no zombie outlives the test.
+_PR_SET_CHILD_SUBREAPER = 36
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+
+
+def _reap_orphans() -> None:
+    """Reap exited children that nobody waits for (orphans adopted as
+    subreaper); children still tracked by a Popen are left to it."""
+    tracked = {p.pid for lab in _open_labs for p in lab.procs if p.alive()}
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in tracked:
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            try:
+                os.waitpid(int(d), os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def list_netns() -> list[str]:
