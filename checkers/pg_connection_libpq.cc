@@ -13,6 +13,7 @@ std::string one_line(const char* message) {
   std::string out;
   for (const char* p = message ? message : ""; *p; ++p) {
     if (*p == '\n') {
+      while (p[1] == '\t' || p[1] == ' ') ++p;  // libpq indents continuation lines
       if (p[1]) out += "; ";
     } else {
       out += *p;
