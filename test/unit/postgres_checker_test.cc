@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 struct PairServer {
   bool up = true;
   bool answers = true;
+  bool swap_socket = false;  // libpq moving to the next address: a new socket on the first poll
   PgResult answer = testing::Answer::primary().result();
   int connects = 0;
   std::vector<int> server_ends;  // open ones
@@ -41,15 +42,30 @@ struct PairConnection final : PgConnection {
   Status start(const std::string&) override {
     ++server.connects;
     if (!server.up) return Status::error("Connection refused");
+    if (!start_pair()) return Status::from_errno("socketpair");
+    return Status::ok();
+  }
+  bool start_pair() {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-      return Status::from_errno("socketpair");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) return false;
     fd = sv[0];
     server.server_ends.push_back(sv[1]);
     peer_end = sv[1];
-    return Status::ok();
+    return true;
   }
-  PgPoll poll() override { return PgPoll::ok; }
+  PgPoll poll() override {
+    if (server.swap_socket && ++polls == 1) {
+      // Closed and reopened: usually under the same number, and epoll has
+      // forgotten it, so only a fresh watch sees the new socket.
+      ::close(fd);
+      int old = fd;
+      fd = -1;
+      if (!start_pair()) return PgPoll::failed;
+      swapped_same_number = fd == old;
+      return PgPoll::writing;
+    }
+    return PgPoll::ok;
+  }
   int socket() const override { return fd; }
   bool send_query(const std::string&) override {
     sent = true;
@@ -82,6 +98,8 @@ struct PairConnection final : PgConnection {
   PairServer& server;
   int fd = -1;
   int peer_end = -1;
+  int polls = 0;
+  bool swapped_same_number = false;
   bool sent = false, arrived = false, eof = false;
   std::string error;
 };
@@ -153,6 +171,39 @@ TEST_CASE("postgres checker: on the event loop, a hung server fails at timeout")
   CHECK_FALSE(verdicts[1].first);
   CHECK(verdicts[1].second - hung >= 100ms);
   CHECK(verdicts[1].second - hung < 120ms);
+  checker.stop();
+  for (int fd : server.server_ends) ::close(fd);
+}
+
+TEST_CASE("postgres checker: on the event loop, a socket replaced while connecting is watched anew") {
+  EventLoop loop;
+  REQUIRE(loop.open());
+  PairServer server;
+  server.swap_socket = true;
+  PostgresCheckParams p;
+  p.conninfo = "fake";
+  p.timeout = 200ms;
+  PairConnection* conn = nullptr;
+  PostgresChecker checker(loop, "pg", p, [&] {
+    auto c = std::make_unique<PairConnection>(server);
+    conn = c.get();
+    return c;
+  });
+  std::optional<TimePoint> passed;
+  checker.set_listener([&](bool passing, const std::string&) {
+    if (passing) passed = loop.now();
+    loop.stop();
+  });
+  Timer stop(loop, [&] { loop.stop(); });
+  TimePoint started = loop.now();
+  checker.start();
+  stop.arm(started + 150ms);
+  REQUIRE(loop.run());
+  REQUIRE(passed);  // not the connect timeout
+  CHECK(*passed - started < 50ms);
+  CHECK(server.connects == 1);
+  CHECK(conn->polls == 2);
+  MESSAGE("new socket under the same number: " << conn->swapped_same_number);
   checker.stop();
   for (int fd : server.server_ends) ::close(fd);
 }
