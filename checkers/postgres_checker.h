@@ -22,6 +22,7 @@ class PostgresChecker final : public Checker {
   using FactsListener = PgMonitor::FactsFn;
 
   // `factory` makes the connections (libpq; a fake in tests).
+  // REQUIRES: loop is open and outlives the checker.
   PostgresChecker(EventLoop& loop, std::string name, PostgresCheckParams params,
                   PgConnectionFactory factory = make_libpq_connection);
   ~PostgresChecker() override;
