@@ -25,6 +25,10 @@ class Hysteresis {
 
   // Records one result; returns the new verdict when it changed.
   std::optional<bool> record(bool ok);
+  // Sets the verdict outright, for results that need no confirmation (a
+  // server that closed its socket and refuses connections is down, not
+  // flaky). Returns the new verdict when it changed.
+  std::optional<bool> force(bool ok);
   bool passing() const { return passing_; }
 
  private:

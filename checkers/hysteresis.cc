@@ -13,4 +13,11 @@ std::optional<bool> Hysteresis::record(bool ok) {
   return passing_;
 }
 
+std::optional<bool> Hysteresis::force(bool ok) {
+  streak_ = 0;
+  if (ok == passing_) return std::nullopt;
+  passing_ = ok;
+  return passing_;
+}
+
 }  // namespace pgvrrpd::checkers
