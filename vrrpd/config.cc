@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 
+#include "vrrpd/config_check.h"
 #include "vrrpd/config_ini.h"
 #include "vrrpd/config_router.h"
 #include "vrrpd/config_values.h"
@@ -38,11 +39,10 @@ std::pair<std::string_view, std::string_view> split_header(std::string_view name
 }
 
 std::string section_hint(std::string_view word, std::string_view rest) {
-  auto match = config::closest_match(word, {"global", "router"});
+  auto match = config::closest_match(word, {"global", "router", "check"});
   if (match == "global") return " (did you mean [global]?)";
-  if (match == "router")
-    return fmt::format(" (did you mean [router {}]?)", rest.empty() ? "NAME" : rest);
-  return {};
+  if (match.empty()) return {};
+  return fmt::format(" (did you mean [{} {}]?)", match, rest.empty() ? "NAME" : rest);
 }
 
 // Two routers on one link with one VRID and family would be one VRRP
@@ -58,6 +58,50 @@ struct Seen {
   std::string label;
   int line;
 };
+
+// The [check NAME] header: a valid name, not seen before. Returns whether
+// the name can be used to refer to the check.
+bool check_check_name(std::string_view name, int line, std::map<std::string, int>& lines,
+                      const Reporter& report) {
+  if (name.empty()) {
+    report(line, "missing check name: expected [check NAME]");
+    return false;
+  }
+  if (!config::valid_router_name(name)) {
+    report(line, fmt::format("check name must be 1..32 characters of A-Z a-z 0-9 _ . -, "
+                             "got {}",
+                             name));
+    return false;
+  }
+  if (auto [it, inserted] = lines.emplace(name, line); !inserted) {
+    report(line, fmt::format("duplicate [check {}], first at line {}", name, it->second));
+    return false;
+  }
+  return true;
+}
+
+// Every tracked name must be a [check] of this file, tracked once.
+void resolve_track(const std::vector<config::TrackRef>& refs, RouterConfig& router,
+                   std::string_view label, const std::map<std::string, int>& checks,
+                   const Reporter& report) {
+  std::vector<std::string_view> names;
+  for (auto& [name, line] : checks) names.push_back(name);
+  std::map<std::string, int> seen;
+  for (const config::TrackRef& ref : refs) {
+    if (!checks.contains(ref.name)) {
+      auto hint = config::closest_match(ref.name, names);
+      report(ref.line, fmt::format("track: no [check {}] in this file{}", ref.name,
+                                   hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      continue;
+    }
+    if (auto [it, inserted] = seen.emplace(ref.name, ref.line); !inserted) {
+      report(ref.line, fmt::format("check '{}' is tracked twice by {}, first at line {}",
+                                   ref.name, label, it->second));
+      continue;
+    }
+    router.track.push_back(ref.name);
+  }
+}
 
 }  // namespace
 
@@ -80,6 +124,9 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
   bool any_router = false;
   std::map<std::string, int> router_lines;
   std::map<Identity, Seen> identities;
+  std::map<std::string, int> check_lines;
+  // Tracked names wait for the whole file: a [check] may follow its router.
+  std::vector<std::pair<std::vector<config::TrackRef>, std::string>> track_refs;
   for (auto& section : ini.sections) {
     std::string label = "[" + section.name + "]";
     if (section.name == "global") {
@@ -92,11 +139,18 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
       continue;
     }
     auto [word, name] = split_header(section.name);
+    if (word == "check") {
+      bool usable = check_check_name(name, section.line, check_lines, report);
+      // Its keys are checked either way, so every mistake shows in one run.
+      auto check = config::check_check(section, std::string(name), label, report);
+      if (usable) result.config.checks.push_back(std::move(check));
+      continue;
+    }
     if (word != "router") {
       // Its keys are not checked: without knowing the section, every key
       // would be one more error about the same mistake.
-      report(section.line, fmt::format("unknown section {}; expected [global] or "
-                                       "[router NAME]{}",
+      report(section.line, fmt::format("unknown section {}; expected [global], "
+                                       "[router NAME] or [check NAME]{}",
                                        label, section_hint(word, name)));
       continue;
     }
@@ -125,9 +179,13 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
                            label, it->second.label, it->second.line, id.interface, id.vrid,
                            family_name(id.family)));
     }
+    track_refs.emplace_back(std::move(checked.track), label);
     result.config.routers.push_back(std::move(checked.router));
   }
   if (!any_router) report(0, "no [router NAME] section: nothing to run");
+  for (size_t i = 0; i < track_refs.size(); ++i)
+    resolve_track(track_refs[i].first, result.config.routers[i], track_refs[i].second,
+                  check_lines, report);
 
   // Line order reads best; file-wide errors (line 0) go last.
   std::stable_sort(result.errors.begin(), result.errors.end(),
@@ -136,6 +194,27 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
                      return key(a.line) < key(b.line);
                    });
   return result;
+}
+
+std::vector<ConfigError> validate_commands(const Config& config, std::string_view file_name,
+                                           const CommandValidator& validate) {
+  std::vector<ConfigError> errors;
+  auto one = [&](std::string_view key, const CommandConfig& command) {
+    if (command.empty()) return;
+    if (auto why = validate(command); !why.empty())
+      errors.push_back({std::string(file_name), command.line, fmt::format("{}: {}", key, why)});
+  };
+  for (const CheckConfig& check : config.checks) one("command", check.command);
+  for (const RouterConfig& router : config.routers) {
+    one("on_master", router.hooks.on_master);
+    one("on_backup", router.hooks.on_backup);
+    one("on_fault", router.hooks.on_fault);
+    one("on_stop", router.hooks.on_stop);
+    one("notify", router.hooks.notify);
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  return errors;
 }
 
 ConfigResult load_config(const std::string& path) {

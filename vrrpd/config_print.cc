@@ -25,6 +25,15 @@ std::string milliseconds(Duration d) {
   return decimal(std::chrono::duration_cast<std::chrono::milliseconds>(d).count(), 3);
 }
 
+std::string join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string out;
+  for (const std::string& word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_config(const Config& config) {
@@ -59,6 +68,32 @@ std::string format_config(const Config& config) {
       std::string pass(p.auth_data.begin(), p.auth_data.end());
       line("auth_pass", pass.substr(0, pass.find('\0')));
     }
+    if (!router.track.empty()) line("track", join(router.track, ", "));
+    const HookConfig& hooks = router.hooks;
+    for (auto [key, command] : {std::pair{"on_master", &hooks.on_master},
+                                std::pair{"on_backup", &hooks.on_backup},
+                                std::pair{"on_fault", &hooks.on_fault},
+                                std::pair{"on_stop", &hooks.on_stop},
+                                std::pair{"notify", &hooks.notify}})
+      if (!command->empty()) line(key, join(command->argv, " "));
+    line("hook_timeout", milliseconds(hooks.timeout));
+    line("hook_user", hooks.user);
+    for (auto& [name, value] : hooks.env) line("hook_env", name + "=" + value);
+  }
+  for (const CheckConfig& check : config.checks) {
+    out += fmt::format("[check {}]\n", check.name);
+    line("type", std::string(check_type_name(check.type)));
+    line("interval", milliseconds(check.interval));
+    line("timeout", milliseconds(check.timeout));
+    line("rise", std::to_string(check.rise));
+    line("fall", std::to_string(check.fall));
+    line("effect", check.effect == CheckEffect::weight ? "weight" : "fault");
+    if (check.effect == CheckEffect::weight) line("weight", std::to_string(check.weight));
+    if (!check.conninfo.empty()) line("conninfo", check.conninfo);
+    if (!check.peer_conninfo.empty()) line("peer_conninfo", check.peer_conninfo);
+    if (check.max_lag_bytes) line("max_lag", std::to_string(*check.max_lag_bytes));
+    if (check.target) line("target", check.target->to_string());
+    if (!check.command.empty()) line("command", join(check.command.argv, " "));
   }
   return out;
 }

@@ -26,6 +26,15 @@ constexpr KeyRule kRouterKeys[] = {
     {"garp_refresh", false, false},
     {"v3_checksum_pseudo_header", false, false},
     {"auth_pass", false, false},
+    {"track", true, false},
+    {"on_master", false, false},
+    {"on_backup", false, false},
+    {"on_fault", false, false},
+    {"on_stop", false, false},
+    {"notify", false, false},
+    {"hook_timeout", false, false},
+    {"hook_user", false, false},
+    {"hook_env", true, false},
 };
 
 constexpr std::string_view kBoolExpected = "true/false, yes/no, on/off or 1/0";
@@ -235,7 +244,111 @@ void check_version_specific(Context& c) {
   }
 }
 
+// `track = pg, gw`: names are resolved against the [check] sections later,
+// in parse_config(), since a check may be defined after the router.
+void check_track(Context& c) {
+  auto it = c.keys.find("track");
+  if (it == c.keys.end()) return;
+  for (const IniEntry* e : it->second) {
+    std::string_view rest = e->value;
+    std::vector<std::string_view> names;
+    bool ok = true;
+    while (true) {
+      auto comma = rest.find(',');
+      std::string_view word = rest.substr(0, comma);
+      word.remove_prefix(std::min(word.find_first_not_of(" \t"), word.size()));
+      word.remove_suffix(word.size() - (word.find_last_not_of(" \t") + 1));
+      if (!valid_router_name(word)) ok = false;
+      names.push_back(word);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (!ok) {
+      c.report(e->line, fmt::format("track must be check names separated by commas, got {}",
+                                    e->value));
+      continue;
+    }
+    for (auto name : names) c.out.track.push_back({e->line, std::string(name)});
+  }
+}
+
+void check_hooks(Context& c) {
+  HookConfig& hooks = c.out.router.hooks;
+  for (auto [key, field] : {std::pair{"on_master", &hooks.on_master},
+                            std::pair{"on_backup", &hooks.on_backup},
+                            std::pair{"on_fault", &hooks.on_fault},
+                            std::pair{"on_stop", &hooks.on_stop},
+                            std::pair{"notify", &hooks.notify}}) {
+    if (const IniEntry* e = first(c.keys, key))
+      if (auto command = check_command(*e, c.report)) *field = *command;
+  }
+  // A rejoin by pg_basebackup can take hours; the operator says how long.
+  if (auto timeout = check_duration(c.keys, c.report, "hook_timeout", 100, 86400'000,
+                                    "0.1..86400"))
+    hooks.timeout = *timeout;
+  if (const IniEntry* e = first(c.keys, "hook_user")) {
+    if (valid_user_name(e->value))
+      hooks.user = e->value;
+    else
+      c.report(e->line, fmt::format("hook_user must be a user name (up to 32 of a-z 0-9 _ -, "
+                                    "starting with a letter or _), got {}",
+                                    e->value));
+  }
+  auto it = c.keys.find("hook_env");
+  if (it == c.keys.end()) return;
+  std::map<std::string, int> seen;
+  for (const IniEntry* e : it->second) {
+    auto equals = e->value.find('=');
+    std::string name = e->value.substr(0, equals);
+    if (equals == std::string::npos || !valid_env_name(name)) {
+      c.report(e->line, fmt::format("hook_env must be NAME=value, NAME of A-Z a-z 0-9 _ not "
+                                    "starting with a digit, got {}",
+                                    e->value));
+      continue;
+    }
+    if (auto [at, inserted] = seen.emplace(name, e->line); !inserted) {
+      c.report(e->line, fmt::format("duplicate hook_env {}, first at line {}", name, at->second));
+      continue;
+    }
+    hooks.env.emplace_back(name, e->value.substr(equals + 1));
+  }
+}
+
 }  // namespace
+
+std::optional<Duration> check_duration(const Keys& keys, const Reporter& report,
+                                       std::string_view key, int64_t min_ms, int64_t max_ms,
+                                       std::string_view range) {
+  const IniEntry* e = first(keys, key);
+  if (e == nullptr) return std::nullopt;
+  auto value = parse_fixed(e->value, 3);
+  if (value.too_fine) {
+    report(e->line, fmt::format("{} must be a multiple of 0.001, got {}", key, e->value));
+    return std::nullopt;
+  }
+  if (!value.units || *value.units < min_ms || *value.units > max_ms) {
+    report(e->line, fmt::format("{} must be {} seconds, got {}", key, range, e->value));
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(*value.units);
+}
+
+std::optional<CommandConfig> check_command(const IniEntry& e, const Reporter& report) {
+  auto parsed = parse_command(e.value);
+  switch (parsed.error) {
+    case CommandResult::Error::none:
+      return CommandConfig{e.line, std::move(parsed.argv)};
+    case CommandResult::Error::not_absolute:
+      report(e.line, fmt::format("{} must start with an absolute path, got {}", e.key, e.value));
+      break;
+    case CommandResult::Error::quote:
+      report(e.line, fmt::format("{} must not contain quotes: arguments are split on "
+                                 "whitespace, without quoting, got {}",
+                                 e.key, e.value));
+      break;
+  }
+  return std::nullopt;
+}
 
 Keys collect_keys(const IniSection& section, std::span<const KeyRule> rules,
                   std::string_view label, const Reporter& report) {
@@ -324,6 +437,8 @@ CheckedRouter check_router(const IniSection& section, std::string name,
   if (auto delay = check_seconds(c, "garp_delay", 10)) router.garp_delay = *delay;
   if (auto refresh = check_seconds(c, "garp_refresh", 86400)) router.garp_refresh = *refresh;
   check_version_specific(c);
+  check_track(c);
+  check_hooks(c);
 
   out.identity_known = interface_known && vrid && c.family;
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,8 +39,27 @@ Keys collect_keys(const IniSection& section, std::span<const KeyRule> rules,
 // The entry for a non-repeatable key, or nullptr when absent.
 const IniEntry* first(const Keys& keys, std::string_view name);
 
+// A duration in seconds with millisecond resolution within [min_ms, max_ms];
+// `range` is how the message spells the bounds ("0.01..3600"). nullopt when
+// absent or wrong (reported).
+std::optional<Duration> check_duration(const Keys& keys, const Reporter& report,
+                                       std::string_view key, int64_t min_ms, int64_t max_ms,
+                                       std::string_view range);
+
+// A command line for `key` (see parse_command()); nullopt when wrong
+// (reported).
+std::optional<CommandConfig> check_command(const IniEntry& entry, const Reporter& report);
+
+// A `track = a, b` line as written, resolved against the [check] sections
+// once the whole file has been read.
+struct TrackRef {
+  int line = 0;
+  std::string name;
+};
+
 struct CheckedRouter {
   RouterConfig router;  // defaults where a value was missing or wrong
+  std::vector<TrackRef> track;  // well-formed names, unresolved
   // interface, vrid and family are all valid, so the router can be compared
   // with the others for clashes.
   bool identity_known = false;

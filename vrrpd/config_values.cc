@@ -28,6 +28,80 @@ std::optional<uint32_t> parse_uint(std::string_view text, uint32_t min, uint32_t
   return value;
 }
 
+std::optional<int32_t> parse_int(std::string_view text, int32_t min, int32_t max) {
+  bool negative = false;
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  // Ten digits at most: the magnitude stays well inside int64.
+  if (!all_digits(text) || text.size() > 10) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) value = value * 10 + (c - '0');
+  if (negative) value = -value;
+  if (value < min || value > max) return std::nullopt;
+  return static_cast<int32_t>(value);
+}
+
+std::optional<uint64_t> parse_bytes(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && is_digit(text[digits])) ++digits;
+  // Nineteen digits would overflow before the limit check.
+  if (digits == 0 || digits > 18) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text.substr(0, digits)) value = value * 10 + static_cast<uint64_t>(c - '0');
+  std::string_view unit = text.substr(digits);
+  unit.remove_prefix(std::min(unit.find_first_not_of(" \t"), unit.size()));
+  constexpr std::pair<std::string_view, int> kUnits[] = {
+      {"", 0}, {"B", 0}, {"kB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}};
+  for (auto [name, shift] : kUnits) {
+    if (unit != name) continue;
+    constexpr uint64_t kMax = uint64_t{1} << 62;
+    if (value > (kMax >> shift)) return std::nullopt;
+    return value << shift;
+  }
+  return std::nullopt;
+}
+
+CommandResult parse_command(std::string_view text) {
+  CommandResult result;
+  if (text.find_first_of("\"'") != std::string_view::npos) {
+    result.error = CommandResult::Error::quote;
+    return result;
+  }
+  size_t pos = 0;
+  while (true) {
+    pos = text.find_first_not_of(" \t", pos);
+    if (pos == std::string_view::npos) break;
+    size_t end = text.find_first_of(" \t", pos);
+    if (end == std::string_view::npos) end = text.size();
+    result.argv.emplace_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  if (result.argv.empty() || result.argv.front().front() != '/') {
+    result.error = CommandResult::Error::not_absolute;
+    result.argv.clear();
+  }
+  return result;
+}
+
+bool valid_env_name(std::string_view name) {
+  if (name.empty() || is_digit(name.front())) return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_';
+  });
+}
+
+bool valid_user_name(std::string_view name) {
+  if (!name.empty() && name.back() == '$') name.remove_suffix(1);
+  if (name.empty() || name.size() > 32) return false;
+  if (!(std::islower(static_cast<unsigned char>(name.front())) || name.front() == '_'))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::islower(c) || is_digit(static_cast<char>(c)) || c == '_' || c == '-';
+  });
+}
+
 FixedPoint parse_fixed(std::string_view text, int decimals) {
   FixedPoint result;
   auto dot = text.find('.');

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,6 +15,32 @@ namespace pgvrrpd::config {
 
 // A whole decimal number without sign, within [min, max].
 std::optional<uint32_t> parse_uint(std::string_view text, uint32_t min, uint32_t max);
+
+// A whole decimal number with an optional '+' or '-', within [min, max].
+std::optional<int32_t> parse_int(std::string_view text, int32_t min, int32_t max);
+
+// A byte count as PostgreSQL writes memory sizes: digits, optionally
+// followed (spaces allowed) by a unit B, kB, MB, GB or TB, 1024-based and
+// case-sensitive as in postgresql.conf. nullopt on anything else or above
+// 2^62 bytes.
+std::optional<uint64_t> parse_bytes(std::string_view text);
+
+// A command line: words split on spaces and tabs; the first must be an
+// absolute path. No quoting: a quote character is an error rather than
+// being passed on literally to a surprised operator.
+struct CommandResult {
+  enum class Error { none, not_absolute, quote };
+  Error error = Error::none;
+  std::vector<std::string> argv;
+};
+CommandResult parse_command(std::string_view text);
+
+// Environment variable names: [A-Za-z_][A-Za-z0-9_]*.
+bool valid_env_name(std::string_view name);
+
+// User names as useradd accepts them by default: 1..32 of [a-z0-9_-],
+// starting with a letter or '_', optionally ending in '$'.
+bool valid_user_name(std::string_view name);
 
 // Decimal text such as "1", "0.25" or "40.950" read as an exact count of
 // 1/10^decimals units, never through a float, so "0.1" is exactly 10

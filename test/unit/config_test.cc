@@ -112,6 +112,20 @@ TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
   CHECK(a.virtual_ips == std::vector<IpPrefix>{*vip});
   CHECK(b.virtual_ips == std::vector<IpPrefix>{*vip});
   CHECK(n1.config.node != n2.config.node);
+  // Both track a postgres check and a witness; each one's peer_conninfo
+  // names the other node's real address.
+  for (auto* result : {&n1, &n2}) {
+    const Config& config = result->config;
+    CHECK(config.routers[0].track == std::vector<std::string>{"pg", "witness"});
+    REQUIRE(config.checks.size() == 2);
+    CHECK(config.checks[0].type == CheckType::postgres);
+    CHECK(config.checks[1].type == CheckType::ping);
+    CHECK(config.checks[1].target == IpAddress::parse("198.51.100.254"));
+    CHECK_FALSE(config.routers[0].hooks.on_master.empty());
+    CHECK_FALSE(config.routers[0].hooks.on_fault.empty());
+  }
+  CHECK(n1.config.checks[0].peer_conninfo.find("host=198.51.100.2 ") != std::string::npos);
+  CHECK(n2.config.checks[0].peer_conninfo.find("host=198.51.100.1 ") != std::string::npos);
 }
 
 TEST_CASE("config load_config reports an unreadable file once") {

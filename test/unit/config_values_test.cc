@@ -207,3 +207,114 @@ TEST_CASE("config error formatting") {
 }
 
 }  // namespace pgvrrpd
+
+namespace pgvrrpd {
+
+TEST_CASE("config parse_int takes a sign and a range") {
+  using config::parse_int;
+  CHECK(parse_int("-254", -254, 254) == -254);
+  CHECK(parse_int("+5", -254, 254) == 5);
+  CHECK(parse_int("0", -254, 254) == 0);
+  CHECK_FALSE(parse_int("255", -254, 254));
+  CHECK_FALSE(parse_int("-", -254, 254));
+  CHECK_FALSE(parse_int("1.5", -254, 254));
+  CHECK_FALSE(parse_int("99999999999999999999", -254, 254));
+  CHECK_FALSE(parse_int(" 5", -254, 254));
+}
+
+TEST_CASE("config parse_bytes reads PostgreSQL memory units, 1024-based") {
+  using config::parse_bytes;
+  CHECK(parse_bytes("0") == 0u);
+  CHECK(parse_bytes("1000") == 1000u);
+  CHECK(parse_bytes("10B") == 10u);
+  CHECK(parse_bytes("1kB") == 1024u);
+  CHECK(parse_bytes("16MB") == 16u * 1024 * 1024);
+  CHECK(parse_bytes("16 MB") == 16u * 1024 * 1024);
+  CHECK(parse_bytes("2GB") == uint64_t{2} << 30);
+  CHECK(parse_bytes("1TB") == uint64_t{1} << 40);
+  CHECK(parse_bytes("4194304TB") == uint64_t{1} << 62);
+  CHECK_FALSE(parse_bytes("4194305TB"));
+  // Case matters, as in postgresql.conf.
+  CHECK_FALSE(parse_bytes("16mb"));
+  CHECK_FALSE(parse_bytes("1KB"));
+  CHECK_FALSE(parse_bytes("MB"));
+  CHECK_FALSE(parse_bytes("-1"));
+  CHECK_FALSE(parse_bytes("1.5GB"));
+  CHECK_FALSE(parse_bytes("1 MB x"));
+}
+
+TEST_CASE("config parse_command splits on whitespace, absolute path first") {
+  using config::CommandResult;
+  using config::parse_command;
+  auto c = parse_command("/usr/bin/pg_isready  -q\t-t 2");
+  CHECK(c.error == CommandResult::Error::none);
+  CHECK(c.argv == std::vector<std::string>{"/usr/bin/pg_isready", "-q", "-t", "2"});
+  CHECK(parse_command("/bin/true").argv == std::vector<std::string>{"/bin/true"});
+  CHECK(parse_command("bin/true").error == CommandResult::Error::not_absolute);
+  CHECK(parse_command("").error == CommandResult::Error::not_absolute);
+  CHECK(parse_command("/bin/sh -c 'x y'").error == CommandResult::Error::quote);
+  CHECK(parse_command("/bin/echo \"x\"").error == CommandResult::Error::quote);
+}
+
+TEST_CASE("config names for hook_env and hook_user") {
+  CHECK(config::valid_env_name("PGDATA"));
+  CHECK(config::valid_env_name("_x1"));
+  CHECK_FALSE(config::valid_env_name("1X"));
+  CHECK_FALSE(config::valid_env_name("A-B"));
+  CHECK_FALSE(config::valid_env_name(""));
+  CHECK(config::valid_user_name("postgres"));
+  CHECK(config::valid_user_name("_pg-1"));
+  CHECK(config::valid_user_name("machine$"));
+  CHECK_FALSE(config::valid_user_name("Root"));
+  CHECK_FALSE(config::valid_user_name("1user"));
+  CHECK_FALSE(config::valid_user_name("$"));
+  CHECK_FALSE(config::valid_user_name(std::string(33, 'a')));
+}
+
+TEST_CASE("config check defaults depend on the type") {
+  auto result = parse_with(
+      "track = pg, gw, script\n"
+      "[check pg]\ntype = postgres\nconninfo = dbname=postgres\n"
+      "[check gw]\ntype = ping\ntarget = ::1\n"
+      "[check script]\ntype = exec\ncommand = /bin/true\n");
+  REQUIRE(errors_of(result) == "");
+  REQUIRE(result.config.checks.size() == 3);
+  const auto& pg = result.config.checks[0];
+  const auto& gw = result.config.checks[1];
+  const auto& script = result.config.checks[2];
+  CHECK(pg.type == CheckType::postgres);
+  CHECK(pg.interval == std::chrono::seconds(1));
+  CHECK(pg.timeout == std::chrono::seconds(3));
+  CHECK(pg.rise == 1);
+  CHECK(pg.fall == 1);
+  CHECK(pg.effect == CheckEffect::fault);
+  CHECK_FALSE(pg.max_lag_bytes);
+  CHECK(gw.timeout == std::chrono::seconds(1));
+  CHECK(gw.fall == 3);
+  CHECK(gw.target == IpAddress::parse("::1"));
+  CHECK(script.timeout == std::chrono::seconds(5));
+  CHECK(script.fall == 1);
+  CHECK(script.command.line == 14);
+  CHECK(result.config.routers[0].track == std::vector<std::string>{"pg", "gw", "script"});
+  CHECK(result.config.routers[0].hooks.timeout == std::chrono::seconds(60));
+  CHECK(result.config.routers[0].hooks.user == "root");
+}
+
+TEST_CASE("config validate_commands reports the seam's complaints as file:line") {
+  auto result = parse_with(
+      "on_master = /usr/lib/pgvrrpd/hooks/promote\n"
+      "on_fault = /tmp/fence\n"
+      "[check script]\ntype = exec\ncommand = /tmp/check --x\n");
+  REQUIRE(errors_of(result) == "");
+  std::vector<std::string> seen;
+  auto errors = validate_commands(result.config, "t.ini", [&](const CommandConfig& c) {
+    seen.push_back(c.argv[0]);
+    return c.argv[0].starts_with("/tmp/") ? std::string("is in /tmp") : std::string();
+  });
+  CHECK(seen.size() == 3);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].to_string() == "t.ini:6: on_fault: is in /tmp");
+  CHECK(errors[1].to_string() == "t.ini:9: command: is in /tmp");
+}
+
+}  // namespace pgvrrpd
