@@ -19,23 +19,30 @@ namespace pgvrrpd::checkers {
 // `fall` bad ones. Pure.
 class Hysteresis {
  public:
-  // A check starts failing: nothing is trusted before it has passed `rise`
-  // times. REQUIRES: rise >= 1, fall >= 1.
+  // A check starts with no verdict: it passes after `rise` good results in
+  // a row, or fails after `fall` bad ones, and reports either, so that a
+  // check failing from the start (a lost witness) is reported as failing.
+  // Until then passing() is false. REQUIRES: rise >= 1, fall >= 1.
   Hysteresis(uint32_t rise, uint32_t fall) : rise_(rise), fall_(fall) {}
 
-  // Records one result; returns the new verdict when it changed.
+  // Records one result; returns the new verdict when it changed (or was
+  // first reached).
   std::optional<bool> record(bool ok);
   // Sets the verdict outright, for results that need no confirmation (a
   // server that closed its socket and refuses connections is down, not
   // flaky). Returns the new verdict when it changed.
   std::optional<bool> force(bool ok);
   bool passing() const { return passing_; }
+  bool known() const { return known_; }
 
  private:
   uint32_t rise_;
   uint32_t fall_;
+  bool known_ = false;
   bool passing_ = false;
+  bool last_ = false;    // while unknown: the result the streak counts
   uint32_t streak_ = 0;  // consecutive results that disagree with passing_
+                         // (while unknown: that equal last_)
 };
 
 class Checker {

@@ -3,6 +3,15 @@
 namespace pgvrrpd::checkers {
 
 std::optional<bool> Hysteresis::record(bool ok) {
+  if (!known_) {
+    streak_ = (streak_ > 0 && ok == last_) ? streak_ + 1 : 1;
+    last_ = ok;
+    if (streak_ < (ok ? rise_ : fall_)) return std::nullopt;
+    known_ = true;
+    passing_ = ok;
+    streak_ = 0;
+    return passing_;
+  }
   if (ok == passing_) {
     streak_ = 0;
     return std::nullopt;
@@ -15,7 +24,9 @@ std::optional<bool> Hysteresis::record(bool ok) {
 
 std::optional<bool> Hysteresis::force(bool ok) {
   streak_ = 0;
-  if (ok == passing_) return std::nullopt;
+  bool was_known = known_;
+  known_ = true;
+  if (was_known && ok == passing_) return std::nullopt;
   passing_ = ok;
   return passing_;
 }

@@ -23,6 +23,8 @@ std::string_view hook_kind_name(HookKind kind) {
     case HookKind::on_fault: return "on_fault";
     case HookKind::on_stop: return "on_stop";
     case HookKind::notify: return "notify";
+    case HookKind::fence: return "fence";
+    case HookKind::rejoin: return "rejoin";
   }
   return "?";
 }

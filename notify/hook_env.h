@@ -33,7 +33,11 @@ std::string_view hook_state_name(HookState state);
 
 // The configurable hooks, in the order a transition runs them: the state's
 // own hook first, then notify (keepalived runs notify after notify_*).
-enum class HookKind : uint8_t { on_master, on_backup, on_fault, on_stop, notify };
+// fence and rejoin are not tied to a transition: the failover policy runs
+// them (through HookRunner::run_hook) when the local server must be fenced
+// and rejoined.
+enum class HookKind : uint8_t { on_master, on_backup, on_fault, on_stop, notify, fence, rejoin };
+inline constexpr size_t kHookKinds = 7;
 // The config key: on_master, ..., notify.
 std::string_view hook_kind_name(HookKind kind);
 // The state hook for `state`: on_master for master, and so on.

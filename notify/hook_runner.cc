@@ -36,13 +36,25 @@ HookRunner::~HookRunner() {
 
 uint64_t HookRunner::transition(HookEvent event) {
   Job job;
-  job.number = ++last_number_;
   job.event = std::move(event);
   for (HookKind kind : {state_hook(job.event.state), HookKind::notify})
     if (config_.command(kind)) job.hooks.push_back(kind);
   // A transition with no hooks still supersedes: an older on_master must
   // not run after the router went back to BACKUP just because on_backup is
   // not configured.
+  return enqueue(std::move(job));
+}
+
+uint64_t HookRunner::run_hook(HookKind kind, HookEvent event) {
+  if (!config_.command(kind)) return 0;
+  Job job;
+  job.event = std::move(event);
+  job.hooks.push_back(kind);
+  return enqueue(std::move(job));
+}
+
+uint64_t HookRunner::enqueue(Job job) {
+  job.number = ++last_number_;
   supersede_waiting(job);
   if (running_) {
     pending_ = std::move(job);

@@ -43,7 +43,7 @@ struct HookConfig {
   HookIdentity id;
   // Indexed by HookKind; nullopt: not configured. Commands should have
   // passed check_command() at config time.
-  std::array<std::optional<Command>, 5> commands;
+  std::array<std::optional<Command>, kHookKinds> commands;
   Duration timeout = std::chrono::seconds(30);  // hook_timeout
   // After SIGTERM at the timeout, how long before SIGKILL.
   Duration kill_grace = std::chrono::seconds(2);
@@ -99,6 +99,13 @@ class HookRunner {
   // transition's number (1, 2, ...), as found in HookResult::transition.
   uint64_t transition(HookEvent event);
 
+  // Runs one hook that belongs to no transition (fence, rejoin) as if it
+  // were a transition of its own to event.state: serialized with the
+  // others, superseding what waits and superseded by later transitions.
+  // Returns its number; when `kind` is not configured, reports nothing and
+  // returns 0.
+  uint64_t run_hook(HookKind kind, HookEvent event);
+
   // No hook running and none waiting.
   bool idle() const { return !running_ && !current_ && !pending_; }
 
@@ -120,6 +127,7 @@ class HookRunner {
     bool main_exited = false;  // seen through the pidfd, not reaped yet
   };
 
+  uint64_t enqueue(Job job);
   void supersede_waiting(const Job& newer);
   void report_superseded(const Job& job, size_t from, const Job& newer);
   void start_next();

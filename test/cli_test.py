@@ -2,6 +2,7 @@
 """The command line as operators and scripts use it: --check-config output
 and exit codes, --version, bad arguments. Needs no root and no network."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,13 +22,44 @@ def expect(what, cond, detail=""):
         failures.append(f"{what}: {detail}")
 
 
+# The examples name the hooks where the package installs them; here they
+# are copied into a directory only root can write (script security checks
+# every directory above a hook), next to the binary.
+hook_dir = os.path.join(os.path.dirname(os.path.abspath(BIN)), "cli-test-hooks")
+shutil.rmtree(hook_dir, ignore_errors=True)
+os.makedirs(hook_dir, mode=0o755)
+os.chmod(hook_dir, 0o755)
+for hook in ("promote", "fence", "rejoin"):
+    shutil.copy(os.path.join(TOP, "notify", "hooks", hook), hook_dir)
+    os.chmod(os.path.join(hook_dir, hook), 0o755)
+examples = tempfile.mkdtemp()
 for node in ("n1", "n2"):
-    r = run("--check-config", "-f", os.path.join(TOP, "etc", f"{node}.ini"))
+    with open(os.path.join(TOP, "etc", f"{node}.ini")) as f:
+        text = f.read().replace("/usr/lib/pgvrrpd/hooks", hook_dir)
+    path = os.path.join(examples, f"{node}.ini")
+    with open(path, "w") as f:
+        f.write(text)
+    r = run("--check-config", "-f", path)
     expect(f"etc/{node}.ini is valid", r.returncode == 0 and r.stdout == "configuration OK\n",
            f"exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
 
-r = run("--check-config", os.path.join(TOP, "etc", "n1.ini"))
+r = run("--check-config", os.path.join(examples, "n1.ini"))
 expect("--check-config FILE (without -f) works", r.returncode == 0, r.stderr)
+
+# A hook a non-root user could replace is refused, with file:line.
+unsafe = os.path.join(examples, "unsafe.ini")
+unsafe_hook = os.path.join(examples, "promote")  # under /tmp: others can write there
+shutil.copy(os.path.join(TOP, "notify", "hooks", "promote"), unsafe_hook)
+os.chmod(unsafe_hook, 0o755)
+with open(unsafe, "w") as f:
+    f.write("[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n"
+            f"on_master = {unsafe_hook}\n")
+r = run("--check-config", "-f", unsafe)
+expect("a hook in a directory others can write is refused",
+       r.returncode == 1 and r.stderr.startswith(f"{unsafe}:5: on_master") and
+       "writable by others" in r.stderr, r.stderr)
+shutil.rmtree(examples)
+shutil.rmtree(hook_dir)
 
 with tempfile.TemporaryDirectory() as tmp:
     bad = os.path.join(tmp, "pgvrrpd.ini")

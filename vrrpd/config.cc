@@ -211,6 +211,8 @@ std::vector<ConfigError> validate_commands(const Config& config, std::string_vie
     one("on_fault", router.hooks.on_fault);
     one("on_stop", router.hooks.on_stop);
     one("notify", router.hooks.notify);
+    one("fence", router.hooks.fence);
+    one("rejoin", router.hooks.rejoin);
   }
   std::stable_sort(errors.begin(), errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });

@@ -32,6 +32,12 @@ struct HookConfig {
   CommandConfig on_fault;
   CommandConfig on_stop;
   CommandConfig notify;  // every transition, keepalived's notify
+  // Not tied to a transition: run when the failover policy fences the local
+  // server (a primary beside the master) and, with auto_rejoin, turns it
+  // into a standby of the current master.
+  CommandConfig fence;
+  CommandConfig rejoin;
+  bool auto_rejoin = false;
   Duration timeout = std::chrono::seconds(60);
   // Resolved at start-up, not when parsing (the user database is not the
   // config file's business, and --check-config may run elsewhere).

@@ -74,8 +74,11 @@ std::string format_config(const Config& config) {
                                 std::pair{"on_backup", &hooks.on_backup},
                                 std::pair{"on_fault", &hooks.on_fault},
                                 std::pair{"on_stop", &hooks.on_stop},
-                                std::pair{"notify", &hooks.notify}})
+                                std::pair{"notify", &hooks.notify},
+                                std::pair{"fence", &hooks.fence},
+                                std::pair{"rejoin", &hooks.rejoin}})
       if (!command->empty()) line(key, join(command->argv, " "));
+    if (hooks.auto_rejoin) line("auto_rejoin", "true");
     line("hook_timeout", milliseconds(hooks.timeout));
     line("hook_user", hooks.user);
     for (auto& [name, value] : hooks.env) line("hook_env", name + "=" + value);

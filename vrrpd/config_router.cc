@@ -32,6 +32,9 @@ constexpr KeyRule kRouterKeys[] = {
     {"on_fault", false, false},
     {"on_stop", false, false},
     {"notify", false, false},
+    {"fence", false, false},
+    {"rejoin", false, false},
+    {"auto_rejoin", false, false},
     {"hook_timeout", false, false},
     {"hook_user", false, false},
     {"hook_env", true, false},
@@ -278,9 +281,18 @@ void check_hooks(Context& c) {
                             std::pair{"on_backup", &hooks.on_backup},
                             std::pair{"on_fault", &hooks.on_fault},
                             std::pair{"on_stop", &hooks.on_stop},
-                            std::pair{"notify", &hooks.notify}}) {
+                            std::pair{"notify", &hooks.notify},
+                            std::pair{"fence", &hooks.fence},
+                            std::pair{"rejoin", &hooks.rejoin}}) {
     if (const IniEntry* e = first(c.keys, key))
       if (auto command = check_command(*e, c.report)) *field = *command;
+  }
+  if (const IniEntry* e = first(c.keys, "auto_rejoin")) {
+    if (auto on = check_bool(c, e, "auto_rejoin")) {
+      hooks.auto_rejoin = *on;
+      if (*on && !first(c.keys, "rejoin"))
+        c.report(e->line, "auto_rejoin = true needs a rejoin command");
+    }
   }
   // A rejoin by pg_basebackup can take hours; the operator says how long.
   if (auto timeout = check_duration(c.keys, c.report, "hook_timeout", 100, 86400'000,

@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <csignal>
 
+#include "checkers/exec_checker.h"
+#include "checkers/ping_checker.h"
+#include "checkers/postgres_checker.h"
+#include "notify/hook_runner.h"
+#include "notify/run_as_linux.h"
 #include "vrrpd/log.h"
 #include "vrrpd/receive_filter.h"
 
@@ -112,7 +117,123 @@ Status Daemon::start() {
   auto status = loop_.handle_signals({SIGTERM, SIGINT, SIGHUP, SIGUSR1},
                                      [this](int signal) { on_signal(signal); });
   if (!status) return status;
-  for (size_t i = 0; i < routers_.size(); ++i) routers_[i]->start(vips_present[i]);
+  if (auto s = start_hooks(); !s) return s;
+  if (auto s = start_checks(); !s) return s;
+  for (size_t i = 0; i < routers_.size(); ++i) {
+    routers_[i]->policy().reevaluate();  // checks without a verdict hold takeover
+    routers_[i]->start(vips_present[i]);
+  }
+  for (auto& [name, check] : checks_) check->start();
+  for (auto& [name, link] : link_checks_)
+    if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
+  return Status::ok();
+}
+
+Status Daemon::start_hooks() {
+  for (auto& r : routers_) {
+    const RouterConfig& rc = r->config();
+    const HookConfig& h = rc.hooks;
+    notify::HookConfig hc;
+    hc.id = {rc.params.name, rc.params.vrid};
+    bool any = false;
+    for (auto [kind, command] : {std::pair{notify::HookKind::on_master, &h.on_master},
+                                 std::pair{notify::HookKind::on_backup, &h.on_backup},
+                                 std::pair{notify::HookKind::on_fault, &h.on_fault},
+                                 std::pair{notify::HookKind::on_stop, &h.on_stop},
+                                 std::pair{notify::HookKind::notify, &h.notify},
+                                 std::pair{notify::HookKind::fence, &h.fence},
+                                 std::pair{notify::HookKind::rejoin, &h.rejoin}}) {
+      if (command->empty()) continue;
+      hc.command(kind) = notify::Command{command->argv};
+      any = true;
+    }
+    if (!any) continue;
+    hc.timeout = h.timeout;
+    hc.extra_env = h.env;
+    auto run_as = notify::resolve_hook_user(h.user);
+    if (!run_as) return run_as.status().with_context(fmt::format("router {}", rc.params.name));
+    hc.run_as = *run_as;
+    r->policy().set_hooks(std::make_unique<notify::HookRunner>(loop_, std::move(hc)));
+  }
+  return Status::ok();
+}
+
+Status Daemon::start_checks() {
+  auto find = [this](const std::string& name) -> const CheckConfig* {
+    for (const auto& c : config_.checks)
+      if (c.name == name) return &c;
+    return nullptr;
+  };
+  for (auto& r : routers_) {
+    for (const auto& name : r->config().track) {
+      const CheckConfig* check = find(name);
+      if (!check) return Status::error(fmt::format("router {} tracks unknown check {}",
+                                                   r->config().params.name, name));
+      r->policy().track(*check);
+      if (checks_.count(name)) continue;
+      std::unique_ptr<checkers::Checker> made;
+      switch (check->type) {
+        case CheckType::postgres: {
+          checkers::PostgresCheckParams p;
+          p.conninfo = check->conninfo;
+          p.peer_conninfo = check->peer_conninfo;
+          p.max_lag_bytes = check->max_lag_bytes;
+          p.interval = check->interval;
+          p.timeout = check->timeout;
+          p.rise = check->rise;
+          p.fall = check->fall;
+          made = std::make_unique<checkers::PostgresChecker>(loop_, name, p);
+          break;
+        }
+        case CheckType::ping:
+          made = std::make_unique<checkers::PingChecker>(
+              loop_, name,
+              checkers::PingParams{*check->target, check->interval, check->timeout, check->rise,
+                                   check->fall});
+          break;
+        case CheckType::exec:
+          made = std::make_unique<checkers::ExecChecker>(
+              loop_, name,
+              checkers::ExecParams{check->command.argv, check->interval, check->timeout,
+                                   check->rise, check->fall});
+          break;
+      }
+      checks_.emplace(name, std::move(made));
+    }
+  }
+  // Each check tells every router that tracks it; a postgres check also
+  // feeds the failover policy of the routers that track it.
+  for (auto& [name, checker] : checks_) {
+    const CheckConfig* check = find(name);
+    std::vector<RouterRuntime*> trackers;
+    for (auto& r : routers_)
+      if (std::count(r->config().track.begin(), r->config().track.end(), name))
+        trackers.push_back(r.get());
+    checker->set_listener([trackers, check](bool passing, const std::string& reason) {
+      for (auto* r : trackers) r->policy().on_check(*check, passing, reason);
+    });
+    if (check->type == CheckType::postgres) {
+      auto* pg = static_cast<checkers::PostgresChecker*>(checker.get());
+      for (auto* r : trackers) r->policy().attach_postgres(*pg, *check);
+      pg->set_facts_listener([trackers](const checkers::PgFacts&, uint32_t) {
+        for (auto* r : trackers) r->policy().reevaluate();
+      });
+    }
+  }
+  // Every router's interface: a lost link is a fault.
+  for (auto& r : routers_) {
+    const std::string& iface = r->config().interface;
+    r->policy().track_link();
+    if (link_checks_.count(iface)) continue;
+    std::vector<RouterRuntime*> on_iface;
+    for (auto& other : routers_)
+      if (other->config().interface == iface) on_iface.push_back(other.get());
+    auto link = std::make_unique<checkers::LinkChecker>(loop_, iface);
+    link->set_listener([on_iface](bool up, const std::string& reason) {
+      for (auto* x : on_iface) x->policy().on_link(up, reason);
+    });
+    link_checks_.emplace(iface, std::move(link));
+  }
   return Status::ok();
 }
 
@@ -126,9 +247,10 @@ void Daemon::on_signal(int signal) {
   switch (signal) {
     case SIGTERM:
     case SIGINT:
+      if (shutdown_timer_) break;  // already stopping
       log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       for (auto& r : routers_) r->shutdown();
-      loop_.stop();
+      stop_when_hooks_done();
       break;
     case SIGUSR1:
       log_statistics();
@@ -137,6 +259,25 @@ void Daemon::on_signal(int signal) {
       log::warning("SIGHUP: configuration reload is not supported yet; restart to apply changes");
       break;
   }
+}
+
+void Daemon::stop_when_hooks_done() {
+  // on_stop (and a running promote or fence) may still run: give them
+  // their hook_timeout, then leave; the runners kill what is left.
+  Duration longest{};
+  for (auto& r : routers_) longest = std::max(longest, r->config().hooks.timeout);
+  shutdown_deadline_ = loop_.now() + longest;
+  shutdown_timer_ = std::make_unique<Timer>(loop_, [this] {
+    bool idle = std::all_of(routers_.begin(), routers_.end(),
+                            [](auto& r) { return r->policy().hooks_idle(); });
+    if (idle || loop_.now() >= shutdown_deadline_) {
+      if (!idle) log::warning("hooks still running at shutdown: killing them");
+      loop_.stop();
+      return;
+    }
+    shutdown_timer_->arm(loop_.now() + std::chrono::milliseconds(20));
+  });
+  shutdown_timer_->arm(loop_.now());
 }
 
 void Daemon::on_readable(Link& link) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "checkers/checker.h"
+#include "checkers/link_checker.h"
 #include "vrrpd/announce_linux.h"
 #include "vrrpd/config.h"
 #include "vrrpd/event_loop_linux.h"
@@ -50,7 +52,10 @@ class Daemon {
   void on_readable(Link& link);
   void dispatch(Link& link, const VrrpSocket::Received& packet);
   void drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason);
+  Status start_checks();
+  Status start_hooks();
   void on_signal(int signal);
+  void stop_when_hooks_done();
   void log_statistics() const;
 
   Config config_;
@@ -58,6 +63,10 @@ class Daemon {
   std::unique_ptr<Netlink> netlink_;
   std::map<std::pair<int, Family>, std::unique_ptr<Link>> links_;
   std::vector<std::unique_ptr<RouterRuntime>> routers_;
+  std::map<std::string, std::unique_ptr<checkers::Checker>> checks_;  // tracked ones, by name
+  std::map<std::string, std::unique_ptr<checkers::LinkChecker>> link_checks_;  // by interface
+  std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks
+  TimePoint shutdown_deadline_{};
   std::array<uint64_t, static_cast<size_t>(vrrp::Reject::count_)> dropped_{};
   std::array<TimePoint, static_cast<size_t>(vrrp::Reject::count_)> last_drop_log_{};
   uint64_t received_ = 0;

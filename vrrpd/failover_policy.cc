@@ -12,6 +12,30 @@ double seconds(Duration d) {
 
 }  // namespace
 
+LocalPg local_view(const checkers::PgFacts& facts) {
+  LocalPg l;
+  l.known = facts.local.has_value() || !facts.error.empty();
+  l.alive = facts.alive;
+  l.role = facts.alive ? facts.role() : PgRole::unknown;
+  l.last_streaming_at = facts.last_streaming_at;
+  if (facts.local && facts.local->replay_lsn) l.replay_lsn = *facts.local->replay_lsn;
+  return l;
+}
+
+PeerPg peer_view(const checkers::PgFacts& facts) {
+  PeerPg p;
+  if (facts.peer_alive && facts.peer) {
+    p.role = facts.peer->role;
+    p.last_answer_at = facts.peer_at;
+  }
+  // The best known primary position: the peer's own LSN while it was
+  // primary, or what our WAL receiver last heard from it.
+  p.primary_lsn = facts.primary_lsn;
+  if (facts.peer_primary_lsn && (!p.primary_lsn || *facts.peer_primary_lsn > *p.primary_lsn))
+    p.primary_lsn = facts.peer_primary_lsn;
+  return p;
+}
+
 std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,
                                             std::optional<TimePoint> master_quiet_since,
                                             TimePoint now, const GuardParams& params) {

@@ -8,12 +8,13 @@
 #include <optional>
 #include <string>
 
+#include "checkers/pg_facts.h"
 #include "vrrpd/router.h"
 #include "vrrpd/time.h"
 
 namespace pgvrrpd {
 
-enum class PgRole : uint8_t { unknown, primary, standby };
+using checkers::PgRole;
 
 // The local server as the postgres check last saw it.
 struct LocalPg {
@@ -35,6 +36,10 @@ struct PeerPg {
   // cannot be asked: this is the cache the lag is measured against).
   std::optional<uint64_t> primary_lsn;
 };
+
+// The policy's view of what the postgres check knows.
+LocalPg local_view(const checkers::PgFacts& facts);
+PeerPg peer_view(const checkers::PgFacts& facts);
 
 struct GuardParams {
   // A standby counts as "streaming until the primary went quiet" if it was
@@ -70,6 +75,9 @@ class FencePolicy {
   Step evaluate(const vrrp::Router& router, const LocalPg& local, bool hook_busy);
   void fence_finished(bool ok) { fence_ok_ = ok; }
   void rejoin_finished(bool ok) { rejoin_ok_ = ok; }
+  // The hook never ran (superseded by a transition): try again.
+  void fence_dropped() { fenced_ = false; }
+  void rejoin_dropped() { rejoined_ = false; }
 
  private:
   bool auto_rejoin_;

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "notify/script_security.h"
 #include "vrrpd/config.h"
 #include "vrrpd/daemon.h"
 #include "vrrpd/log.h"
@@ -77,6 +78,15 @@ int main(int argc, char** argv) {
   if (!options) return 2;
 
   auto loaded = pgvrrpd::load_config(options->config_path);
+  if (loaded.ok()) {
+    // Hooks and exec checks run as root or as hook_user: refuse programs a
+    // non-root user could replace (keepalived's script security).
+    loaded.errors = pgvrrpd::validate_commands(
+        loaded.config, options->config_path, [](const pgvrrpd::CommandConfig& command) {
+          auto s = pgvrrpd::notify::check_program_security(command.argv.front());
+          return s ? std::string() : s.message();
+        });
+  }
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 1;

@@ -14,7 +14,8 @@ RouterRuntime::RouterRuntime(EventLoop& loop, RouterLinks links, const RouterCon
         apply(router_.expire(loop_.now()));
       }),
       lease_timer_(loop, [this] { refresh_lease(); }),
-      announce_timer_(loop, [this] { announce_once(); }) {}
+      announce_timer_(loop, [this] { announce_once(); }),
+      policy_(loop, config, router_, [this](const vrrp::Actions& a) { apply(a); }) {}
 
 void RouterRuntime::start(bool vips_present) {
   vips_added_ = vips_present;
@@ -40,6 +41,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
         log::info("transition router={} vrid={} from={} to={} reason=\"{}\"", config_.params.name,
                   config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
                   action.reason);
+        policy_.on_transition(action);
         break;
       case Kind::notice:
         log::info("note router={} vrid={} state={}: {}", config_.params.name,
@@ -48,6 +50,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
     }
   }
   arm_protocol_timer();
+  if (!actions.empty()) policy_.reevaluate();
 }
 
 void RouterRuntime::warn_limited(const std::string& message) {

@@ -10,6 +10,7 @@
 #include "vrrpd/event_loop_linux.h"
 #include "vrrpd/netlink_linux.h"
 #include "vrrpd/router.h"
+#include "vrrpd/router_policy.h"
 #include "vrrpd/vrrp_socket_linux.h"
 
 namespace pgvrrpd {
@@ -39,6 +40,8 @@ class RouterRuntime {
   void shutdown();
 
   const vrrp::Router& router() const { return router_; }
+  // Checks, hooks and the failover policy of this router.
+  RouterPolicy& policy() { return policy_; }
   const RouterConfig& config() const { return config_; }
 
  private:
@@ -63,6 +66,7 @@ class RouterRuntime {
   bool vips_added_ = false;
   std::optional<TimePoint> last_warning_;
   uint64_t suppressed_warnings_ = 0;
+  RouterPolicy policy_;  // last: it refers to router_ and apply()
 };
 
 }  // namespace pgvrrpd

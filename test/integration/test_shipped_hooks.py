@@ -73,7 +73,7 @@ def scenario():
             raise LabError("fence did not leave n2 as the only writable server")
 
         # rejoin: n1 becomes a standby of n2 (pg_rewind), streaming.
-        env = {"PGVRRPD_MASTER": s.addr, "PGVRRPD_REPLICATION_USER": "postgres"}
+        env = {"PGVRRPD_MASTER": s.addr, "REPLICATION_USER": "postgres"}
         with timed() as t:
             out = run_hook(p, "rejoin", "BACKUP", env).stdout
         if "rewound from" not in out:

@@ -122,7 +122,9 @@ TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
     CHECK(config.checks[1].type == CheckType::ping);
     CHECK(config.checks[1].target == IpAddress::parse("198.51.100.254"));
     CHECK_FALSE(config.routers[0].hooks.on_master.empty());
-    CHECK_FALSE(config.routers[0].hooks.on_fault.empty());
+    CHECK_FALSE(config.routers[0].hooks.fence.empty());
+    CHECK_FALSE(config.routers[0].hooks.rejoin.empty());
+    CHECK(config.routers[0].hooks.auto_rejoin);
   }
   CHECK(n1.config.checks[0].peer_conninfo.find("host=198.51.100.2 ") != std::string::npos);
   CHECK(n2.config.checks[0].peer_conninfo.find("host=198.51.100.1 ") != std::string::npos);

@@ -122,7 +122,9 @@ TEST_CASE("postgres monitor: connection refused fails, and reconnects back off")
   Rig rig(params());
   rig.local().up = false;
   rig.start();
-  CHECK(rig.verdicts.empty());  // a check starts failing: no change to report
+  // No verdict before; a failure from the start is reported (fall = 1).
+  REQUIRE(rig.verdicts.size() == 1);
+  CHECK_FALSE(rig.verdicts[0].first);
   CHECK_FALSE(rig.monitor.passing());
   CHECK(rig.monitor.facts().error.find("Connection refused") != std::string::npos);
   // Attempts at 0, 0.1, 0.3, 0.7, 1.5 s, then every interval (1 s): not hammering.
@@ -141,9 +143,9 @@ TEST_CASE("postgres monitor: connection refused fails, and reconnects back off")
   // The server starts: the next attempt connects and passes.
   rig.local().up = true;
   rig.advance(1s);
-  REQUIRE(rig.verdicts.size() == 1);
-  CHECK(rig.verdicts[0].first);
-  CHECK(ms(rig.verdict_at[0] - TimePoint{}) == 5500);
+  REQUIRE(rig.verdicts.size() == 2);
+  CHECK(rig.verdicts[1].first);
+  CHECK(ms(rig.verdict_at[1] - TimePoint{}) == 5500);
 }
 
 TEST_CASE("postgres monitor: a server closing the socket fails at once, despite fall") {
