@@ -86,7 +86,16 @@ Status Daemon::start() {
   netlink_ = std::make_unique<Netlink>(std::move(*netlink));
 
   std::vector<bool> vips_present;
-  for (const auto& rc : config_.routers) {
+  for (auto& rc : config_.routers) {
+    // Promote before the VIP: a router that follows a postgres check adds
+    // its VIPs only once the local server accepts writes, and gives up if
+    // the promotion takes longer than hook_timeout.
+    for (const auto& c : config_.checks)
+      if (c.type == CheckType::postgres &&
+          std::count(rc.track.begin(), rc.track.end(), c.name)) {
+        rc.params.gate_vips_on_serving = true;
+        rc.params.serving_timeout = rc.hooks.timeout;
+      }
     Link* link = nullptr;
     if (auto s = open_link(rc, link); !s) return s;
     auto existing = netlink_->addresses(link->ifindex, rc.params.family);

@@ -30,6 +30,7 @@ class PgvrrpdNode:
     def __init__(self, host: Host, name: str = "pg", vrid: int = 51, **keys):
         self.host, self.name = host, name
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
+        self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
         self.starts = 0
 
@@ -60,7 +61,14 @@ class PgvrrpdNode:
                     if isinstance(v, bool):
                         v = "true" if v else "false"
                     lines.append(f"{key} = {v}")
+        for name, keys in self.checks.items():
+            lines += ["", f"[check {name}]"]
+            lines += [f"{k} = {v}" for k, v in keys.items()]
         return "\n".join(lines) + "\n"
+
+    def add_check(self, name: str, **keys) -> "PgvrrpdNode":
+        self.checks[name] = keys
+        return self
 
     def add_router(self, name: str, vrid: int, **keys) -> "PgvrrpdNode":
         self.routers[name] = {"interface": self.host.ifname, "vrid": vrid, **keys}

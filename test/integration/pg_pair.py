@@ -1,0 +1,158 @@
+"""A two-node PostgreSQL pair run by pgvrrpd, for the behaviour tests of
+DESIGN.md: n1 primary, n2 streaming standby, a client cl, optionally a
+witness gw; pgvrrpd on n1 and n2 with a postgres check, the shipped hooks
+(promote, fence, rejoin) and auto_rejoin.
+
+    with Lab("pg_dies") as lab:
+        pair = PgPair(lab)
+        pair.start()                       # n1 MASTER with the VIP, n2 BACKUP
+        w = pair.writer()                  # writes through the VIP
+        probe = pair.two_primaries_probe() # samples both real IPs
+        pair.p.stop("immediate") ...
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+
+from netlab import Lab, LabError, log, wait_until
+from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, writers
+from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+
+VIP = "198.51.100.100"
+HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
+
+
+class HookDir:
+    """The shipped hooks copied where only root can write (pgvrrpd refuses
+    hooks in /tmp or under a user-writable directory), removed at teardown."""
+
+    def __init__(self, lab: Lab):
+        self.path = tempfile.mkdtemp(prefix="pgvrrpd-hooks-", dir="/run")
+        os.chmod(self.path, 0o755)
+        for name in ("promote", "fence", "rejoin"):
+            shutil.copy(os.path.join(HOOKS, name), self.path)
+            os.chmod(os.path.join(self.path, name), 0o755)
+        lab.stoppables.append(self)
+
+    def __repr__(self):
+        return f"HookDir({self.path})"
+
+    def hook(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def stop(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class TwoPrimariesProbe:
+    """Samples, every ~100 ms, which of the servers accept a write over
+    their real IPs; `violations` lists the samples where two did."""
+
+    def __init__(self, lab: Lab, nodes: list[PgNode], interval: float = 0.1):
+        self.nodes, self.interval = nodes, interval
+        self.samples = 0
+        self.violations: list[tuple[float, list[str]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        lab.stoppables.append(self)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            t = time.monotonic()
+            up = [n.host.short for n in writers(self.nodes)]
+            self.samples += 1
+            if len(up) > 1:
+                self.violations.append((t, up))
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+
+    def check(self):
+        self.stop()
+        if self.violations:
+            raise LabError(f"two servers accepted writes at {len(self.violations)} of "
+                           f"{self.samples} samples: {self.violations[:5]}")
+        log(f"two-primaries probe: {self.samples} samples, never two writable servers")
+
+
+class PgPair:
+    def __init__(self, lab: Lab, advert_interval: float = 0.1, pg_interval: float = 0.1,
+                 max_lag: str | None = None, witness: bool = False):
+        self.lab = lab
+        self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
+        self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
+        self.cl = lab.add_host("cl", ipv4="198.51.100.20/24")
+        self.gw = lab.add_host("gw", ipv4="198.51.100.254/24") if witness else None
+        self.hooks = HookDir(lab)
+        self.p = make_primary(self.n1, listen="*")
+        self.s = make_standby(self.p, self.n2, listen="*")
+        self.nodes = {}
+        for host, node, peer, prio in ((self.n1, self.p, self.s, 150),
+                                       (self.n2, self.s, self.p, 100)):
+            d = PgvrrpdNode(host, priority=prio, advert_interval=advert_interval,
+                            virtual_ip=[VIP + "/24"], vip_lease=3,
+                            track="pg, witness" if witness else "pg",
+                            on_master=self.hooks.hook("promote"),
+                            fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
+                            auto_rejoin=True, hook_user="postgres", hook_timeout=60,
+                            hook_env=[f"PGDATA={node.datadir}", f"PGBIN={PG_BIN}",
+                                      f"PGHOST={node.sockdir}", f"PGPORT={node.port}",
+                                      "PGUSER=postgres", "REPLICATION_USER=postgres"])
+            check = dict(type="postgres",
+                         conninfo=f"host={node.sockdir} port={node.port} user=postgres "
+                                  "dbname=postgres",
+                         peer_conninfo=f"host={peer.addr} port={peer.port} user=postgres "
+                                       "dbname=postgres connect_timeout=1",
+                         interval=pg_interval, timeout=0.3)
+            if max_lag:
+                check["max_lag"] = max_lag
+            d.add_check("pg", **check)
+            if witness:
+                d.add_check("witness", type="ping", target="198.51.100.254",
+                            interval=0.05, timeout=0.05, fall=2)
+            self.nodes[host.short] = d
+        self.d1, self.d2 = self.nodes["n1"], self.nodes["n2"]
+
+    def start(self):
+        """n1's pgvrrpd first (it becomes master: its server is the primary),
+        then n2's, which stays backup."""
+        self.d1.start()
+        self.d1.wait_state("MASTER", 5)
+        wait_until(lambda: self.n1.has_address(VIP), 5, 0.02, "the VIP on n1")
+        self.d2.start()
+        self.d2.wait_state("BACKUP", 5)
+        time.sleep(1)
+        if self.d2.state() != "BACKUP":
+            raise LabError(f"n2 left BACKUP beside a healthy master: {self.d2.transitions()}")
+        assert_single_holder([self.n1, self.n2], VIP, self.n1)
+
+    def writer(self) -> Writer:
+        w = Writer(self.cl, [VIP], parallel=True).start()
+        w.wait_acknowledged(5, timeout=10)
+        return w
+
+    @staticmethod
+    def write_outage(w: Writer, t_fault: float) -> float:
+        """Seconds from the last write acknowledged before the fault to the
+        first one acknowledged after it (resolution: the writer's ~50 ms)."""
+        before = [r.end for r in w.results if r.ok and r.end < t_fault]
+        after = [r.end for r in w.results if r.ok and r.start >= t_fault]
+        if not before or not after:
+            raise LabError(f"no acknowledged write on both sides of the fault: {w.summary()}")
+        return min(after) - max(before)
+
+    def two_primaries_probe(self) -> TwoPrimariesProbe:
+        return TwoPrimariesProbe(self.lab, [self.p, self.s])
+
+    def hook_lines(self, daemon: PgvrrpdNode) -> list[str]:
+        """The hook start/end log lines of a node, in order."""
+        words = (" started for transition", " exited with", " killed by", " timed out")
+        return [l.split(": ", 2)[-1] for l in daemon.log_text().splitlines()
+                if any(w in l for w in words)]

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""DESIGN.md, "pg dies": the master's PostgreSQL stops (immediate). It is
+seen at once, the master resigns (priority 0), n2 takes the VIP and
+promotes; writes through the VIP resume well under a second at 0.1 s
+adverts; never two writable servers; no acknowledged write lost."""
+import time
+
+from netlab import Lab, LabError, log, run_test, wait_until
+from pg_pair import VIP, PgPair
+from pglab import wait_caught_up
+from pgvrrpd_node import assert_single_holder
+
+
+def main():
+    with Lab("pg_dies") as lab:
+        pair = PgPair(lab)
+        pair.start()
+        w = pair.writer()
+        probe = pair.two_primaries_probe()
+        time.sleep(0.5)
+        wait_caught_up(pair.p, pair.s)
+        t_fault = time.monotonic()
+        pair.p.stop("immediate")
+        pair.d2.wait_state("MASTER", 3)
+        wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
+        w.wait_acknowledged(5, timeout=10, server="n2")
+        w.stop()
+        probe.check()
+
+        outage = pair.write_outage(w, t_fault)
+        log(f"writes through the VIP: {w.summary()}")
+        assert_single_holder([pair.n1, pair.n2], VIP, pair.n2)
+        if pair.s.is_in_recovery():
+            raise LabError("n2 holds the VIP but its server is still in recovery")
+        # n1 resigned because its check failed, at once.
+        to_fault = [t for t in pair.d1.transitions() if t[1] == "FAULT"]
+        if not to_fault or "check pg failed" not in to_fault[0][2]:
+            raise LabError(f"n1 did not go FAULT on its PostgreSQL check: {pair.d1.transitions()}")
+        if "resigned (priority 0 advert)" not in pair.d2.transitions()[-1][2]:
+            raise LabError(f"n2 took over for another reason: {pair.d2.transitions()[-1]}")
+        # Promote before the VIP: the VIP went on only once n2 took writes.
+        if "note router=pg vrid=51 state=MASTER: local server accepts writes: adding the VIPs" \
+                not in pair.d2.log_text():
+            raise LabError("n2 did not wait for its server to accept writes before adding the VIP")
+        hooks = pair.hook_lines(pair.d2)
+        if not any("on_master started" in h for h in hooks) or \
+                not any("on_master exited with status 0" in h for h in hooks):
+            raise LabError(f"n2's promote hook did not run and succeed: {hooks}")
+        # Every write acknowledged before the fault (replication had caught
+        # up just before) is on the new primary.
+        before = {r.id for r in w.results if r.ok and r.end < t_fault}
+        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
+        missing = sorted(before - have)
+        if missing:
+            raise LabError(f"acknowledged writes missing on n2: {missing[:20]}")
+        log(f"{len(before)} acknowledged writes before the fault, all on n2")
+        if outage > 1.0:
+            raise LabError(f"write outage {outage * 1000:.0f} ms, expected well under a second")
+        print(f"RESULT pg_dies write_outage_ms={outage * 1000:.0f}", flush=True)
+
+
+run_test(main)
