@@ -61,7 +61,7 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 }
 
 FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
-                                        bool hook_busy) {
+                                        bool master_serving, bool hook_busy) {
   using vrrp::State;
   bool standby_again = local.known && local.alive && local.role == PgRole::standby;
   if (router.state() == State::master || standby_again) {
@@ -77,10 +77,14 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
     fenced_ = true;
     return Step::fence;
   }
-  // Rejoin once the fence has stopped the server, towards the current
-  // master (the router must have heard one: a backup, not an isolated node).
-  if (auto_rejoin_ && fenced_ && fence_ok_.value_or(false) && !rejoined_ &&
-      router.last_master() && !(local.alive && local.role == PgRole::primary)) {
+  // Rejoin towards the current master (the router must have heard one: a
+  // backup, not an isolated node) once the server is down: stopped by our
+  // fence, or found down (it died while this node was master, or the node
+  // came back with its server not started, as it should after a failover).
+  bool server_down = local.known && !local.alive;
+  bool fence_done = fenced_ && fence_ok_.value_or(false);
+  if (auto_rejoin_ && !rejoined_ && router.last_master() && master_serving && server_down &&
+      (fence_done || !fenced_)) {
     rejoined_ = true;
     return Step::rejoin;
   }

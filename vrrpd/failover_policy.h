@@ -61,9 +61,10 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 // Fencing: a server that is primary while its router is not master (an old
 // primary that came back and heard the current master, an isolated node in
 // FAULT) must stop accepting writes: the fence hook stops it. With
-// auto_rejoin the rejoin hook then makes it a standby of the current
-// master. One fence and one rejoin per episode; an episode ends when the
-// server is a standby again or the router becomes master.
+// auto_rejoin the rejoin hook then makes a stopped server (fenced, or found
+// down beside a master) a standby of the current master. One fence and one
+// rejoin per episode; an episode ends when the server is a standby again or
+// the router becomes master.
 class FencePolicy {
  public:
   enum class Step { none, fence, rejoin };
@@ -71,8 +72,11 @@ class FencePolicy {
   explicit FencePolicy(bool auto_rejoin) : auto_rejoin_(auto_rejoin) {}
 
   // Called after every change of router state or server facts; returns the
-  // hook to start now. `hook_busy`: a fence/rejoin hook is still running.
-  Step evaluate(const vrrp::Router& router, const LocalPg& local, bool hook_busy);
+  // hook to start now. `master_serving`: the master's server answers as a
+  // primary (a rejoin copies from it, so it waits for the promotion to
+  // finish). `hook_busy`: a fence/rejoin hook is still running.
+  Step evaluate(const vrrp::Router& router, const LocalPg& local, bool master_serving,
+                bool hook_busy);
   void fence_finished(bool ok) { fence_ok_ = ok; }
   void rejoin_finished(bool ok) { rejoin_ok_ = ok; }
   // The hook never ran (superseded by a transition): try again.

@@ -171,6 +171,13 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     // Otherwise (preempt, lower priority master): let the timer run out.
     return out;
   }
+  if (state_ == State::fault && advert.priority > 0) {
+    // FAULT takes no part in the protocol, but the failover policy needs
+    // to know who is master now (to rejoin the local server to it).
+    last_master_heard_ = now;
+    last_master_ = source;
+    decided_ = true;
+  }
   if (state_ != State::master) return out;  // Initialize and Fault ignore adverts.
 
   if (advert.priority == 0) {

@@ -110,7 +110,7 @@ void RouterPolicy::reevaluate() {
   if (pg_) {
     // While a promotion is pending, learn "out of recovery" within ~20 ms.
     pg_->set_fast_poll(router_.vips_pending());
-    run_fencing(local_view(pg_->facts()));
+    run_fencing(local_view(pg_->facts()), peer_view(pg_->facts()));
   }
   if (router_.takeover_held())
     guard_timer_.arm(now + kGuardRecheck);
@@ -119,9 +119,9 @@ void RouterPolicy::reevaluate() {
   busy_ = false;
 }
 
-void RouterPolicy::run_fencing(const LocalPg& local) {
+void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
   bool busy = (fence_job_ || rejoin_job_);
-  auto step = fence_.evaluate(router_, local, busy);
+  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy);
   if (step == FencePolicy::Step::none) return;
   auto state = hook_state(router_.state());
   if (step == FencePolicy::Step::fence) {

@@ -49,7 +49,7 @@ class RouterPolicy {
  private:
   std::optional<std::string> blocker() const;
   void update_priority();
-  void run_fencing(const LocalPg& local);
+  void run_fencing(const LocalPg& local, const PeerPg& peer);
   void on_hook_result(const notify::HookResult& result);
   notify::HookEvent hook_event(notify::HookState state, std::string reason,
                                std::string previous) const;

@@ -56,6 +56,16 @@ def main():
         log(f"{len(before)} acknowledged writes before the fault, all on n2")
         if outage > 1.0:
             raise LabError(f"write outage {outage * 1000:.0f} ms, expected well under a second")
+        # auto_rejoin: n1's dead server is rewound into a standby of n2 and
+        # n1 becomes an eligible backup again, without touching the VIP.
+        pair.d1.wait_state("BACKUP", 30)
+        pair.p.wait_streaming(pair.s, 10)
+        hooks1 = pair.hook_lines(pair.d1)
+        if not any("rejoin exited with status 0" in h for h in hooks1):
+            raise LabError(f"n1's rejoin hook did not run and succeed: {hooks1}")
+        assert_single_holder([pair.n1, pair.n2], VIP, pair.n2)
+        if pair.d2.state() != "MASTER" or len(pair.d2.transitions()) != 2:
+            raise LabError(f"n2 flapped while n1 rejoined: {pair.d2.transitions()}")
         print(f"RESULT pg_dies write_outage_ms={outage * 1000:.0f}", flush=True)
 
 

@@ -128,7 +128,7 @@ TEST_CASE("fence: not before the router has decided (start-up)") {
   Router r(params(100), kSelf);
   r.start(t0);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a primary whose router heard another master is fenced, then rejoined") {
@@ -136,20 +136,20 @@ TEST_CASE("fence: a primary whose router heard another master is fenced, then re
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
   // Only once per episode, and never while a hook runs.
-  CHECK(f.evaluate(r, primary_server(), true) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, true) == FencePolicy::Step::none);
   f.fence_finished(true);
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::rejoin);
-  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
   f.rejoin_finished(true);
   auto standby = primary_server();
   standby.role = PgRole::standby;
-  CHECK(f.evaluate(r, standby, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, standby, true, false) == FencePolicy::Step::none);
   // A new episode: fenced again.
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
 }
 
 TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
@@ -157,11 +157,11 @@ TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(false);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
   f.fence_finished(true);
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a failed fence is not followed by a rejoin") {
@@ -169,9 +169,9 @@ TEST_CASE("fence: a failed fence is not followed by a rejoin") {
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
   f.fence_finished(false);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") {
@@ -180,12 +180,12 @@ TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") 
   r.expire(t0 + r.master_down_interval());
   r.set_fault(t0 + 5s, "witness", true, "gateway lost");
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
   f.fence_finished(true);
   // Isolated: it never heard another master, so there is none to rejoin.
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: the master's own primary is never fenced") {
@@ -193,5 +193,32 @@ TEST_CASE("fence: the master's own primary is never fenced") {
   r.start(t0);
   r.expire(t0 + r.master_down_interval());
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
+  // The old master came back with its server not started, or its server
+  // died while it was master: FAULT, but it hears the new master.
+  Router r(params(150), kSelf);
+  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  CHECK(r.state() == State::fault);
+  REQUIRE(r.last_master());
+  CHECK(*r.last_master() == kLowerPeer);
+  FencePolicy f(true);
+  LocalPg down;
+  down.known = true;
+  // Not while the new master's server is still being promoted.
+  CHECK(f.evaluate(r, down, false, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, true, false) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, down, true, false) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a server not checked yet is neither fenced nor rejoined") {
+  Router r(params(150), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(200), kLowerPeer);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, LocalPg{}, true, false) == FencePolicy::Step::none);
 }
