@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""DESIGN.md, "server dies": the master's processes and link are gone. n2
+takes over after Master_Down_Interval (its guard clears as soon as n1's
+server stops answering), promotes, and writes through the VIP resume; no
+human needed. Then n1 comes back (its PostgreSQL not started, as after a
+crash): it never takes the VIP back, and the rejoin hook makes its server a
+standby of n2 (the "failback" row)."""
+import signal
+import time
+
+from netlab import Lab, LabError, log, run_test, wait_until
+from pg_pair import VIP, PgPair
+from pglab import wait_caught_up
+from pgvrrpd_node import assert_single_holder
+
+
+def main():
+    with Lab("pg_server_dies") as lab:
+        pair = PgPair(lab)
+        pair.start()
+        w = pair.writer()
+        probe = pair.two_primaries_probe()
+        time.sleep(0.5)
+        wait_caught_up(pair.p, pair.s)
+        t_fault = time.monotonic()
+        pair.d1.kill(signal.SIGKILL)
+        pair.p.kill()
+        pair.n1.link_down()
+        pair.d2.wait_state("MASTER", 5)
+        wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
+        w.wait_acknowledged(5, timeout=10, server="n2")
+        outage = pair.write_outage(w, t_fault)
+        log(f"writes through the VIP: {w.summary()}")
+        before = {r.id for r in w.results if r.ok and r.end < t_fault}
+        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
+        if before - have:
+            raise LabError(f"acknowledged writes missing on n2: {sorted(before - have)[:20]}")
+        if pair.s.is_in_recovery():
+            raise LabError("n2 holds the VIP but its server is still in recovery")
+
+        # The old master returns, its server down: rejoined, no failback.
+        t_back = time.monotonic()
+        pair.n1.link_up()
+        # The VIP went with the crash (a reboot, or its lease ran out).
+        pair.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        pair.d1.start()
+        pair.d1.wait_state("BACKUP", 30)
+        pair.p.wait_streaming(pair.s, 10)
+        time.sleep(1)
+        w.stop()
+        probe.check()
+        assert_single_holder([pair.n1, pair.n2], VIP, pair.n2)
+        if pair.d2.state() != "MASTER" or len(pair.d2.transitions()) != 2:
+            raise LabError(f"n2 flapped when n1 came back: {pair.d2.transitions()}")
+        hooks1 = pair.hook_lines(pair.d1)
+        if not any("rejoin exited with status 0" in h for h in hooks1):
+            raise LabError(f"n1's rejoin hook did not run and succeed: {hooks1}")
+        late = [r for r in w.results if r.ok and r.start > t_back]
+        if not late or any(r.server != "n2" for r in late):
+            raise LabError(f"writes after n1 came back did not all go to n2: {w.summary()}")
+        print(f"RESULT pg_server_dies write_outage_ms={outage * 1000:.0f}", flush=True)
+
+
+run_test(main)
