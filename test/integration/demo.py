@@ -1,101 +1,172 @@
 #!/usr/bin/env python3
-"""The pgvrrpd demo: two nodes and a client in network namespaces, running
-the shipped example configs (etc/n1.ini, etc/n2.ini) at 0.1 s adverts. The
-master is killed (SIGKILL), the VIP moves; the old master comes back and
-does not take it back; the new master is stopped cleanly (SIGTERM) and the
-VIP moves back in Skew_Time. Prints a timeline."""
+"""The pgvrrpd demo: a two-node PostgreSQL 15 pair (primary + streaming
+standby) behind one VIP, in network namespaces, run by pgvrrpd with the
+shipped example configs (etc/n1.ini, etc/n2.ini) adapted to the lab: 0.1 s
+adverts, the lab's data directories, the hooks copied where only root can
+write. A client writes through the VIP all along.
+
+Part 1, PostgreSQL dies on the master: timeline of fault, VIP moved,
+promotion, first write accepted; then the dead server is rejoined as a
+standby by itself (auto_rejoin).
+Part 2, the new master's whole server dies; the other node takes over. The
+dead node comes back with its PostgreSQL started as a stale primary: it is
+fenced and rejoined, and never takes the VIP back."""
 import argparse
 import os
+import re
 import signal
 import sys
 import time
+from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pgvrrpd_node  # noqa: E402
 from netlab import AddressWatcher, Lab, wait_until  # noqa: E402
+from pg_pair import HookDir  # noqa: E402
+from pglab import PG_BIN, Writer, make_primary, make_standby, writers  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 VIP = "198.51.100.100"
+STAMP = re.compile(r"^(\S+Z) pgvrrpd\[\d+\]: \w+: (.*)$")
 
 
-def say(t0, text):
-    print(f"  {(time.monotonic() - t0) * 1000:8.0f} ms  {text}", flush=True)
+def node_config(name, node, hooks):
+    """etc/NAME.ini with the lab's paths and a 0.1 s failover setup."""
+    with open(os.path.join(TOP, "etc", f"{name}.ini")) as f:
+        text = f.read()
+    subs = [(r"/usr/lib/pgvrrpd/hooks", hooks.path),
+            (r"advert_interval = 1\n", "advert_interval = 0.1\n"),
+            (r"host=/run/postgresql", f"host={node.sockdir}"),
+            (r"user=pgvrrpd", "user=postgres"),
+            (r"hook_env = PGDATA=\S+", f"hook_env = PGDATA={node.datadir}"),
+            (r"hook_env = PGHOST=\S+", f"hook_env = PGHOST={node.sockdir}\nhook_env = PGUSER=postgres"),
+            (r"hook_env = REPLICATION_USER=\S+", "hook_env = REPLICATION_USER=postgres"),
+            # the lab runs plain pg_ctl clusters, not Debian's pg_ctlcluster
+            (r"hook_env = PG_(START|STOP)_COMMAND=.*\n", ""),
+            (r"\[check pg\]\n", "[check pg]\n"),
+            (r"(\[check pg\][^\[]*?)interval = 1\ntimeout = 3", r"\1interval = 0.1\ntimeout = 0.3"),
+            (r"(\[check witness\][^\[]*?)interval = 1\nfall = 3",
+             r"\1interval = 0.05\ntimeout = 0.05\nfall = 2")]
+    for pattern, repl in subs:
+        text, n = re.subn(pattern, repl, text)
+        if n == 0 and "PG_(START" not in pattern:
+            raise SystemExit(f"demo: etc/{name}.ini no longer has {pattern!r}")
+    return text
 
 
-def holder(hosts):
-    held = [h.short for h in hosts if h.has_address(VIP)]
-    return ", ".join(held) or "nobody"
+def start_daemon(host, text):
+    d = PgvrrpdNode(host)
+    d.fixed_text = text
+    return d.start()
+
+
+def events(daemon, t0_wall, patterns):
+    """(ms after t0, text) of the daemon's log lines matching patterns."""
+    out = []
+    for line in daemon.log_text().splitlines():
+        m = STAMP.match(line)
+        if not m or not any(p in m[2] for p in patterns):
+            continue
+        t = datetime.strptime(m[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        ms = (t.timestamp() - t0_wall) * 1000
+        if ms >= -1:
+            out.append((ms, m[2]))
+    return out
+
+
+def show(rows):
+    for ms, text in sorted(rows):
+        print(f"  {ms:8.0f} ms  {text[:110]}", flush=True)
+
+
+def first_write_after(w, t0):
+    ok = [r for r in w.results if r.ok and r.start >= t0]
+    return min(ok, key=lambda r: r.end) if ok else None
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pgvrrpd", default=os.path.join(TOP, "build", "pgvrrpd"))
-    parser.add_argument("--advert-interval", default="0.1")
     args = parser.parse_args()
     pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
 
     with Lab("demo") as lab:
-        print("lab: namespaces n1, n2 (pgvrrpd), cl (client) on one bridge; "
-              f"VIP {VIP}, adverts every {args.advert_interval} s\n")
-        n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
-        n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
+        print("lab: namespaces n1 (198.51.100.1), n2 (198.51.100.2), client cl, gateway gw "
+              f"(198.51.100.254, the witness); VIP {VIP}\n", flush=True)
+        n1 = lab.add_host("n1", ipv4="198.51.100.1/24")
+        n2 = lab.add_host("n2", ipv4="198.51.100.2/24")
         cl = lab.add_host("cl", ipv4="198.51.100.20/24")
-        hosts = [n1, n2]
-        a = PgvrrpdNode.from_file(n1, os.path.join(TOP, "etc", "n1.ini"),
-                                  advert_interval=args.advert_interval)
-        b = PgvrrpdNode.from_file(n2, os.path.join(TOP, "etc", "n2.ini"),
-                                  advert_interval=args.advert_interval)
-        t0 = time.monotonic()
-        a.start()
-        b.start()
-        say(t0, "started pgvrrpd on n1 (priority 150) and n2 (priority 100)")
-        a.wait_state("MASTER", 5)
-        say(t0, f"n1 is MASTER, VIP on: {holder(hosts)}")
-        wait_until(lambda: cl.ping(VIP), 3, 0.05, "client ping of the VIP")
-        say(t0, f"client pings the VIP; its ARP entry: {cl.neigh_mac(VIP)} (n1 is {n1.mac})")
+        lab.add_host("gw", ipv4="198.51.100.254/24")
+        hooks = HookDir(lab)
+        p1 = make_primary(n1, listen="*")
+        p2 = make_standby(p1, n2, listen="*")
+        print(f"PostgreSQL {PG_BIN.split('/')[-2]}: n1 primary, n2 streaming standby", flush=True)
+        d1 = start_daemon(n1, node_config("n1", p1, hooks))
+        d1.wait_state("MASTER", 5)
+        d2 = start_daemon(n2, node_config("n2", p2, hooks))
+        d2.wait_state("BACKUP", 5)
+        wait_until(lambda: n1.has_address(VIP), 5, 0.02, "the VIP on n1")
+        print("pgvrrpd: n1 MASTER with the VIP, n2 BACKUP", flush=True)
+        w = Writer(cl, [VIP], parallel=True).start()
+        w.wait_acknowledged(5)
+        print(f"client: writing through the VIP every 50 ms ({w.summary()})\n", flush=True)
 
-        print("\nkill -9 pgvrrpd on n1 (the master):")
+        print("part 1: PostgreSQL on n1 dies (pg_ctl stop -m immediate)", flush=True)
         watch = AddressWatcher(n2, VIP)
-        t0 = time.monotonic()
-        a.kill(signal.SIGKILL)
-        say(t0, "n1's pgvrrpd killed")
+        t0, t0_wall = time.monotonic(), time.time()
+        p1.stop("immediate")
         t_vip = watch.wait_present(5)
-        print(f"  {(t_vip - t0) * 1000:8.0f} ms  VIP added on n2 (Master_Down_Interval)")
-        wait_until(lambda: cl.neigh_mac(VIP) == n2.mac, 3, 0.01, "client ARP update")
-        say(t0, f"client's ARP entry moved to n2 ({n2.mac}) by gratuitous ARP")
-        ok = cl.ping(VIP)
-        say(t0, f"client ping of the VIP: {'ok' if ok else 'FAILED'}")
-        wait_until(lambda: not n1.has_address(VIP), 10, 0.05, "n1's VIP lease to run out")
-        say(t0, "n1's leftover VIP expired (vip_lease); "
-                f"VIP on: {holder(hosts)}")
+        w.wait_acknowledged(3, server="n2")
+        rows = events(d1, t0_wall, ["to=FAULT"])
+        rows += events(d2, t0_wall, ["to=MASTER", "promote:", "accepts writes: adding"])
+        rows.append(((t_vip - t0) * 1000, "VIP present on n2"))
+        first = first_write_after(w, t0)
+        rows.append(((first.end - t0) * 1000, f"first write through the VIP accepted "
+                     f"(id {first.id}, by {first.server})"))
+        show(rows)
+        d1.wait_state("BACKUP", 30)
+        p1.wait_streaming(p2, 15)
+        show(events(d1, t0_wall, ["rejoin: rewound", "rejoin exited", "to=BACKUP"]))
+        print(f"  n1's server is a standby of n2 again; VIP on n2 only: "
+              f"{n2.has_address(VIP) and not n1.has_address(VIP)}\n", flush=True)
 
-        print("\nn1's pgvrrpd restarts (preempt off: it must not take the VIP back):")
-        t0 = time.monotonic()
-        a.start()
-        a.wait_state("BACKUP", 3)
-        time.sleep(1)
-        say(t0, f"n1 is {a.state()}, n2 is {b.state()}, VIP on: {holder(hosts)}")
-
-        print("\nsystemctl stop pgvrrpd on n2 (SIGTERM: priority 0 advert):")
+        print("part 2: the whole n2 dies (pgvrrpd and PostgreSQL killed, link down)", flush=True)
         watch = AddressWatcher(n1, VIP)
-        t0 = time.monotonic()
-        b.kill(signal.SIGTERM)
-        say(t0, "SIGTERM sent to n2's pgvrrpd")
+        t0, t0_wall = time.monotonic(), time.time()
+        d2.kill(signal.SIGKILL)
+        p2.kill()
+        n2.link_down()
         t_vip = watch.wait_present(5)
-        print(f"  {(t_vip - t0) * 1000:8.0f} ms  VIP added on n1 (Skew_Time)")
-        b.proc.wait(5)
-        say(t0, f"n2 exited with status {b.proc.returncode}; VIP on: {holder(hosts)}")
-        ok = cl.ping(VIP)
-        say(t0, f"client ping of the VIP: {'ok' if ok else 'FAILED'}")
+        w.wait_acknowledged(3, server="n1")
+        rows = events(d1, t0_wall, ["to=MASTER", "takeover held", "promote:",
+                                    "accepts writes: adding"])
+        rows.append(((t_vip - t0) * 1000, "VIP present on n1"))
+        first = first_write_after(w, t0)
+        rows.append(((first.end - t0) * 1000, f"first write through the VIP accepted "
+                     f"(id {first.id}, by {first.server})"))
+        show(rows)
 
-        print("\nn1's transition log lines:")
-        for line in a.log_text().splitlines():
-            if "transition" in line:
-                print("  " + line)
-        a.stop()
-    print("\ndemo finished; namespaces removed")
+        print("\n  n2 comes back, its PostgreSQL started as the old (stale) primary:",
+              flush=True)
+        n2.link_up()
+        n2.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        p2.start()
+        t0, t0_wall = time.monotonic(), time.time()
+        d2 = start_daemon(n2, node_config("n2", p2, hooks))
+        wait_until(lambda: p2 not in writers([p2]), 10, 0.01, "n2's stale primary fenced")
+        d2.wait_state("BACKUP", 30)
+        p2.wait_streaming(p1, 15)
+        show(events(d2, t0_wall, ["fencing it", "fence exited", "rejoin: rewound",
+                                  "rejoin exited", "transition"]))
+        w.stop()
+        both = [x.host.short for x in writers([p1, p2])]
+        print(f"\nend: VIP on {'n1' if n1.has_address(VIP) else '?'}, writable servers "
+              f"{both}, client {w.summary()}", flush=True)
+        d1.stop()
+        d2.stop()
+    print("demo finished; namespaces removed")
 
 
 if __name__ == "__main__":

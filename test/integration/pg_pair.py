@@ -19,7 +19,7 @@ import threading
 import time
 
 from netlab import Lab, LabError, log, wait_until
-from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, writers
+from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 
 VIP = "198.51.100.100"
@@ -49,11 +49,12 @@ class HookDir:
 
 
 class TwoPrimariesProbe:
-    """Samples, every ~100 ms, which of the servers accept a write over
-    their real IPs; `violations` lists the samples where two did."""
+    """Samples, every ~100 ms, which of the servers accept a write from the
+    client over their real IPs (a read-write session: not in recovery);
+    `violations` lists the samples where two did."""
 
-    def __init__(self, lab: Lab, nodes: list[PgNode], interval: float = 0.1):
-        self.nodes, self.interval = nodes, interval
+    def __init__(self, lab: Lab, client, nodes: list[PgNode], interval: float = 0.1):
+        self.client, self.nodes, self.interval = client, nodes, interval
         self.samples = 0
         self.violations: list[tuple[float, list[str]]] = []
         self._stop = threading.Event()
@@ -64,11 +65,21 @@ class TwoPrimariesProbe:
     def _loop(self):
         while not self._stop.is_set():
             t = time.monotonic()
-            up = [n.host.short for n in writers(self.nodes)]
+            up = [n.host.short for n in self.nodes if self._writable(n)]
             self.samples += 1
             if len(up) > 1:
                 self.violations.append((t, up))
             self._stop.wait(self.interval)
+
+    def _writable(self, node: PgNode) -> bool:
+        dsn = (f"host={node.addr} port={node.port} user=postgres dbname=postgres "
+               "connect_timeout=1 target_session_attrs=read-write")
+        try:
+            cp = self.client.run([os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-q",
+                                  "-d", dsn, "-c", "SELECT 1"], check=False, timeout=3)
+        except LabError:
+            return False
+        return cp.returncode == 0 and cp.stdout.strip() == "1"
 
     def stop(self):
         self._stop.set()
@@ -149,7 +160,7 @@ class PgPair:
         return min(after) - max(before)
 
     def two_primaries_probe(self) -> TwoPrimariesProbe:
-        return TwoPrimariesProbe(self.lab, [self.p, self.s])
+        return TwoPrimariesProbe(self.lab, self.cl, [self.p, self.s])
 
     def hook_lines(self, daemon: PgvrrpdNode) -> list[str]:
         """The hook start/end log lines of a node, in order."""

@@ -412,7 +412,10 @@ class PgNode:
     def wait_streaming(self, primary: "PgNode", timeout: float = 30) -> None:
         """Wait until the WAL receiver streams from primary's address."""
         def streaming():
-            r = self.wal_receiver()
+            try:
+                r = self.wal_receiver()
+            except LabError:  # not accepting connections yet (a hook is restarting it)
+                return None
             return r if r.get("status") == "streaming" and \
                 r.get("sender_host") == primary.addr else None
         wait_until(streaming, timeout, step=0.05,
@@ -488,12 +491,9 @@ def resume_replay(standby: PgNode) -> None:
 
 
 def writers(nodes: Sequence[PgNode]) -> list[PgNode]:
-    """The nodes that are running and accept writes (not in recovery)."""
-    out = []
-    for n in nodes:
-        if n.running() and n.psql("SELECT pg_is_in_recovery()", check=False) == "f":
-            out.append(n)
-    return out
+    """The nodes that accept writes (answer, and are not in recovery),
+    whoever started their server: the lab, or a hook through pg_ctl."""
+    return [n for n in nodes if n.psql("SELECT pg_is_in_recovery()", check=False) == "f"]
 
 
 def rewind_as_standby(old: PgNode, new: PgNode, fallback: bool = True,
