@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Write outage through the VIP when the master's PostgreSQL dies and when
+the master's whole server dies, at 0.1 s adverts, over several runs: a
+table of median / min / max (ms), from the last write acknowledged before
+the fault to the first one acknowledged after it (a client attempting a
+write every 50 ms, each in its own psql process).
+
+    python3 test/integration/pg_outage_times.py --runs 5
+
+Runs as root, in network namespaces (netlab.py, pglab.py). Not part of
+ctest: test_pg_dies / test_pg_server_dies assert the behaviour; this
+reports the figures. The benchmark against keepalived comes later."""
+import argparse
+import os
+import signal
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import pgvrrpd_node  # noqa: E402
+from netlab import Lab, wait_until  # noqa: E402
+from pg_pair import VIP, PgPair  # noqa: E402
+from pglab import wait_caught_up  # noqa: E402
+
+
+def one_run(case: str) -> float:
+    with Lab("pg_outage_times") as lab:
+        pair = PgPair(lab)
+        pair.start()
+        w = pair.writer()
+        time.sleep(0.5)
+        wait_caught_up(pair.p, pair.s)
+        t_fault = time.monotonic()
+        if case == "pg dies":
+            pair.p.stop("immediate")
+        else:
+            pair.d1.kill(signal.SIGKILL)
+            pair.p.kill()
+            pair.n1.link_down()
+        wait_until(lambda: pair.n2.has_address(VIP), 10, 0.01, "the VIP on n2")
+        w.wait_acknowledged(3, timeout=10, server="n2")
+        w.stop()
+        return pair.write_outage(w, t_fault)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pgvrrpd", default=pgvrrpd_node.PGVRRPD_BIN)
+    args = parser.parse_args()
+    pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
+    rows = []
+    for case in ("pg dies", "server dies"):
+        ms = [one_run(case) * 1000 for _ in range(args.runs)]
+        rows.append((case, statistics.median(ms), min(ms), max(ms), ms))
+    print(f"\nwrite outage through the VIP, advert_interval 0.1 s, {args.runs} runs each")
+    print("| case        | median ms | min ms | max ms | runs (ms) |")
+    print("|-------------|-----------|--------|--------|-----------|")
+    for case, med, lo, hi, ms in rows:
+        print(f"| {case:11} | {med:9.0f} | {lo:6.0f} | {hi:6.0f} | "
+              f"{', '.join(f'{x:.0f}' for x in ms)} |")
+
+
+if __name__ == "__main__":
+    main()
