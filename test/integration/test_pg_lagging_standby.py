@@ -15,6 +15,7 @@ def main():
     with Lab("pg_lagging_standby") as lab:
         pair = PgPair(lab, max_lag="1MB")
         pair.start()
+        probe = pair.two_primaries_probe()
         pause_replay(pair.s)
         # ~8 MB of WAL the standby receives but does not replay.
         pair.p.psql("CREATE TABLE filler AS SELECT g, repeat('x', 500) AS pad "
@@ -53,6 +54,13 @@ def main():
             raise LabError("n2 holds the VIP but is still in recovery")
         if pair.s.psql(f"SELECT count(*) FROM writes WHERE id = {acked}") != "1":
             raise LabError(f"write {acked}, acknowledged before the fault, is missing on n2")
+        # The VIP goes on as soon as the server takes writes; the promote
+        # hook returns a little later (pg_promote polls every 100 ms).
+        wait_until(lambda: any("on_master exited with status 0" in h
+                               for h in pair.hook_lines(pair.d2)), 10, 0.05,
+                   "n2's promote hook to succeed")
+        time.sleep(0.5)
+        probe.check()
         print(f"RESULT pg_lagging_standby lag_bytes={lag} takeover_after_resume_s={took:.1f}",
               flush=True)
 

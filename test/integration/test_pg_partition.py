@@ -7,7 +7,7 @@ import time
 
 from netlab import Lab, LabError, log, run_test, wait_until
 from pg_pair import VIP, PgPair
-from pglab import writers
+from pglab import wait_caught_up, writers
 from pgvrrpd_node import assert_single_holder
 
 
@@ -18,6 +18,7 @@ def main():
         w = pair.writer()
         probe = pair.two_primaries_probe()
         time.sleep(0.5)
+        wait_caught_up(pair.p, pair.s)
         sw = lab.switch
         port = pair.n1.swport
         sw.run(["nft", "add table bridge part"])
@@ -40,6 +41,12 @@ def main():
         if "check witness failed" not in reason:
             raise LabError(f"n1 went FAULT for another reason: {reason}")
         w.wait_acknowledged(3, timeout=10, server="n2")
+        # Writes acknowledged before the partition (replication had caught
+        # up just before) are on the new primary.
+        before = {r.id for r in w.results if r.ok and r.end < t_part}
+        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
+        if before - have:
+            raise LabError(f"acknowledged writes missing on n2: {sorted(before - have)[:20]}")
 
         # Heal: n1 comes back as a standby of n2, the VIP stays on n2.
         sw.run(["nft", "delete table bridge part"])
