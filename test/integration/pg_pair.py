@@ -159,6 +159,18 @@ class PgPair:
             raise LabError(f"no acknowledged write on both sides of the fault: {w.summary()}")
         return min(after) - max(before)
 
+    @staticmethod
+    def check_writes_kept(w: Writer, t_fault: float, node: PgNode) -> int:
+        """Every write acknowledged before t_fault is on `node` (call it where
+        replication had caught up just before the fault). Returns how many."""
+        before = {r.id for r in w.results if r.ok and r.end < t_fault}
+        have = {int(x) for x in node.psql("SELECT id FROM writes").split()}
+        missing = sorted(before - have)
+        if missing:
+            raise LabError(f"acknowledged writes missing on {node.host.short}: {missing[:20]}")
+        log(f"{len(before)} writes acknowledged before the fault, all on {node.host.short}")
+        return len(before)
+
     def two_primaries_probe(self) -> TwoPrimariesProbe:
         return TwoPrimariesProbe(self.lab, self.cl, [self.p, self.s])
 

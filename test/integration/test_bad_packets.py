@@ -2,8 +2,6 @@
 """Malformed and unexpected adverts sent at a running master are counted
 per reason and dropped; the master stays master and keeps its VIP."""
 import re
-import socket
-import struct
 
 from netlab import Lab, LabError, log, run_test
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder

@@ -49,12 +49,7 @@ def main():
                    "n2's promote hook to succeed")
         # Every write acknowledged before the fault (replication had caught
         # up just before) is on the new primary.
-        before = {r.id for r in w.results if r.ok and r.end < t_fault}
-        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
-        missing = sorted(before - have)
-        if missing:
-            raise LabError(f"acknowledged writes missing on n2: {missing[:20]}")
-        log(f"{len(before)} acknowledged writes before the fault, all on n2")
+        pair.check_writes_kept(w, t_fault, pair.s)
         if outage > 1.0:
             raise LabError(f"write outage {outage * 1000:.0f} ms, expected well under a second")
         # auto_rejoin: n1's dead server is rewound into a standby of n2 and

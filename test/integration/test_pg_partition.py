@@ -43,10 +43,7 @@ def main():
         w.wait_acknowledged(3, timeout=10, server="n2")
         # Writes acknowledged before the partition (replication had caught
         # up just before) are on the new primary.
-        before = {r.id for r in w.results if r.ok and r.end < t_part}
-        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
-        if before - have:
-            raise LabError(f"acknowledged writes missing on n2: {sorted(before - have)[:20]}")
+        pair.check_writes_kept(w, t_part, pair.s)
 
         # Heal: n1 comes back as a standby of n2, the VIP stays on n2.
         sw.run(["nft", "delete table bridge part"])

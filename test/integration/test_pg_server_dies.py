@@ -31,10 +31,7 @@ def main():
         w.wait_acknowledged(5, timeout=10, server="n2")
         outage = pair.write_outage(w, t_fault)
         log(f"writes through the VIP: {w.summary()}")
-        before = {r.id for r in w.results if r.ok and r.end < t_fault}
-        have = {int(x) for x in pair.s.psql("SELECT id FROM writes").split()}
-        if before - have:
-            raise LabError(f"acknowledged writes missing on n2: {sorted(before - have)[:20]}")
+        pair.check_writes_kept(w, t_fault, pair.s)
         if pair.s.is_in_recovery():
             raise LabError("n2 holds the VIP but its server is still in recovery")
 
