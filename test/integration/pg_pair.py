@@ -19,7 +19,7 @@ import threading
 import time
 
 from netlab import Lab, LabError, log, wait_until
-from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby
+from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, wait_caught_up
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 
 VIP = "198.51.100.100"
@@ -143,6 +143,15 @@ class PgPair:
         if self.d2.state() != "BACKUP":
             raise LabError(f"n2 left BACKUP beside a healthy master: {self.d2.transitions()}")
         assert_single_holder([self.n1, self.n2], VIP, self.n1)
+
+    def under_load(self) -> tuple[Writer, "TwoPrimariesProbe"]:
+        """The steady state before a fault: a client writing through the VIP,
+        the two-primaries probe running, the standby caught up."""
+        w = self.writer()
+        probe = self.two_primaries_probe()
+        time.sleep(0.5)
+        wait_caught_up(self.p, self.s)
+        return w, probe
 
     def writer(self) -> Writer:
         w = Writer(self.cl, [VIP], parallel=True).start()

@@ -7,7 +7,6 @@ import time
 
 from netlab import Lab, LabError, log, run_test, wait_until
 from pg_pair import VIP, PgPair
-from pglab import wait_caught_up
 from pgvrrpd_node import assert_single_holder
 
 
@@ -15,10 +14,7 @@ def main():
     with Lab("pg_dies") as lab:
         pair = PgPair(lab)
         pair.start()
-        w = pair.writer()
-        probe = pair.two_primaries_probe()
-        time.sleep(0.5)
-        wait_caught_up(pair.p, pair.s)
+        w, probe = pair.under_load()
         t_fault = time.monotonic()
         pair.p.stop("immediate")
         pair.d2.wait_state("MASTER", 3)

@@ -7,7 +7,7 @@ import time
 
 from netlab import Lab, LabError, log, run_test, wait_until
 from pg_pair import VIP, PgPair
-from pglab import wait_caught_up, writers
+from pglab import writers
 from pgvrrpd_node import assert_single_holder
 
 
@@ -15,10 +15,7 @@ def main():
     with Lab("pg_partition") as lab:
         pair = PgPair(lab, witness=True)
         pair.start()
-        w = pair.writer()
-        probe = pair.two_primaries_probe()
-        time.sleep(0.5)
-        wait_caught_up(pair.p, pair.s)
+        w, probe = pair.under_load()
         sw = lab.switch
         port = pair.n1.swport
         sw.run(["nft", "add table bridge part"])

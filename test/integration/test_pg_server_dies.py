@@ -10,7 +10,6 @@ import time
 
 from netlab import Lab, LabError, log, run_test, wait_until
 from pg_pair import VIP, PgPair
-from pglab import wait_caught_up
 from pgvrrpd_node import assert_single_holder
 
 
@@ -18,10 +17,7 @@ def main():
     with Lab("pg_server_dies") as lab:
         pair = PgPair(lab)
         pair.start()
-        w = pair.writer()
-        probe = pair.two_primaries_probe()
-        time.sleep(0.5)
-        wait_caught_up(pair.p, pair.s)
+        w, probe = pair.under_load()
         t_fault = time.monotonic()
         pair.d1.kill(signal.SIGKILL)
         pair.p.kill()
