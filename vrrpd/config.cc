@@ -186,6 +186,17 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name) {
   for (size_t i = 0; i < track_refs.size(); ++i)
     resolve_track(track_refs[i].first, result.config.routers[i], track_refs[i].second,
                   check_lines, report);
+  // The failover policy follows one server: the local one.
+  for (const RouterConfig& router : result.config.routers) {
+    int postgres = 0;
+    for (const CheckConfig& check : result.config.checks)
+      if (check.type == CheckType::postgres &&
+          std::count(router.track.begin(), router.track.end(), check.name))
+        ++postgres;
+    if (postgres > 1)
+      report(router.line, fmt::format("[router {}] tracks {} postgres checks; it may track one",
+                                      router.params.name, postgres));
+  }
 
   // Line order reads best; file-wide errors (line 0) go last.
   std::stable_sort(result.errors.begin(), result.errors.end(),
