@@ -1,0 +1,143 @@
+"""The PgPair lab (n1 primary, n2 streaming standby, client cl, VIP
+198.51.100.100) run by keepalived instead of pgvrrpd, configured as well as
+keepalived's own documentation allows for the job (issue 4's benchmark):
+
+- VRRPv3, advert_int 0.1, both nodes `state BACKUP` + `nopreempt` (a
+  returning old master must not take the VIP back from the new primary);
+  n1 priority 150, n2 100.
+- vrrp_script chk_pg: pg_isready on the local socket (primary or standby
+  both count as up), at keepalived's smallest interval: `interval` is whole
+  seconds in keepalived 2.2.7 (keepalived.conf(5): "interval <INTEGER>"),
+  so 1; timeout 1; fall 1, rise 1 (pg_isready's "no response" is a
+  definitive answer, one failure is enough; anything smaller is impossible).
+  No weight: a failed check puts the instance in FAULT (it drops the VIP).
+- notify_master: promote the local server if it is a standby
+  (SELECT pg_promote(true, 60) through the local socket), logging to a file.
+- global_defs (from netlab.Keepalived): enable_script_security, script_user
+  root; the scripts live in a root-owned 0755 directory under /run, which
+  keepalived's script security accepts (it refuses scripts in or under
+  non-root-writable directories such as /tmp).
+
+    with Lab("ka_pg") as lab:
+        pair = KeepalivedPgPair(lab)
+        pair.start()                     # n1 MASTER with the VIP, n2 BACKUP
+        w = pair.writer()                # FastWriter through the VIP
+        pair.p.stop("immediate") ...
+        pair.promote_log("n2")           # what the notify_master script did
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+
+from fast_writer import FastWriter
+from netlab import Keepalived, Lab, LabError, wait_until
+from pg_pair import VIP, PgPair
+from pglab import PG_BIN, Writer, make_primary, make_standby
+
+CHECK_PG = f"""#!/bin/sh
+# keepalived vrrp_script: is the local PostgreSQL up (primary or standby)?
+# $1 socket directory, $2 port
+exec {PG_BIN}/pg_isready -q -h "$1" -p "$2" -U postgres -t 1
+"""
+
+PROMOTE = f"""#!/bin/sh
+# keepalived notify_master: promote the local PostgreSQL if it is a standby.
+# $1 socket directory, $2 port, $3 log file
+PSQL="{PG_BIN}/psql -X -A -t -q -h $1 -p $2 -U postgres -d postgres"
+exec >>"$3" 2>&1
+echo "notify_master at $(cut -d' ' -f1 /proc/uptime)"
+r=$($PSQL -c "SELECT pg_is_in_recovery()") || exit 1
+if [ "$r" != t ]; then echo "already a primary"; exit 0; fi
+$PSQL -c "SELECT pg_promote(true, 60)" && echo "promoted at $(cut -d' ' -f1 /proc/uptime)"
+"""
+
+
+class ScriptDir:
+    """check_pg and promote, where only root can write, removed at teardown."""
+
+    def __init__(self, lab: Lab):
+        self.path = tempfile.mkdtemp(prefix="keepalived-pg-", dir="/run")
+        os.chmod(self.path, 0o755)
+        for name, text in (("check_pg", CHECK_PG), ("promote", PROMOTE)):
+            with open(os.path.join(self.path, name), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(self.path, name), 0o755)
+        lab.stoppables.append(self)
+
+    def __repr__(self):
+        return f"ScriptDir({self.path})"
+
+    def script(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def stop(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+class PgKeepalived(Keepalived):
+    """netlab.Keepalived with top-level blocks (vrrp_script) before the instance."""
+
+    def __init__(self, host, *, top: str = "", **kw):
+        super().__init__(host, **kw)
+        i = self.config_text.index("vrrp_instance ")
+        self.config_text = self.config_text[:i] + top + self.config_text[i:]
+
+
+class KeepalivedPgPair:
+    def __init__(self, lab: Lab, advert_int: float = 0.1, check_interval: int = 1,
+                 fall: int = 1, rise: int = 1):
+        self.lab = lab
+        self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
+        self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
+        self.cl = lab.add_host("cl", ipv4="198.51.100.20/24")
+        self.scripts = ScriptDir(lab)
+        self.p = make_primary(self.n1, listen="*")
+        self.s = make_standby(self.p, self.n2, listen="*")
+        self.nodes: dict[str, PgKeepalived] = {}
+        for host, node, prio in ((self.n1, self.p, 150), (self.n2, self.s, 100)):
+            top = (f"vrrp_script chk_pg {{\n"
+                   f"    script \"{self.scripts.script('check_pg')} {node.sockdir} {node.port}\"\n"
+                   f"    interval {check_interval}\n    timeout 1\n"
+                   f"    fall {fall}\n    rise {rise}\n}}\n")
+            inst = (f"track_script {{\n    chk_pg\n}}\n"
+                    f"notify_master \"{self.scripts.script('promote')} {node.sockdir} "
+                    f"{node.port} {self.promote_log_path(host.short)}\"\n")
+            self.nodes[host.short] = PgKeepalived(
+                host, top=top, vips=[VIP + "/24"], priority=prio, advert_int=advert_int,
+                version=3, state="BACKUP", nopreempt=True, extra_instance=inst)
+        self.k1, self.k2 = self.nodes["n1"], self.nodes["n2"]
+
+    def promote_log_path(self, short: str) -> str:
+        return self.lab.path(f"{short}-promote.log")
+
+    def promote_log(self, short: str) -> str:
+        try:
+            with open(self.promote_log_path(short)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def config(self, short: str) -> str:
+        return self.nodes[short].config_text
+
+    def start(self):
+        """n1's keepalived first (it becomes master: its server is the
+        primary), then n2's, which stays backup (nopreempt, lower priority)."""
+        self.k1.start()
+        wait_until(lambda: self.n1.has_address(VIP), 10, 0.02, "the VIP on n1")
+        self.k2.start()
+        time.sleep(1.5)  # a check interval and some adverts
+        if self.n2.has_address(VIP) or not self.n1.has_address(VIP):
+            raise LabError(f"expected the VIP on n1 only; n1 {self.n1.addresses()}, "
+                           f"n2 {self.n2.addresses()}")
+
+    def writer(self, fast: bool = True, **kw) -> Writer:
+        w = (FastWriter(self.cl, [VIP], **kw) if fast
+             else Writer(self.cl, [VIP], parallel=True, **kw)).start()
+        w.wait_acknowledged(5, timeout=10)
+        return w
+
+    write_outage = staticmethod(PgPair.write_outage)
