@@ -24,10 +24,9 @@ def expect(what, cond, detail=""):
 
 # The examples name the hooks where the package installs them; here they
 # are copied into a directory only root can write (script security checks
-# every directory above a hook), next to the binary.
-hook_dir = os.path.join(os.path.dirname(os.path.abspath(BIN)), "cli-test-hooks")
-shutil.rmtree(hook_dir, ignore_errors=True)
-os.makedirs(hook_dir, mode=0o755)
+# every directory above a hook): under /run, since the checkout itself may
+# sit below a directory others can write (/tmp).
+hook_dir = tempfile.mkdtemp(prefix="pgvrrpd-cli-hooks-", dir="/run")
 os.chmod(hook_dir, 0o755)
 for hook in ("promote", "fence", "rejoin"):
     shutil.copy(os.path.join(TOP, "notify", "hooks", hook), hook_dir)
