@@ -59,7 +59,7 @@ struct HookEvent {
   std::string previous_state;  // INIT, BACKUP, MASTER, FAULT
   std::string reason;          // the transition log line's reason
   uint8_t priority = 0;
-  std::vector<std::string> vips;  // as configured, "192.0.2.10/24"
+  std::vector<std::string> vips;  // as configured, "198.51.100.210/24"
   std::string master;             // the current master's address, "" if none
   PgFacts pg;
 };

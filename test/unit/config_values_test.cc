@@ -135,7 +135,7 @@ TEST_CASE("config values reach the structs") {
   ConfigResult result = parse_with(
       "advert_interval = 0.29\npreempt = yes\nvip_lease = 0\ngarp_delay = 0.005\n"
       "garp_refresh = 0\nv3_checksum_pseudo_header = no\n"
-      "unicast_peer = 192.0.2.2\nunicast_source = 192.0.2.1\n");
+      "unicast_peer = 198.51.100.22\nunicast_source = 198.51.100.21\n");
   REQUIRE(errors_of(result) == "");
   const RouterConfig& r = result.config.routers[0];
   CHECK(r.params.advert_interval == Centiseconds(29));
@@ -144,8 +144,8 @@ TEST_CASE("config values reach the structs") {
   CHECK(r.garp_delay == std::chrono::milliseconds(5));
   CHECK(r.garp_refresh == Duration::zero());
   CHECK(r.params.checksum_mode == vrrp::ChecksumMode::plain);
-  CHECK(r.params.unicast_peers == std::vector<IpAddress>{*IpAddress::parse("192.0.2.2")});
-  CHECK(r.unicast_source == IpAddress::parse("192.0.2.1"));
+  CHECK(r.params.unicast_peers == std::vector<IpAddress>{*IpAddress::parse("198.51.100.22")});
+  CHECK(r.unicast_source == IpAddress::parse("198.51.100.21"));
 }
 
 TEST_CASE("config v2 auth_pass is zero padded") {

@@ -16,8 +16,8 @@ HookEvent master_event() {
   event.previous_state = "BACKUP";
   event.reason = "master down interval expired";
   event.priority = 150;
-  event.vips = {"192.0.2.10/24", "2001:db8::10/64"};
-  event.master = "192.0.2.1";
+  event.vips = {"198.51.100.210/24", "2001:db8::10/64"};
+  event.master = "198.51.100.21";
   event.pg = {"standby", 3, "0/3000148", 4096};
   return event;
 }
@@ -40,7 +40,7 @@ TEST_CASE("hook env: the environment is the base PATH, the operator's variables 
                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                    "PGDATA=/var/lib/postgresql/16/main",
                    "PGVRRPD_HOOK=on_master",
-                   "PGVRRPD_MASTER=192.0.2.1",
+                   "PGVRRPD_MASTER=198.51.100.21",
                    "PGVRRPD_PG_LAG_BYTES=4096",
                    "PGVRRPD_PG_LSN=0/3000148",
                    "PGVRRPD_PG_ROLE=standby",
@@ -50,7 +50,7 @@ TEST_CASE("hook env: the environment is the base PATH, the operator's variables 
                    "PGVRRPD_REASON=master down interval expired",
                    "PGVRRPD_ROUTER=pg",
                    "PGVRRPD_STATE=MASTER",
-                   "PGVRRPD_VIPS=192.0.2.10/24 2001:db8::10/64",
+                   "PGVRRPD_VIPS=198.51.100.210/24 2001:db8::10/64",
                    "PGVRRPD_VRID=51",
                });
 }

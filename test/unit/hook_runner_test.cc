@@ -122,7 +122,7 @@ HookEvent event(HookState state, uint8_t priority = 150) {
   e.previous_state = "BACKUP";
   e.reason = "test";
   e.priority = priority;
-  e.vips = {"192.0.2.10/24"};
+  e.vips = {"198.51.100.210/24"};
   e.pg.role = "standby";
   e.pg.lsn = "0/3000148";
   return e;
@@ -169,7 +169,7 @@ TEST_CASE("hook runner: the state hook then notify, with keepalived arguments an
         "PGVRRPD_REASON=test\n"
         "PGVRRPD_ROUTER=pg\n"
         "PGVRRPD_STATE=MASTER\n"
-        "PGVRRPD_VIPS=192.0.2.10/24\n"
+        "PGVRRPD_VIPS=198.51.100.210/24\n"
         "PGVRRPD_VRID=51\n"
         "PWD=/\n");
   CHECK(read_file(f.dir / "env.notify").find("PGVRRPD_HOOK=notify\n") != std::string::npos);

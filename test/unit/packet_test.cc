@@ -164,7 +164,7 @@ TEST_CASE("RFC 5798 5.2.8: v3 IPv6 checksum includes the RFC 8200 pseudo-header"
 }
 
 TEST_CASE("RFC 3768 5.3.8: v2 checksum covers the VRRP message only") {
-  PacketContext other{ip("192.0.2.1"), ip("192.0.2.2"), 255};
+  PacketContext other{ip("198.51.100.21"), ip("198.51.100.22"), 255};
   CHECK(decode(kV2Ipv4, other).reject == Reject::none);
   CHECK(encode(v2_ipv4_advert(), other.source, other.destination,
                ChecksumMode::pseudo_header) == kV2Ipv4);

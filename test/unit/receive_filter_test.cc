@@ -53,7 +53,7 @@ Advert v2_advert() {
 
 RouterParams unicast_router() {
   RouterParams r = v3_router();
-  r.unicast_peers = {ip("192.0.2.7"), kPeer};
+  r.unicast_peers = {ip("198.51.100.27"), kPeer};
   return r;
 }
 
