@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "advert_fixtures.h"
+
 namespace pgvrrpd::vrrp {
 namespace {
 
@@ -22,7 +24,8 @@ std::vector<uint8_t> hex(std::string_view text) {
   return out;
 }
 
-IpAddress ip(std::string_view text) { return IpAddress::parse(text).value(); }
+using fixtures::ip;
+using fixtures::v3_ipv4_advert;
 
 const IpAddress kKeepalived4 = ip("198.51.100.11");
 const IpAddress kKeepalived6 = ip("fe80::11");
@@ -57,16 +60,6 @@ const std::vector<uint8_t> kV3Ipv6 = hex(
 const std::vector<uint8_t> kV3Ipv4Datagram =
     hex("45 c0 00 24 00 01 00 00 ff 70 b0 57 c6 33 64 0b e0 00 00 12"
         " 31 33 96 02 00 64 d8 62 c6 33 64 64 c6 33 64 65");
-
-Advert v3_ipv4_advert() {
-  Advert a;
-  a.version = 3;
-  a.vrid = 51;
-  a.priority = 150;
-  a.interval = Centiseconds(100);
-  a.addresses = {ip("198.51.100.100"), ip("198.51.100.101")};
-  return a;
-}
 
 Advert v2_ipv4_advert() {
   Advert a;

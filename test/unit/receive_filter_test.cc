@@ -4,10 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include "advert_fixtures.h"
+
 namespace pgvrrpd::vrrp {
 namespace {
 
-IpAddress ip(std::string_view text) { return IpAddress::parse(text).value(); }
+using fixtures::ip;
 
 const IpAddress kLocal = ip("198.51.100.12");
 const IpAddress kPeer = ip("198.51.100.11");
@@ -25,15 +27,7 @@ RouterParams v3_router() {
   return r;
 }
 
-Advert v3_advert() {
-  Advert a;
-  a.version = 3;
-  a.vrid = 51;
-  a.priority = 150;
-  a.interval = Centiseconds(100);
-  a.addresses = {ip("198.51.100.100"), ip("198.51.100.101")};
-  return a;
-}
+Advert v3_advert() { return fixtures::v3_ipv4_advert(); }
 
 RouterParams v2_router() {
   RouterParams r = v3_router();
