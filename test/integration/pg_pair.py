@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -153,6 +154,13 @@ class PgPair:
         time.sleep(0.5)
         wait_caught_up(self.p, self.s)
         return w, probe
+
+    def kill_n1_server(self) -> None:
+        """The "server dies" fault: n1's pgvrrpd and PostgreSQL killed, its
+        link down."""
+        self.d1.kill(signal.SIGKILL)
+        self.p.kill()
+        self.n1.link_down()
 
     def writer(self, fast: bool = False, **kw) -> Writer:
         """Writes through the VIP from cl: psql every ~50 ms (Writer), or

@@ -10,7 +10,6 @@ the master) it takes writes on its real IP: the test measures that window
 and checks that two writable servers are never seen once it has passed;
 see "Failover policy" in pgvrrpd(8) for why PostgreSQL should not be
 started at boot on a pgvrrpd node."""
-import signal
 import time
 
 from netlab import AddressWatcher, Lab, LabError, log, run_test, wait_until
@@ -25,9 +24,7 @@ def main():
         pair.start()
         w = pair.writer()
         # The whole n1 goes away; n2 takes over.
-        pair.d1.kill(signal.SIGKILL)
-        pair.p.kill()
-        pair.n1.link_down()
+        pair.kill_n1_server()
         pair.d2.wait_state("MASTER", 5)
         wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
         w.wait_acknowledged(3, timeout=10, server="n2")

@@ -5,7 +5,6 @@ server stops answering), promotes, and writes through the VIP resume; no
 human needed. Then n1 comes back (its PostgreSQL not started, as after a
 crash): it never takes the VIP back, and the rejoin hook makes its server a
 standby of n2 (the "failback" row)."""
-import signal
 import time
 
 from netlab import Lab, LabError, log, run_test, wait_until
@@ -19,9 +18,7 @@ def main():
         pair.start()
         w, probe = pair.under_load()
         t_fault = time.monotonic()
-        pair.d1.kill(signal.SIGKILL)
-        pair.p.kill()
-        pair.n1.link_down()
+        pair.kill_n1_server()
         pair.d2.wait_state("MASTER", 5)
         wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
         w.wait_acknowledged(5, timeout=10, server="n2")
