@@ -37,7 +37,7 @@ struct PostgresCheckParams {
   uint32_t rise = 1;
   uint32_t fall = 1;
   // The local query interval while fast polling (a promotion is pending).
-  Duration fast_interval = std::chrono::milliseconds(20);
+  Duration fast_interval = std::chrono::milliseconds(5);
   // Reconnect delay after a failure: retry_min, doubling up to retry_max
   // (zero: the interval).
   Duration retry_min = std::chrono::milliseconds(100);

@@ -108,7 +108,7 @@ void RouterPolicy::reevaluate() {
   }
   apply_(router_.set_takeover_blocker(now, blocker()));
   if (pg_) {
-    // While a promotion is pending, learn "out of recovery" within ~20 ms.
+    // While a promotion is pending, learn "out of recovery" within ~5 ms.
     pg_->set_fast_poll(router_.vips_pending());
     run_fencing(local_view(pg_->facts()), peer_view(pg_->facts()));
   }

@@ -254,10 +254,10 @@ TEST_CASE("postgres monitor: a promotion is seen at the next query, at once with
   rig.settle();
   CHECK(rig.local().queries == queries + 1);  // at once
   rig.advance(100ms);
-  CHECK(rig.local().queries == queries + 6);  // then every 20 ms
+  CHECK(rig.local().queries == queries + 21);  // then every 5 ms
   rig.changes.clear();
   rig.local().answer = promoted.result();
-  rig.advance(20ms);
+  rig.advance(5ms);
   CHECK(rig.monitor.facts().role() == PgRole::primary);
   CHECK(rig.monitor.facts().timeline == 2);
   REQUIRE(rig.changes.size() == 1);
