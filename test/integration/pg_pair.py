@@ -25,6 +25,9 @@ from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, wait_caugh
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 
 VIP = "198.51.100.100"
+# As etc/n1.ini and n2.ini: both high, so the backup's Skew_Time (1.2 ms at
+# 0.1 s adverts) adds next to nothing to a takeover.
+N1_PRIORITY, N2_PRIORITY = 254, 253
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
 
@@ -107,8 +110,8 @@ class PgPair:
         self.p = make_primary(self.n1, listen="*")
         self.s = make_standby(self.p, self.n2, listen="*")
         self.nodes = {}
-        for host, node, peer, prio in ((self.n1, self.p, self.s, 150),
-                                       (self.n2, self.s, self.p, 100)):
+        for host, node, peer, prio in ((self.n1, self.p, self.s, N1_PRIORITY),
+                                       (self.n2, self.s, self.p, N2_PRIORITY)):
             d = PgvrrpdNode(host, priority=prio, advert_interval=advert_interval,
                             virtual_ip=[VIP + "/24"], vip_lease=3,
                             track="pg, witness" if witness else "pg",
@@ -161,6 +164,17 @@ class PgPair:
         self.d1.kill(signal.SIGKILL)
         self.p.kill()
         self.n1.link_down()
+
+    def kill_n1_daemon(self) -> None:
+        """The "daemon dies" fault: n1's pgvrrpd SIGKILLed, PostgreSQL left running."""
+        self.d1.kill(signal.SIGKILL)
+
+    def restart_n1_daemon(self) -> None:
+        """What systemd's Restart= does after the daemon died."""
+        self.d1.start()
+
+    def config(self, short: str) -> str:
+        return self.nodes[short].ini_text()
 
     def writer(self, fast: bool = False, **kw) -> Writer:
         """Writes through the VIP from cl: psql every ~50 ms (Writer), or

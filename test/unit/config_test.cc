@@ -99,8 +99,8 @@ TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
   REQUIRE(n2.config.routers.size() == 1);
   const RouterConfig& a = n1.config.routers[0];
   const RouterConfig& b = n2.config.routers[0];
-  CHECK(a.params.priority == 150);
-  CHECK(b.params.priority == 100);
+  CHECK(a.params.priority == 254);
+  CHECK(b.params.priority == 253);
   CHECK(a.interface == "eth0");
   CHECK(b.interface == "eth0");
   CHECK(a.params.vrid == b.params.vrid);
