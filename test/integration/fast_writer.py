@@ -24,14 +24,16 @@ VIP_WRITER_BIN = os.environ.get("VIP_WRITER_BIN") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "test", "vip_writer")
 
 
-def parse_line(line: str) -> WriteResult | None:
-    """One vip_writer output line -> WriteResult (None if it is not one)."""
+def parse_line(line: str, note: str = "fast") -> WriteResult | None:
+    """One vip_writer output line -> WriteResult (None if it is not one).
+    vip_writer's rows say "NOTE SEQ" in writes.note."""
     f = line.rstrip("\n").split("\t")
     if len(f) < 7 or not f[0].isdigit():
         return None
     start, end = int(f[1]) / 1e9, int(f[2]) / 1e9
     if f[3] == "ok":
-        return WriteResult(start, end, True, int(f[4]), f[5], f[6].split("-")[-1])
+        return WriteResult(start, end, True, int(f[4]), f[5], f[6].split("-")[-1],
+                           note=f"{note} {f[0]}")
     return WriteResult(start, end, False, error=f[7] if len(f) > 7 else "")
 
 
@@ -46,6 +48,7 @@ class FastWriter(Writer):
         self.connect_timeout, self.statement_timeout = connect_timeout, statement_timeout
         self.proc: Proc | None = None
         self.out = ""
+        self.row_note = note.replace("'", "").replace("\\", "")
 
     def __repr__(self):
         return f"FastWriter({self.client.short} -> {_target_hosts(self.targets)})"
@@ -66,7 +69,7 @@ class FastWriter(Writer):
                 "--interval-ms", f"{self.interval * 1000:g}",
                 "--connect-timeout-ms", f"{self.connect_timeout * 1000:g}",
                 "--statement-timeout-ms", f"{self.statement_timeout * 1000:g}",
-                "--note", self.note.replace("'", "").replace("\\", "")]
+                "--note", self.row_note]
         if self.keep:
             argv.append("--keep")
         self.proc = self.client.spawn(argv + [dsn], name)
@@ -84,7 +87,7 @@ class FastWriter(Writer):
                 if chunk:
                     lines = (partial + chunk).split("\n")
                     partial = lines.pop()
-                    parsed = [r for r in map(parse_line, lines) if r]
+                    parsed = [r for r in (parse_line(l, self.row_note) for l in lines) if r]
                     with self._lock:
                         self.results.extend(parsed)
                 elif done:

@@ -4,7 +4,7 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
 
 - VRRPv3, advert_int 0.1, both nodes `state BACKUP` + `nopreempt` (a
   returning old master must not take the VIP back from the new primary);
-  n1 priority 150, n2 100.
+  n1 priority 254, n2 253 (as pgvrrpd's, pg_pair.py).
 - vrrp_script chk_pg: pg_isready on the local socket (primary or standby
   both count as up), at keepalived's smallest interval: `interval` is whole
   seconds in keepalived 2.2.7 (keepalived.conf(5): "interval <INTEGER>"),
@@ -12,7 +12,7 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
   definitive answer, one failure is enough; anything smaller is impossible).
   No weight: a failed check puts the instance in FAULT (it drops the VIP).
 - notify_master: promote the local server if it is a standby
-  (SELECT pg_promote(true, 60) through the local socket), logging to a file.
+  (one psql call: pg_promote(true, 60) if in recovery), logging to a file.
 - global_defs (from netlab.Keepalived): enable_script_security, script_user
   root; the scripts live in a root-owned 0755 directory under /run, which
   keepalived's script security accepts (it refuses scripts in or under
@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 
 from fast_writer import FastWriter
 from netlab import Keepalived, Lab, LabError, wait_until
-from pg_pair import VIP, PgPair
+from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
 from pglab import PG_BIN, Writer, make_primary, make_standby
 
 CHECK_PG = f"""#!/bin/sh
@@ -44,14 +45,14 @@ exec {PG_BIN}/pg_isready -q -h "$1" -p "$2" -U postgres -t 1
 """
 
 PROMOTE = f"""#!/bin/sh
-# keepalived notify_master: promote the local PostgreSQL if it is a standby.
+# keepalived notify_master: promote the local PostgreSQL if it is a standby,
+# in one psql call as pgvrrpd's shipped promote hook does.
 # $1 socket directory, $2 port, $3 log file
-PSQL="{PG_BIN}/psql -X -A -t -q -h $1 -p $2 -U postgres -d postgres"
 exec >>"$3" 2>&1
 echo "notify_master at $(cut -d' ' -f1 /proc/uptime)"
-r=$($PSQL -c "SELECT pg_is_in_recovery()") || exit 1
-if [ "$r" != t ]; then echo "already a primary"; exit 0; fi
-$PSQL -c "SELECT pg_promote(true, 60)" && echo "promoted at $(cut -d' ' -f1 /proc/uptime)"
+r=$({PG_BIN}/psql -X -A -t -q -h "$1" -p "$2" -U postgres -d postgres -c \\
+  "SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(true, 60)::text ELSE 'primary' END")
+echo "promote: $r at $(cut -d' ' -f1 /proc/uptime)"
 """
 
 
@@ -97,7 +98,8 @@ class KeepalivedPgPair:
         self.p = make_primary(self.n1, listen="*")
         self.s = make_standby(self.p, self.n2, listen="*")
         self.nodes: dict[str, PgKeepalived] = {}
-        for host, node, prio in ((self.n1, self.p, 150), (self.n2, self.s, 100)):
+        for host, node, prio in ((self.n1, self.p, N1_PRIORITY),
+                                 (self.n2, self.s, N2_PRIORITY)):
             top = (f"vrrp_script chk_pg {{\n"
                    f"    script \"{self.scripts.script('check_pg')} {node.sockdir} {node.port}\"\n"
                    f"    interval {check_interval}\n    timeout 1\n"
@@ -134,6 +136,20 @@ class KeepalivedPgPair:
             raise LabError(f"expected the VIP on n1 only; n1 {self.n1.addresses()}, "
                            f"n2 {self.n2.addresses()}")
 
+    def kill_n1_server(self) -> None:
+        """The "server dies" fault, as PgPair.kill_n1_server."""
+        self.k1.kill(signal.SIGKILL)
+        self.p.kill()
+        self.n1.link_down()
+
+    def kill_n1_daemon(self) -> None:
+        """The "daemon dies" fault: n1's keepalived (parent and VRRP child)
+        SIGKILLed, PostgreSQL left running."""
+        self.k1.kill(signal.SIGKILL)
+
+    def restart_n1_daemon(self) -> None:
+        self.k1.start()
+
     def writer(self, fast: bool = True, **kw) -> Writer:
         w = (FastWriter(self.cl, [VIP], **kw) if fast
              else Writer(self.cl, [VIP], parallel=True, **kw)).start()
@@ -141,3 +157,4 @@ class KeepalivedPgPair:
         return w
 
     write_outage = staticmethod(PgPair.write_outage)
+    two_primaries_probe = PgPair.two_primaries_probe

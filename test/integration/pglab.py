@@ -558,6 +558,7 @@ class WriteResult:
     server_addr: str | None = None  # inet_server_addr() (the address we reached)
     server: str | None = None    # the node's name (cluster_name minus the lab prefix)
     error: str = ""
+    note: str | None = None      # writes.note of the row: unique across a split brain
 
 
 def _target_hosts(targets: Sequence[PgNode | str]) -> str:
