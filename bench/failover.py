@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import random
 import shutil
@@ -152,7 +153,13 @@ def ms(x: float | None) -> str:
 def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     s = sorted(values)
-    return s[max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))]
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def median_outage(runs: list[Run], scenario: str, daemon: str) -> float | None:
+    out = [r.outage for r in runs
+           if r.scenario == scenario and r.daemon == daemon and r.outage is not None]
+    return statistics.median(out) if out else None
 
 
 def summarize(runs: list[Run]) -> str:
@@ -169,7 +176,7 @@ def summarize(runs: list[Run]) -> str:
             out = [r.outage for r in rs if r.outage is not None]
             vip = [r.vip for r in rs if r.vip is not None]
             pro = [r.promotion for r in rs if r.promotion is not None]
-            medians[daemon] = statistics.median(out) if out else None
+            medians[daemon] = median_outage(runs, scenario, daemon)
             failed = len(rs) - len(out)
             cells = [scenario, daemon, f"{len(rs)}" + (f" ({failed} failed)" if failed else ""),
                      ms(medians[daemon]), ms(pct(out, 90)) if out else "-",
@@ -185,10 +192,10 @@ def summarize(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-def run(runs: int, scenarios=SCENARIOS, seed: int = 1, json_path: str | None = None,
-        logs: str | None = None) -> str:
-    """All runs, alternating the daemons; returns the markdown table. logs:
-    a directory to keep each run's daemon logs in."""
+def run_all(runs: int, scenarios=SCENARIOS, seed: int = 1, json_path: str | None = None,
+            logs: str | None = None) -> list[Run]:
+    """`runs` runs of each scenario for each daemon, alternating the daemons.
+    logs: a directory to keep each run's daemon logs in."""
     rng = random.Random(seed)
     done: list[Run] = []
     for i in range(runs):
@@ -197,11 +204,15 @@ def run(runs: int, scenarios=SCENARIOS, seed: int = 1, json_path: str | None = N
             for daemon in order:
                 dest = logs and os.path.join(
                     logs, f"{len(done) + 1:03}-{scenario.replace(' ', '_')}-{daemon}")
-                done.append(one_run(scenario, daemon, rng.uniform(0, 1), dest))
+                delay = rng.uniform(0, 1)
+                try:
+                    done.append(one_run(scenario, daemon, delay, dest))
+                except LabError as e:   # counted and shown, the others still run
+                    done.append(Run(scenario, daemon, delay, error=str(e).splitlines()[0][:200]))
                 if json_path:
                     with open(json_path, "w") as f:
                         json.dump([dataclasses.asdict(r) for r in done], f, indent=1)
-    return summarize(done)
+    return done
 
 
 def configs() -> str:
@@ -221,8 +232,8 @@ def main():
     parser.add_argument("--pgvrrpd", default=pgvrrpd_node.PGVRRPD_BIN)
     args = parser.parse_args()
     pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
-    print(run(1 if args.quick else args.runs, args.scenario or SCENARIOS, args.seed, args.json,
-              args.logs))
+    print(summarize(run_all(1 if args.quick else args.runs, args.scenario or SCENARIOS,
+                            args.seed, args.json, args.logs)))
 
 
 if __name__ == "__main__":
