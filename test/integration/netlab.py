@@ -31,7 +31,8 @@ API in short:
   read_fields(pcap, fields, display_filter, prefs) -> [{field: value}]
   Keepalived(h, vips=..., virtual_router_id, priority, advert_int, version,
              state, nopreempt, unicast_peers, unicast_src_ip, extra_instance,
-             extra_global)  .config_test() .start() .pids() .child_pid()
+             extra_global, more_instances=[{vips, virtual_router_id...}])
+                       .config_test() .start() .pids() .child_pid()
                        .alive() .kill(sig) .stop()
   wait_until(pred, timeout, step, what) ; timed(label) -> .ms
   run_test(fn, timeout): a test script's main; exit 0 / 1 / 77 (not root)
@@ -938,7 +939,10 @@ class Capture:
 # keepalived
 
 class Keepalived:
-    """keepalived (VRRP only) for one vrrp_instance on a host's eth0.
+    """keepalived (VRRP only) for one vrrp_instance on a host's eth0, or
+    several: more_instances lists further instances, each a dict of the
+    instance keywords below (vips and virtual_router_id at least; the others
+    default to this instance's values, the name to VI_2, VI_3...).
 
     Runs `keepalived -n -l -D -G -P -f CONF -p PID -r VRRPPID -i SHORT`: the
     spawned pid is the parent, which forks a VRRP child (pid in VRRPPID).
@@ -951,14 +955,18 @@ class Keepalived:
                  priority: int = 100, advert_int: float = 1.0, version: int = 3,
                  state: str = "BACKUP", nopreempt: bool = False,
                  unicast_peers: Iterable[str] = (), unicast_src_ip: str | None = None,
-                 instance: str = "VI_1", extra_instance: str = "", extra_global: str = ""):
+                 instance: str = "VI_1", extra_instance: str = "", extra_global: str = "",
+                 more_instances: Iterable[dict] = ()):
         self.host = host
-        self.vips = [str(check_address(v)) for v in vips]
-        self.unicast_peers = [str(check_address(p).ip) for p in unicast_peers]
-        if unicast_src_ip:
-            check_address(unicast_src_ip)
-        if version not in (2, 3):
-            raise LabError(f"VRRP version must be 2 or 3, got {version}")
+        first = dict(vips=list(vips), virtual_router_id=virtual_router_id, priority=priority,
+                     advert_int=advert_int, version=version, state=state,
+                     nopreempt=nopreempt, unicast_peers=list(unicast_peers),
+                     unicast_src_ip=unicast_src_ip, instance=instance,
+                     extra_instance=extra_instance)
+        instances = [first] + [{**first, "instance": f"VI_{i + 2}", **more}
+                               for i, more in enumerate(more_instances)]
+        self.vips = [str(check_address(v)) for v in first["vips"]]
+        self.unicast_peers = [str(check_address(p).ip) for p in first["unicast_peers"]]
         lab = host.lab
         base = lab.path(f"{host.short}-keepalived")
         self.conf, self.pidfile, self.vrrp_pidfile = base + ".conf", base + ".pid", base + ".vrrp.pid"
@@ -971,9 +979,26 @@ class Keepalived:
             "    vrrp_garp_master_delay 0",
             *(f"    {ln}" for ln in extra_global.splitlines() if ln.strip()),
             "}",
+        ]
+        for inst in instances:
+            lines += self._instance_lines(**inst)
+        self.config_text = "\n".join(lines) + "\n"
+        self.proc: Proc | None = None
+
+    def _instance_lines(self, *, vips, virtual_router_id, priority, advert_int, version, state,
+                        nopreempt, unicast_peers, unicast_src_ip, instance,
+                        extra_instance) -> list[str]:
+        vips = [str(check_address(v)) for v in vips]
+        peers = [str(check_address(p).ip) for p in unicast_peers]
+        if unicast_src_ip:
+            check_address(unicast_src_ip)
+        if version not in (2, 3):
+            raise LabError(f"VRRP version must be 2 or 3, got {version}")
+        ifname = self.host.ifname
+        lines = [
             f"vrrp_instance {instance} {{",
             f"    state {state}",
-            f"    interface {host.ifname}",
+            f"    interface {ifname}",
             f"    version {version}",
             f"    virtual_router_id {virtual_router_id}",
             f"    priority {priority}",
@@ -983,14 +1008,13 @@ class Keepalived:
             lines.append("    nopreempt")
         if unicast_src_ip:
             lines.append(f"    unicast_src_ip {bare(unicast_src_ip)}")
-        if self.unicast_peers:
-            lines += ["    unicast_peer {", *(f"        {p}" for p in self.unicast_peers), "    }"]
+        if peers:
+            lines += ["    unicast_peer {", *(f"        {p}" for p in peers), "    }"]
         lines += ["    virtual_ipaddress {",
-                  *(f"        {v} dev {host.ifname}" for v in self.vips), "    }"]
+                  *(f"        {v} dev {ifname}" for v in vips), "    }"]
         lines += [f"    {ln}" for ln in extra_instance.splitlines() if ln.strip()]
         lines.append("}")
-        self.config_text = "\n".join(lines) + "\n"
-        self.proc: Proc | None = None
+        return lines
 
     def __repr__(self):
         return f"Keepalived({self.host.short})"
