@@ -146,14 +146,14 @@ def main():
     if not args.skip_failover:
         done = failover.run_all(runs, seed=args.seed, json_path=args.json)
         broken = safety_failures(done)
-        report += [f"### Failover: write outage through the VIP ({runs} runs per scenario "
+        report += [f"## Failover: write outage through the VIP ({runs} runs per scenario "
                    "and daemon, alternating)", "", failover.summarize(done), "",
-                   *targets(done), ""]
+                   "### Targets", "", *targets(done), ""]
     if not args.skip_footprint:
         import footprint
-        report += ["### Footprint", "", footprint.run(quick=args.quick), ""]
+        report += [footprint.run(quick=args.quick), ""]
     if not args.skip_failover:
-        report += ["### Configurations", "", failover.configs(), ""]
+        report += ["## Configurations", "", failover.configs(), ""]
     report.append(f"(benchmark took {(time.monotonic() - started) / 60:.1f} min)")
     text = "\n".join(report)
     print(text)
