@@ -37,8 +37,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "test", "integration"))
 
 import pgvrrpd_node  # noqa: E402
-from netlab import (KEEPALIVED, Capture, Keepalived, Lab, LabError, log,  # noqa: E402
-                    read_fields, wait_until)
+from capture import Capture, read_fields  # noqa: E402
+from keepalived_lab import KEEPALIVED, Keepalived  # noqa: E402
+from netlab import Lab, LabError, log, wait_until  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 
 DAEMONS = ("pgvrrpd", "keepalived")

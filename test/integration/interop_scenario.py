@@ -25,8 +25,9 @@ import re
 import signal
 import time
 
-from netlab import (AddressWatcher, Capture, Host, Keepalived, Lab, LabError, log,
-                    read_fields, wait_until)
+from capture import Capture, read_fields
+from keepalived_lab import Keepalived
+from netlab import AddressWatcher, Host, Lab, LabError, log, wait_until
 from pgvrrpd_node import (DROPPED, PgvrrpdNode, assert_single_holder,
                           master_down_interval, skew_time)
 

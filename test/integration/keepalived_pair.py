@@ -13,7 +13,7 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
   No weight: a failed check puts the instance in FAULT (it drops the VIP).
 - notify_master: promote the local server if it is a standby
   (one psql call: pg_promote(true, 60) if in recovery), logging to a file.
-- global_defs (from netlab.Keepalived): enable_script_security, script_user
+- global_defs (from keepalived_lab.Keepalived): enable_script_security, script_user
   root; the scripts live in a root-owned 0755 directory under /run, which
   keepalived's script security accepts (it refuses scripts in or under
   non-root-writable directories such as /tmp).
@@ -34,7 +34,8 @@ import tempfile
 import time
 
 from fast_writer import FastWriter
-from netlab import Keepalived, Lab, LabError, wait_until
+from keepalived_lab import Keepalived
+from netlab import Lab, LabError, wait_until
 from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
 from pglab import PG_BIN, Writer, make_primary, make_standby
 
@@ -79,7 +80,7 @@ class ScriptDir:
 
 
 class PgKeepalived(Keepalived):
-    """netlab.Keepalived with top-level blocks (vrrp_script) before the instance."""
+    """keepalived_lab.Keepalived with top-level blocks (vrrp_script) before the instance."""
 
     def __init__(self, host, *, top: str = "", **kw):
         super().__init__(host, **kw)

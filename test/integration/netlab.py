@@ -10,10 +10,6 @@ inside namespaces created here, never in the machine's own namespace:
         p = n1.spawn(["sleep", "100"], "sleep")  # Proc, killed by pid at exit
         w = AddressWatcher(n1, "198.51.100.100") # netlink, ms timestamps
         t = w.wait_present(5)                    # time.monotonic() of appearance
-        with Capture(lab) as cap: ...            # tshark on br0
-        count, problems = cap.decode_check()     # malformed / expert / checksum
-        k = Keepalived(n1, vips=["198.51.100.100/24"], priority=200,
-                       advert_int=0.1).start()   # k.kill(SIGKILL), k.stop()
 
 API in short:
   Lab(name)            .add_host(short, ipv4, ipv6, mac) -> Host, .path(file),
@@ -26,23 +22,11 @@ API in short:
   Proc                 .pid .alive() .kill(sig) .stop(timeout) .wait(t) .log_tail()
   AddressWatcher(h, a) .wait_present(t) / .wait_absent(t) -> monotonic time,
                        .events [(time, 'present'|'absent')]
-  Capture(lab)         .start() .stop() .decode_check(prefs) .pcap
-  decode_check(pcap, prefs, display_filter) -> (count, problems)
-  read_fields(pcap, fields, display_filter, prefs) -> [{field: value}]
-  Keepalived(h, vips=..., virtual_router_id, priority, advert_int, version,
-             state, nopreempt, unicast_peers, unicast_src_ip, extra_instance,
-             extra_global, more_instances=[{vips, virtual_router_id...}])
-                       .config_test() .start() .pids() .child_pid()
-                       .alive() .kill(sig) .stop()
   wait_until(pred, timeout, step, what) ; timed(label) -> .ms
   run_test(fn, timeout): a test script's main; exit 0 / 1 / 77 (not root)
 
-tshark facts (4.0): VRRP fields vrrp.version, vrrp.prio, vrrp.checksum,
-vrrp.checksum.status (-T fields prints 1 = Good, 0 = Bad; display filters take
-"Good"/"Bad"), vrrp.checksum_bad.expert; _ws.malformed; _ws.expert.severity
-(Warning = 0x600000, Error = 0x800000; a bad VRRP checksum is a Warning).
-Preference vrrp.v3_checksum_as_in_v2 (default FALSE = RFC 5798 pseudo-header
-checksum for VRRPv3 over IPv4; TRUE = checksum over the VRRP message only).
+Packet capture (Capture, decode_check, read_fields) is in capture.py,
+keepalived (Keepalived) in keepalived_lab.py.
 
 Naming: every namespace is "nl-<test>-<pid>-<short>" ("<short>" = "sw" for the
 switch), the temp dir /tmp/nl-<test>-<pid>-XXXX. A leftover lab of the same
@@ -78,14 +62,12 @@ import tempfile
 import threading
 import time
 import traceback
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 ALLOWED_NETS = (ipaddress.ip_network("198.51.100.0/24"),
                 ipaddress.ip_network("2001:db8:100::/64"))
 IFNAME = "eth0"
 BRIDGE = "br0"
-KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
-TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
 
 TMP_ROOT = tempfile.gettempdir()
 SKIP = 77  # exit code ctest treats as "skipped" (SKIP_RETURN_CODE)
@@ -815,305 +797,6 @@ class AddressWatcher:
         self._stop = True
         self._thread.join(2)
         self._sock.close()
-
-
-# --------------------------------------------------------------------------
-# packet capture on the lab bridge
-
-VRRP_CAPTURE_FILTER = "ip proto 112 or ip6 proto 112"
-# What tshark -T fields prints for these (numbers), found by experiment.
-_CHECKSUM_STATUS = {"0": "Bad", "1": "Good", "2": "Unverified", "3": "Not present",
-                    "4": "Illegal"}
-_SEVERITY = {"1048576": "Comment", "2097152": "Chat", "4194304": "Note",
-             "6291456": "Warning", "8388608": "Error"}
-
-
-def decode_check(pcap: str, prefs: dict[str, str] | None = None,
-                 display_filter: str = "vrrp") -> tuple[int, list[str]]:
-    """Decode pcap with tshark. Returns (number of frames matching
-    display_filter, problems), where problems lists every frame that is
-    malformed, carries expert info of Warning/Error severity, or has a VRRP
-    checksum status other than Good.
-
-    prefs: tshark preferences, e.g. {"vrrp.v3_checksum_as_in_v2": "TRUE"} to
-    check VRRPv3/IPv4 checksums computed without the pseudo-header (default
-    FALSE = RFC 5798 form).
-    """
-    opts: list[str] = []
-    for k, v in (prefs or {}).items():
-        opts += ["-o", f"{k}:{v}"]
-    base = [TSHARK, "-n", "-r", pcap] + opts
-    cp = _run(base + ["-Y", display_filter, "-T", "fields", "-e", "frame.number"],
-              timeout=120)
-    count = len([line for line in cp.stdout.splitlines() if line.strip()])
-    fields = ["frame.number", "_ws.col.Info", "vrrp.version", "vrrp.checksum",
-              "vrrp.checksum.status", "_ws.malformed", "_ws.expert.severity",
-              "_ws.expert.message"]
-    cp = _run(base + ["-Y", "_ws.malformed or _ws.expert.severity >= \"Warning\" "
-                            "or vrrp.checksum.status != \"Good\"",
-                      "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-                      "-E", "aggregator=|"] + sum((["-e", f] for f in fields), []),
-              timeout=120)
-    problems = []
-    for line in cp.stdout.splitlines():
-        if not line.strip():
-            continue
-        cols = dict(zip(fields, line.split("\t")))
-        sev = "|".join(_SEVERITY.get(x, x) for x in cols.get("_ws.expert.severity", "").split("|") if x)
-        status = cols.get("vrrp.checksum.status", "")
-        status = "|".join(_CHECKSUM_STATUS.get(x, x) for x in status.split("|") if x)
-        problems.append(
-            f"frame {cols['frame.number']}: {cols.get('_ws.col.Info', '')!r}"
-            f" vrrp.version={cols.get('vrrp.version') or '-'}"
-            f" checksum={cols.get('vrrp.checksum') or '-'} ({status or 'no status'})"
-            + (" MALFORMED" if cols.get("_ws.malformed") else "")
-            + (f" expert[{sev}]: {cols.get('_ws.expert.message')}" if sev else ""))
-    return count, problems
-
-
-def read_fields(pcap: str, fields: Sequence[str], display_filter: str = "vrrp",
-                prefs: dict[str, str] | None = None) -> list[dict[str, str]]:
-    """One dict per frame matching display_filter, {field: value} (multiple
-    occurrences joined with '|'), e.g.
-    read_fields(pcap, ["frame.time_epoch", "ip.src", "vrrp.prio"])."""
-    opts = sum((["-o", f"{k}:{v}"] for k, v in (prefs or {}).items()), [])
-    cp = _run([TSHARK, "-n", "-r", pcap, *opts, "-Y", display_filter, "-T", "fields",
-               "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|"]
-              + sum((["-e", f] for f in fields), []), timeout=120)
-    return [dict(zip(fields, line.split("\t"))) for line in cp.stdout.splitlines()
-            if line.strip()]
-
-
-class Capture:
-    """tshark on br0 in the switch namespace, writing a pcap in the lab temp dir.
-
-        with Capture(lab) as cap:
-            ...
-        count, problems = cap.decode_check()
-    """
-
-    def __init__(self, lab: Lab, capture_filter: str = VRRP_CAPTURE_FILTER,
-                 iface: str = BRIDGE, name: str = "capture"):
-        self.lab, self.filter, self.iface = lab, capture_filter, iface
-        self.pcap = lab.path(f"{name}.pcapng")
-        self.name = name
-        self.proc: Proc | None = None
-
-    def __repr__(self):
-        return f"Capture({self.pcap})"
-
-    def start(self, timeout: float = 15) -> "Capture":
-        self.proc = self.lab.switch.spawn(
-            [TSHARK, "-n", "-q", "-i", self.iface, "-f", self.filter, "-w", self.pcap],
-            f"tshark-{self.name}")
-        self.lab.stoppables.append(self)
-
-        def started():
-            if not self.proc.alive():
-                raise LabError(f"tshark exited with {self.proc.returncode} before "
-                               f"capturing; log:\n{self.proc.log_tail()}")
-            return "Capturing on" in self.proc.log_text()
-        wait_until(started, timeout, step=0.05, what="tshark to report 'Capturing on'")
-        return self
-
-    def stop(self) -> None:
-        """SIGINT tshark (it flushes and stops dumpcap), SIGKILL if it hangs."""
-        if self.proc and self.proc.alive():
-            time.sleep(0.2)  # let the last packets reach dumpcap
-            self.proc.stop(timeout=10, sig=signal.SIGINT)
-
-    def decode_check(self, prefs: dict[str, str] | None = None,
-                     display_filter: str = "vrrp") -> tuple[int, list[str]]:
-        self.stop()
-        return decode_check(self.pcap, prefs, display_filter)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-
-# --------------------------------------------------------------------------
-# keepalived
-
-class Keepalived:
-    """keepalived (VRRP only) for one vrrp_instance on a host's eth0, or
-    several: more_instances lists further instances, each a dict of the
-    instance keywords below (vips and virtual_router_id at least; the others
-    default to this instance's values, the name to VI_2, VI_3...).
-
-    Runs `keepalived -n -l -D -G -P -f CONF -p PID -r VRRPPID -i SHORT`: the
-    spawned pid is the parent, which forks a VRRP child (pid in VRRPPID).
-    kill(SIGKILL) kills both (parent first so it cannot respawn the child);
-    stop() SIGTERMs the parent, which makes the child resign (priority 0) and
-    remove its VIPs.
-    """
-
-    def __init__(self, host: Host, *, vips: Iterable[str], virtual_router_id: int = 51,
-                 priority: int = 100, advert_int: float = 1.0, version: int = 3,
-                 state: str = "BACKUP", nopreempt: bool = False,
-                 unicast_peers: Iterable[str] = (), unicast_src_ip: str | None = None,
-                 instance: str = "VI_1", extra_instance: str = "", extra_global: str = "",
-                 more_instances: Iterable[dict] = ()):
-        self.host = host
-        first = dict(vips=list(vips), virtual_router_id=virtual_router_id, priority=priority,
-                     advert_int=advert_int, version=version, state=state,
-                     nopreempt=nopreempt, unicast_peers=list(unicast_peers),
-                     unicast_src_ip=unicast_src_ip, instance=instance,
-                     extra_instance=extra_instance)
-        instances = [first] + [{**first, "instance": f"VI_{i + 2}", **more}
-                               for i, more in enumerate(more_instances)]
-        self.vips = [str(check_address(v)) for v in first["vips"]]
-        self.unicast_peers = [str(check_address(p).ip) for p in first["unicast_peers"]]
-        lab = host.lab
-        base = lab.path(f"{host.short}-keepalived")
-        self.conf, self.pidfile, self.vrrp_pidfile = base + ".conf", base + ".pid", base + ".vrrp.pid"
-        lines = [
-            "global_defs {",
-            f"    router_id {host.short}",
-            "    enable_script_security",
-            "    script_user root",
-            "    vrrp_garp_master_repeat 1",
-            "    vrrp_garp_master_delay 0",
-            *(f"    {ln}" for ln in extra_global.splitlines() if ln.strip()),
-            "}",
-        ]
-        for inst in instances:
-            lines += self._instance_lines(**inst)
-        self.config_text = "\n".join(lines) + "\n"
-        self.proc: Proc | None = None
-
-    def _instance_lines(self, *, vips, virtual_router_id, priority, advert_int, version, state,
-                        nopreempt, unicast_peers, unicast_src_ip, instance,
-                        extra_instance) -> list[str]:
-        vips = [str(check_address(v)) for v in vips]
-        peers = [str(check_address(p).ip) for p in unicast_peers]
-        if unicast_src_ip:
-            check_address(unicast_src_ip)
-        if version not in (2, 3):
-            raise LabError(f"VRRP version must be 2 or 3, got {version}")
-        ifname = self.host.ifname
-        lines = [
-            f"vrrp_instance {instance} {{",
-            f"    state {state}",
-            f"    interface {ifname}",
-            f"    version {version}",
-            f"    virtual_router_id {virtual_router_id}",
-            f"    priority {priority}",
-            f"    advert_int {advert_int:g}",
-        ]
-        if nopreempt:
-            lines.append("    nopreempt")
-        if unicast_src_ip:
-            lines.append(f"    unicast_src_ip {bare(unicast_src_ip)}")
-        if peers:
-            lines += ["    unicast_peer {", *(f"        {p}" for p in peers), "    }"]
-        lines += ["    virtual_ipaddress {",
-                  *(f"        {v} dev {ifname}" for v in vips), "    }"]
-        lines += [f"    {ln}" for ln in extra_instance.splitlines() if ln.strip()]
-        lines.append("}")
-        return lines
-
-    def __repr__(self):
-        return f"Keepalived({self.host.short})"
-
-    def logs(self):
-        return [(self.proc.name, self.proc.log_path)] if self.proc else []
-
-    def config_test(self) -> None:
-        """Write the config and have keepalived -t check it; raises on errors."""
-        with open(self.conf, "w") as f:
-            f.write(self.config_text)
-        cp = self.host.run([KEEPALIVED, "-t", "-f", self.conf], check=False)
-        if cp.returncode != 0:
-            raise LabError(f"keepalived -t was expected to accept {self.conf}, exited "
-                           f"{cp.returncode}: {cp.stderr.strip()}\nconfig:\n{self.config_text}")
-
-    def start(self, timeout: float = 10) -> "Keepalived":
-        self.config_test()
-        for p in (self.pidfile, self.vrrp_pidfile):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(p)
-        self.proc = self.host.spawn(
-            [KEEPALIVED, "-n", "-l", "-D", "-G", "-P", "-f", self.conf,
-             "-p", self.pidfile, "-r", self.vrrp_pidfile, "-i", self.host.short],
-            "keepalived")
-        self.host.lab.stoppables.append(self)
-
-        def child_up():
-            if not self.proc.alive():
-                raise LabError(f"keepalived on {self.host.short} exited with "
-                               f"{self.proc.returncode} during start; log:\n"
-                               f"{self.proc.log_tail()}")
-            return self.child_pid()
-        wait_until(child_up, timeout, step=0.02,
-                   what=f"keepalived VRRP child on {self.host.short} (pid file {self.vrrp_pidfile})")
-        return self
-
-    def child_pid(self) -> int | None:
-        """The VRRP child's pid, verified to be a live keepalived using our config."""
-        try:
-            with open(self.vrrp_pidfile) as f:
-                pid = int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-        cmd = _cmdline(pid)
-        return pid if cmd and "keepalived" in cmd[0] and self.conf in cmd else None
-
-    def pids(self) -> list[int]:
-        """Live pids: parent (if alive) and VRRP child (if alive)."""
-        out = []
-        if self.proc and self.proc.alive():
-            out.append(self.proc.pid)
-        c = self.child_pid()
-        if c:
-            out.append(c)
-        return out
-
-    def alive(self) -> bool:
-        return bool(self.pids())
-
-    def kill(self, sig: int = signal.SIGKILL, wait: float = 5) -> None:
-        """Send sig to all keepalived processes (parent first). With SIGKILL, wait
-        until they are all gone.
-
-        SIGKILL is a real crash: the VRRP child has PR_SET_PDEATHSIG, so killing
-        the parent first lets the child catch SIGTERM and resign (priority 0)
-        before our SIGKILL reaches it; killing the child first lets the parent
-        respawn it. So both are frozen with SIGSTOP first, then SIGKILLed, and
-        no keepalived code runs after the first SIGSTOP."""
-        child = self.child_pid()
-        targets = ([self.proc.pid] if self.proc and self.proc.alive() else []) \
-            + ([child] if child else [])
-        if sig == signal.SIGKILL:
-            for pid in targets:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-            targets.reverse()
-        for pid in targets:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        if sig == signal.SIGKILL:
-            wait_until(lambda: not self.pids(), wait,
-                       what=f"all keepalived processes on {self.host.short} to die "
-                            f"(left: {self.pids()})")
-
-    def stop(self, timeout: float = 5) -> None:
-        """Clean SIGTERM shutdown, SIGKILL for whatever is left after timeout."""
-        if not self.proc:
-            return
-        child = self.child_pid()
-        self.proc.stop(timeout=timeout)
-        if child:
-            try:
-                wait_until(lambda: self.child_pid() is None, timeout,
-                           what=f"keepalived VRRP child {child} to exit")
-            except LabError:
-                log(f"keepalived child {child} on {self.host.short} survived, SIGKILL")
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------

@@ -5,7 +5,8 @@ lower-priority advert is heard (a healed split: two masters, the client's
 ARP entry left pointing at the wrong one)."""
 import time
 
-from netlab import Capture, Lab, LabError, log, read_fields, run_test, wait_until
+from capture import Capture, read_fields
+from netlab import Lab, LabError, log, run_test, wait_until
 from pgvrrpd_node import PgvrrpdNode
 
 VIP = "198.51.100.100"

@@ -25,8 +25,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import (AddressWatcher, Capture, Keepalived, Lab, LabError,  # noqa: E402
-                    decode_check, log, read_fields, run_test, wait_until)
+from capture import Capture, decode_check, read_fields  # noqa: E402
+from keepalived_lab import Keepalived  # noqa: E402
+from netlab import (AddressWatcher, Lab, LabError, log, run_test,  # noqa: E402
+                    wait_until)
 
 ADVERT_INT = 0.1
 TAKEOVER_LIMIT_MS = 1500  # expected ~ 3*0.1 + skew (0.06) = 0.36 s after the last advert

@@ -20,7 +20,8 @@ destination 224.0.0.18 / ff02::12, address count and list, auth type/string.
 import signal
 import time
 
-from netlab import Capture, Lab, LabError, decode_check, log, read_fields, run_test
+from capture import Capture, decode_check, read_fields
+from netlab import Lab, LabError, log, run_test
 from pgvrrpd_node import PgvrrpdNode, master_down_interval
 
 HIGH, LOW = 150, 100
