@@ -122,7 +122,11 @@ class Capture:
     def stop(self) -> None:
         """SIGINT tshark (it flushes and stops dumpcap), SIGKILL if it hangs."""
         if self.proc and self.proc.alive():
-            time.sleep(0.2)  # let the last packets reach dumpcap
+            # dumpcap reads the kernel's packet ring with a 250 ms timeout
+            # (TPACKET_V3 blocks are handed over when full or that old), and
+            # what is still in an open block when it stops is lost: a
+            # priority 0 advert sent 0.2 s before stop() went missing once.
+            time.sleep(0.6)
             self.proc.stop(timeout=10, sig=signal.SIGINT)
 
     def decode_check(self, prefs: dict[str, str] | None = None,
