@@ -21,7 +21,7 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
     with Lab("ka_pg") as lab:
         pair = KeepalivedPgPair(lab)
         pair.start()                     # n1 MASTER with the VIP, n2 BACKUP
-        w = pair.writer()                # FastWriter through the VIP
+        w = pair.writer(fast=True)       # FastWriter through the VIP
         pair.p.stop("immediate") ...
         pair.promote_log("n2")           # what the notify_master script did
 """
@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 import time
 
-from fast_writer import FastWriter
 from keepalived_lab import Keepalived
 from netlab import Lab, LabError, wait_until
 from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
-from pglab import PG_BIN, Writer, make_primary, make_standby
+from pglab import PG_BIN, make_primary, make_standby
 
 CHECK_PG = f"""#!/bin/sh
 # keepalived vrrp_script: is the local PostgreSQL up (primary or standby)?
@@ -112,6 +110,7 @@ class KeepalivedPgPair:
                 host, top=top, vips=[VIP + "/24"], priority=prio, advert_int=advert_int,
                 version=3, state="BACKUP", nopreempt=True, extra_instance=inst)
         self.k1, self.k2 = self.nodes["n1"], self.nodes["n2"]
+        self.d1, self.d2 = self.k1, self.k2   # n1's and n2's daemon, as PgPair names them
 
     def promote_log_path(self, short: str) -> str:
         return self.lab.path(f"{short}-promote.log")
@@ -137,25 +136,11 @@ class KeepalivedPgPair:
             raise LabError(f"expected the VIP on n1 only; n1 {self.n1.addresses()}, "
                            f"n2 {self.n2.addresses()}")
 
-    def kill_n1_server(self) -> None:
-        """The "server dies" fault, as PgPair.kill_n1_server."""
-        self.k1.kill(signal.SIGKILL)
-        self.p.kill()
-        self.n1.link_down()
-
-    def kill_n1_daemon(self) -> None:
-        """The "daemon dies" fault: n1's keepalived (parent and VRRP child)
-        SIGKILLed, PostgreSQL left running."""
-        self.k1.kill(signal.SIGKILL)
-
-    def restart_n1_daemon(self) -> None:
-        self.k1.start()
-
-    def writer(self, fast: bool = True, **kw) -> Writer:
-        w = (FastWriter(self.cl, [VIP], **kw) if fast
-             else Writer(self.cl, [VIP], parallel=True, **kw)).start()
-        w.wait_acknowledged(5, timeout=10)
-        return w
-
+    # The faults, the writer and the probe are PgPair's: they only need
+    # d1 (n1's daemon: kill, start), p, n1, cl and the lab.
+    kill_n1_server = PgPair.kill_n1_server
+    kill_n1_daemon = PgPair.kill_n1_daemon
+    restart_n1_daemon = PgPair.restart_n1_daemon
+    writer = PgPair.writer
     write_outage = staticmethod(PgPair.write_outage)
     two_primaries_probe = PgPair.two_primaries_probe
