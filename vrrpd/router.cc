@@ -221,10 +221,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
 Actions Router::expire(TimePoint now) {
   Actions out;
   if (state_ == State::backup && master_down_timer_ && *master_down_timer_ <= now) {
-    std::string reason =
-        resigned_master_
-            ? fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string())
-            : std::string("master down timer expired");
+    std::string reason = master_gone_reason();
     if (takeover_blocker_) {
       // Stay backup and say why; set_takeover_blocker(nullopt) takes over.
       master_down_timer_.reset();
@@ -253,6 +250,12 @@ Actions Router::expire(TimePoint now) {
   return out;
 }
 
+std::string Router::master_gone_reason() const {
+  if (resigned_master_)
+    return fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string());
+  return "master down timer expired";
+}
+
 Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> reason) {
   Actions out;
   if (reason == takeover_blocker_) return out;
@@ -262,7 +265,7 @@ Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> r
     out.push_back(Action::notice(fmt::format("takeover still held: {}", *takeover_blocker_)));
     return out;
   }
-  become_master(now, "master down timer expired, takeover guard cleared", out);
+  become_master(now, master_gone_reason() + ", takeover guard cleared", out);
   return out;
 }
 

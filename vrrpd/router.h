@@ -165,6 +165,9 @@ class Router {
   Advert make_advert(uint8_t priority) const;
 
  private:
+  // Why the master is gone, for the transition's reason: it resigned, or
+  // it went quiet.
+  std::string master_gone_reason() const;
   void become_master(TimePoint now, std::string reason, Actions& out);
   void become_backup(TimePoint now, std::string reason, Actions& out);
   void set_state(State to, std::string reason, Actions& out);

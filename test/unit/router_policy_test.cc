@@ -49,6 +49,21 @@ TEST_CASE("takeover guard: clearing it takes over at once") {
   CHECK(has(out, Kind::add_vips));
 }
 
+TEST_CASE("takeover guard: a master that resigned is still named when the guard clears") {
+  // pg dies: the peer's check saw the old primary answer a moment ago, so
+  // the priority 0 advert is held until that answer is stale.
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.set_takeover_blocker(t0, "PostgreSQL on the peer still answers as primary");
+  r.receive(t0 + 1s, advert_from(0), kLowerPeer);
+  r.expire(t0 + 1s + r.skew_time());
+  CHECK(r.takeover_held());
+  auto out = r.set_takeover_blocker(t0 + 1s + 40ms, std::nullopt);
+  CHECK(r.state() == State::master);
+  CHECK(transition(out)->reason ==
+        "master 198.51.100.11 resigned (priority 0 advert), takeover guard cleared");
+}
+
 TEST_CASE("takeover guard: a master heard meanwhile cancels the wish to take over") {
   Router r(params(100), kSelf);
   r.start(t0);
