@@ -2,9 +2,9 @@
 
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <vector>
@@ -12,18 +12,14 @@
 namespace pgvrrpd {
 
 EventLoop::~EventLoop() {
-  for (int fd : {epoll_fd_, timer_fd_, signal_fd_})
+  for (int fd : {epoll_fd_, signal_fd_})
     if (fd >= 0) close(fd);
 }
 
 Status EventLoop::open() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return Status::from_errno("epoll_create1");
-  // CLOCK_MONOTONIC is what std::chrono::steady_clock reads on Linux, so
-  // deadlines from the core can be armed as absolute times.
-  timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-  if (timer_fd_ < 0) return Status::from_errno("timerfd_create");
-  return watch(timer_fd_, EPOLLIN, [this](uint32_t) { run_due_timers(); });
+  return Status::ok();
 }
 
 Status EventLoop::watch(int fd, uint32_t events, FdCallback callback) {
@@ -66,26 +62,22 @@ EventLoop::TimerKey EventLoop::add_timer(TimePoint when, std::function<void()>* 
 
 void EventLoop::remove_timer(const TimerKey& key) { timers_.erase(key); }
 
-void EventLoop::arm_timerfd() {
-  std::optional<TimePoint> want;
-  if (!timers_.empty()) want = timers_.begin()->first.first;
-  if (want == armed_for_) return;
-  armed_for_ = want;
-  itimerspec spec{};
-  if (want) {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(want->time_since_epoch()).count();
-    // A zero it_value would disarm; a deadline at the epoch is long past anyway.
-    if (ns <= 0) ns = 1;
-    spec.it_value.tv_sec = ns / 1'000'000'000;
-    spec.it_value.tv_nsec = ns % 1'000'000'000;
-  }
-  timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+const timespec* EventLoop::wait_timeout(timespec& out) const {
+  std::optional<TimePoint> wake;
+  if (!timers_.empty()) wake = timers_.begin()->first.first;
+  // A deferred task still waiting found no quiet moment: it runs after the
+  // next timer, or at its latest time.
+  if (!deferred_.empty() && (!wake || deferred_.begin()->first.first < *wake))
+    wake = deferred_.begin()->first.first;
+  if (!wake) return nullptr;  // sleep until an fd or a signal wakes us
+  auto wait = std::max(*wake - Clock::now(), Duration::zero());
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  out.tv_sec = ns / 1'000'000'000;
+  out.tv_nsec = ns % 1'000'000'000;
+  return &out;
 }
 
 void EventLoop::run_due_timers() {
-  uint64_t expirations;
-  [[maybe_unused]] auto n = read(timer_fd_, &expirations, sizeof expirations);
-  armed_for_.reset();
   auto now = Clock::now();
   // Callbacks may arm or cancel timers, so take one due timer at a time.
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
@@ -96,15 +88,27 @@ void EventLoop::run_due_timers() {
   }
 }
 
+void EventLoop::run_deferred_tasks() {
+  while (!deferred_.empty() && running_) {
+    auto now = Clock::now();
+    auto it = deferred_.begin();
+    bool quiet = timers_.empty() || timers_.begin()->first.first - now >= kQuietMargin;
+    if (!quiet && it->first.first > now) return;
+    auto* fire = it->second;
+    deferred_.erase(it);
+    (*fire)();
+  }
+}
+
 Status EventLoop::run() {
   running_ = true;
   std::array<epoll_event, 64> events;
   while (running_) {
-    arm_timerfd();
-    int n = epoll_wait(epoll_fd_, events.data(), events.size(), -1);
+    timespec timeout;
+    int n = epoll_pwait2(epoll_fd_, events.data(), events.size(), wait_timeout(timeout), nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::from_errno("epoll_wait");
+      return Status::from_errno("epoll_pwait2");
     }
     for (int i = 0; i < n && running_; ++i) {
       auto it = fds_.find(events[i].data.fd);
@@ -113,6 +117,8 @@ Status EventLoop::run() {
       auto callback = it->second;  // the callback may unwatch itself
       callback(events[i].events);
     }
+    if (running_) run_due_timers();
+    run_deferred_tasks();
   }
   return Status::ok();
 }
@@ -124,6 +130,18 @@ void Timer::arm(TimePoint when) {
 
 void Timer::disarm() {
   if (key_) loop_.remove_timer(*key_);
+  key_.reset();
+}
+
+void DeferredTask::post(TimePoint latest) {
+  cancel();
+  EventLoop::TimerKey key{latest, loop_.next_timer_id_++};
+  loop_.deferred_.emplace(key, &fire_);
+  key_ = key;
+}
+
+void DeferredTask::cancel() {
+  if (key_) loop_.deferred_.erase(*key_);
   key_.reset();
 }
 

@@ -50,6 +50,7 @@ class RouterRuntime {
   void send_advert(uint8_t priority);
   void add_vips();
   void remove_vips();
+  void post_lease_refresh();
   void refresh_lease();
   void start_announcing();
   void announce_once();
@@ -60,7 +61,8 @@ class RouterRuntime {
   const RouterConfig& config_;
   vrrp::Router router_;
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
-  Timer lease_timer_;      // refreshes the VIPs' lifetime while master
+  Timer lease_timer_;      // refreshes the VIPs' lifetime while master...
+  DeferredTask lease_refresh_;  // ...in the next gap between adverts
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   uint32_t announcements_left_ = 0;
   bool vips_added_ = false;
