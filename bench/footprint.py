@@ -222,6 +222,25 @@ def pair(lab: Lab, kind: str, interval: float, settle: float) -> tuple[Daemon, D
     return master, backup
 
 
+def measure_floors(settle: float) -> list[dict]:
+    """VmRSS of bench/linked_floor.c built with libc alone and with libpq:
+    what loading those libraries costs before any code of ours runs."""
+    rows = []
+    with Lab("footprint_floor") as lab:
+        host = lab.add_host("n1", ipv4="198.51.100.11/24")
+        for name, what in (("linked_floor_libc", "libc only"),
+                           ("linked_floor_libpq", "libpq (and what it loads)")):
+            binary = os.path.join(os.path.dirname(pgvrrpd_node.PGVRRPD_BIN), "bench", name)
+            proc = host.spawn([binary], log_name=name)
+            time.sleep(min(settle, 1.0))
+            if not proc.alive():
+                raise LabError(f"{binary} exited: {proc.log_text()}")
+            rss, pss = memory_kib([proc.pid])
+            rows.append(dict(name=name, what=what, rss=rss, pss=pss))
+            proc.stop()
+    return rows
+
+
 def measure_memory(kind: str, settle: float) -> list[dict]:
     with Lab("footprint_mem") as lab:
         master, backup = pair(lab, kind, 1.0, settle)
@@ -346,6 +365,7 @@ def run(quick: bool = False, idle_seconds: float | None = None,
         raise LabError(f"no pgvrrpd binary at {pgvrrpd_node.PGVRRPD_BIN} (build it, or --pgvrrpd)")
     load0 = loadavg()
     mem = [r for k in DAEMONS for r in measure_memory(k, cfg["settle"])]
+    floors = measure_floors(cfg["settle"])
     idle = [r for k in DAEMONS for r in measure_idle(k, cfg["idle_seconds"], cfg["settle"])]
     growth = [measure_growth(k, n, i, cfg["windows"][i])
               for i in cfg["intervals"] for n in cfg["routers"] for k in DAEMONS]
@@ -362,6 +382,10 @@ def run(quick: bool = False, idle_seconds: float | None = None,
            "|---|---|--:|--:|--:|--:|"]
     out += [f"| {r['daemon']} | {r['role']} | {r['procs']} | {r['rss']} | {r['together']} | "
             f"{r['pss']} |" for r in mem]
+    out += ["", "Floors: a process that only loads these libraries and sleeps "
+            "(bench/linked_floor.c); pgvrrpd links libpq for its postgres check.", "",
+            "| process | links | VmRSS KiB | PSS KiB |", "|---|---|--:|--:|"]
+    out += [f"| {r['name']} | {r['what']} | {r['rss']} | {r['pss']} |" for r in floors]
     out += ["", f"### Idle CPU, one router, 0.01 s adverts, {cfg['idle_seconds']:g} s window", "",
             "| daemon | node | CPU % of one core | CPU s | wall s |", "|---|---|--:|--:|--:|"]
     out += [f"| {r['daemon']} | {r['role']} | {r['cpu']:.2f} | {r['used']:.2f} | "
@@ -383,11 +407,11 @@ def run(quick: bool = False, idle_seconds: float | None = None,
             f"{' (capture dropped %d)' % r['dropped'] if r['late'] and r['dropped'] else ''} | "
             f"{r['worst'] * 1000:.0f} | {r['stall'] * 1000:.1f} | {r['faults']} |"
             for r in growth]
-    out += ["", "### Targets", ""] + targets(mem, idle, growth)
+    out += ["", "### Targets", ""] + targets(mem, idle, growth, floors)
     return "\n".join(out) + "\n"
 
 
-def targets(mem, idle, growth) -> list[str]:
+def targets(mem, idle, growth, floors) -> list[str]:
     def pick(rows, **kw):
         return next((r for r in rows if all(r[k] == v for k, v in kw.items())), None)
 
@@ -402,6 +426,11 @@ def targets(mem, idle, growth) -> list[str]:
                  f"RSS together {p['together']} vs {k['together']} KiB "
                  f"({p['together'] / k['together']:.0%}); "
                  f"PSS {p['pss']} vs {k['pss']} KiB ({p['pss'] / k['pss']:.0%})")
+    floor = pick(floors, name="linked_floor_libpq")
+    lines.append(f"  - a process that only links libpq takes {floor['rss']} KiB "
+                 f"({floor['rss'] / k['rss']:.0%} of keepalived's): "
+                 + ("no program built on libpq can meet this target"
+                    if floor['rss'] > k['rss'] / 2 else "below half of keepalived's"))
     r = pick(idle, daemon="pgvrrpd", role="MASTER")
     lines.append(f"- idle CPU at 0.01 s adverts < 1% of a core (MASTER): "
                  f"{verdict(r['cpu'] < 1)}: {r['cpu']:.2f}%")
