@@ -54,14 +54,6 @@ void EventLoop::read_signals() {
   while (read(signal_fd_, &info, sizeof info) == sizeof info) signal_callback_(info.ssi_signo);
 }
 
-EventLoop::TimerKey EventLoop::add_timer(TimePoint when, std::function<void()>* callback) {
-  TimerKey key{when, next_timer_id_++};
-  timers_.emplace(key, callback);
-  return key;
-}
-
-void EventLoop::remove_timer(const TimerKey& key) { timers_.erase(key); }
-
 const timespec* EventLoop::wait_timeout(timespec& out) const {
   std::optional<TimePoint> wake;
   if (!timers_.empty()) wake = timers_.begin()->first.first;
@@ -123,25 +115,15 @@ Status EventLoop::run() {
   return Status::ok();
 }
 
-void Timer::arm(TimePoint when) {
-  disarm();
-  key_ = loop_.add_timer(when, &fire_);
-}
-
-void Timer::disarm() {
-  if (key_) loop_.remove_timer(*key_);
-  key_.reset();
-}
-
-void DeferredTask::post(TimePoint latest) {
-  cancel();
-  EventLoop::TimerKey key{latest, loop_.next_timer_id_++};
-  loop_.deferred_.emplace(key, &fire_);
+void ScheduledCallback::schedule(TimePoint when) {
+  unschedule();
+  EventLoop::Key key{when, loop_.next_key_++};
+  queue_.emplace(key, &fire_);
   key_ = key;
 }
 
-void DeferredTask::cancel() {
-  if (key_) loop_.deferred_.erase(*key_);
+void ScheduledCallback::unschedule() {
+  if (key_) queue_.erase(*key_);
   key_.reset();
 }
 

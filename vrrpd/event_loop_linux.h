@@ -48,12 +48,12 @@ class EventLoop {
   static constexpr Duration kQuietMargin = std::chrono::milliseconds(5);
 
  private:
+  friend class ScheduledCallback;
   friend class Timer;
   friend class DeferredTask;
-  using TimerKey = std::pair<TimePoint, uint64_t>;
-  TimerKey add_timer(TimePoint when, std::function<void()>* callback);
-  void remove_timer(const TimerKey& key);
-  // The time to the earliest timer into `out`, or nullptr when none is armed.
+  using Key = std::pair<TimePoint, uint64_t>;  // when, then in the order scheduled
+  using Queue = std::map<Key, std::function<void()>*>;
+  // The time to the earliest wake-up into `out`, or nullptr when none is due.
   const timespec* wait_timeout(timespec& out) const;
   void run_due_timers();
   void run_deferred_tasks();
@@ -62,37 +62,50 @@ class EventLoop {
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = false;
-  uint64_t next_timer_id_ = 0;
-  std::map<TimerKey, std::function<void()>*> timers_;
-  // Posted DeferredTasks by their latest time, then in posting order.
-  std::map<TimerKey, std::function<void()>*> deferred_;
+  uint64_t next_key_ = 0;
+  Queue timers_;    // armed Timers, by deadline
+  Queue deferred_;  // posted DeferredTasks, by latest time
   std::unordered_map<int, FdCallback> fds_;
   std::function<void(int)> signal_callback_;
 };
 
-// A one-shot timer on an EventLoop. Re-arming replaces the previous deadline;
-// destroying the Timer cancels it.
-class Timer {
+// A callback in one of the loop's queues, keyed by a time; it leaves the
+// queue when it runs, is scheduled anew, or is destroyed.
+class ScheduledCallback {
  public:
-  Timer(EventLoop& loop, std::function<void()> callback)
-      : loop_(loop), callback_(std::move(callback)), fire_([this] {
+  ScheduledCallback(const ScheduledCallback&) = delete;
+  ScheduledCallback& operator=(const ScheduledCallback&) = delete;
+
+ protected:
+  ScheduledCallback(EventLoop& loop, EventLoop::Queue& queue, std::function<void()> callback)
+      : loop_(loop), queue_(queue), callback_(std::move(callback)), fire_([this] {
           key_.reset();
           callback_();
         }) {}
-  ~Timer() { disarm(); }
-  Timer(const Timer&) = delete;
-  Timer& operator=(const Timer&) = delete;
+  ~ScheduledCallback() { unschedule(); }
 
-  void arm(TimePoint when);
-  void disarm();
-  bool armed() const { return key_.has_value(); }
+  void schedule(TimePoint when);
+  void unschedule();
+  bool scheduled() const { return key_.has_value(); }
 
  private:
-  friend class EventLoop;
   EventLoop& loop_;
+  EventLoop::Queue& queue_;
   std::function<void()> callback_;
-  std::optional<EventLoop::TimerKey> key_;
+  std::optional<EventLoop::Key> key_;
   std::function<void()> fire_;  // what the loop calls: clears key_, runs callback_
+};
+
+// A one-shot timer on an EventLoop. Re-arming replaces the previous deadline;
+// destroying the Timer cancels it.
+class Timer : private ScheduledCallback {
+ public:
+  Timer(EventLoop& loop, std::function<void()> callback)
+      : ScheduledCallback(loop, loop.timers_, std::move(callback)) {}
+
+  void arm(TimePoint when) { schedule(when); }
+  void disarm() { unschedule(); }
+  bool armed() const { return scheduled(); }
 };
 
 // Work that may wait a little, but not forever: it runs at the first quiet
@@ -100,27 +113,15 @@ class Timer {
 // load. A blocking call that would delay due adverts (a VIP lease refresh
 // is a netlink round trip) goes here, so that 255 routers whose leases fall
 // due together refresh in the gaps between their advert bursts.
-class DeferredTask {
+class DeferredTask : private ScheduledCallback {
  public:
   DeferredTask(EventLoop& loop, std::function<void()> callback)
-      : loop_(loop), callback_(std::move(callback)), fire_([this] {
-          key_.reset();
-          callback_();
-        }) {}
-  ~DeferredTask() { cancel(); }
-  DeferredTask(const DeferredTask&) = delete;
-  DeferredTask& operator=(const DeferredTask&) = delete;
+      : ScheduledCallback(loop, loop.deferred_, std::move(callback)) {}
 
   // Posting again replaces the previous `latest`.
-  void post(TimePoint latest);
-  void cancel();
-  bool posted() const { return key_.has_value(); }
-
- private:
-  EventLoop& loop_;
-  std::function<void()> callback_;
-  std::optional<EventLoop::TimerKey> key_;
-  std::function<void()> fire_;
+  void post(TimePoint latest) { schedule(latest); }
+  void cancel() { unschedule(); }
+  bool posted() const { return scheduled(); }
 };
 
 }  // namespace pgvrrpd
