@@ -64,11 +64,7 @@ std::vector<LinkEvent> parse_link_messages(std::span<const uint8_t> datagram) {
 LinkChecker::LinkChecker(EventLoop& loop, std::string interface)
     : Checker("link " + interface), loop_(loop), interface_(std::move(interface)) {}
 
-LinkChecker::~LinkChecker() {
-  if (fd_ < 0) return;
-  loop_.unwatch(fd_);
-  close(fd_);
-}
+LinkChecker::~LinkChecker() = default;
 
 void LinkChecker::start() {
   if (auto s = open(); !s) {
@@ -78,21 +74,19 @@ void LinkChecker::start() {
 }
 
 Status LinkChecker::open() {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return Status::from_errno("cannot open a netlink socket");
+  if (auto s = fd_.adopt(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE),
+                          "cannot open a netlink socket");
+      !s)
+    return s;
   sockaddr_nl address{};
   address.nl_family = AF_NETLINK;
   address.nl_groups = RTMGRP_LINK;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+  if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
     Status s = Status::from_errno("cannot join RTMGRP_LINK");
-    close(fd);
+    fd_.reset();
     return s;
   }
-  if (auto s = loop_.watch(fd, EPOLLIN, [this](uint32_t) { on_readable(); }); !s) {
-    close(fd);
-    return s;
-  }
-  fd_ = fd;
+  if (auto s = fd_.watch(EPOLLIN, [this](uint32_t) { on_readable(); }); !s) return s;
   // Subscribed first, asked second: a change in between is not lost.
   return request_state();
 }
@@ -115,7 +109,7 @@ Status LinkChecker::request_state() {
   request.info.ifi_family = AF_UNSPEC;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (sendto(fd_, &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
+  if (sendto(fd_.get(), &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
              sizeof kernel) < 0)
     return Status::from_errno(fmt::format("RTM_GETLINK {}", interface_));
   return Status::ok();
@@ -124,7 +118,7 @@ Status LinkChecker::request_state() {
 void LinkChecker::on_readable() {
   std::array<uint8_t, 16384> buffer;
   while (true) {
-    ssize_t n = recv(fd_, buffer.data(), buffer.size(), 0);
+    ssize_t n = recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n < 0) {
       // The kernel dropped notifications we were too slow for: what we
       // know may be stale, so ask again.

@@ -59,7 +59,7 @@ class LinkChecker : public Checker {
 
   EventLoop& loop_;
   std::string interface_;
-  int fd_ = -1;
+  WatchedFd fd_{loop_};
   uint32_t sequence_ = 0;
   std::optional<bool> up_;  // nullopt: not known yet
 };

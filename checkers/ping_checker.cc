@@ -86,17 +86,16 @@ PingChecker::PingChecker(EventLoop& loop, std::string name, PingParams params)
   id_.cookie = random_cookie();
 }
 
-PingChecker::~PingChecker() {
-  if (fd_ < 0) return;
-  loop_.unwatch(fd_);
-  close(fd_);
-}
+PingChecker::~PingChecker() = default;
 
 Status PingChecker::open_socket() {
   bool v4 = params_.target.family() == Family::ipv4;
-  int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                  v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
-  if (fd < 0) return Status::from_errno("cannot open an ICMP socket");
+  if (auto s = fd_.adopt(socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6),
+                         "cannot open an ICMP socket");
+      !s)
+    return s;
+  int fd = fd_.get();
   // Only echo replies reach us: not the host's other ICMP traffic, nor our
   // own requests looping back from a local target.
   int rc;
@@ -111,15 +110,10 @@ Status PingChecker::open_socket() {
   }
   if (rc < 0) {
     Status s = Status::from_errno("setsockopt ICMP filter");
-    close(fd);
+    fd_.reset();
     return s;
   }
-  if (auto s = loop_.watch(fd, EPOLLIN, [this](uint32_t) { on_readable(); }); !s) {
-    close(fd);
-    return s;
-  }
-  fd_ = fd;
-  return Status::ok();
+  return fd_.watch(EPOLLIN, [this](uint32_t) { on_readable(); });
 }
 
 void PingChecker::start() {
@@ -136,7 +130,7 @@ void PingChecker::tick() {
 
 void PingChecker::send_probe() {
   ++probes_;
-  if (fd_ < 0) {
+  if (!fd_.open()) {
     if (auto s = open_socket(); !s) {
       result(false, s.message());
       return;
@@ -146,7 +140,7 @@ void PingChecker::send_probe() {
   auto packet = build_echo_request(params_.target.family(), id_);
   auto to = to_sockaddr(params_.target);
   sent_at_ = loop_.now();
-  if (sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to.storage),
+  if (sendto(fd_.get(), packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to.storage),
              to.length) < 0) {
     // No route, a down link...: a failure now rather than at the timeout.
     result(false, Status::from_errno(fmt::format("ping {}", params_.target.to_string())).message());
@@ -161,7 +155,7 @@ void PingChecker::on_readable() {
   while (true) {
     sockaddr_storage from{};
     socklen_t from_length = sizeof from;
-    ssize_t n = recvfrom(fd_, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+    ssize_t n = recvfrom(fd_.get(), buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
                          &from_length);
     if (n < 0) return;  // EAGAIN, or an error the next send will show
     if (!outstanding_ || !same_address(from, params_.target) ||

@@ -62,7 +62,7 @@ class PingChecker : public Checker {
   Timer timeout_timer_;
   TimePoint next_tick_{};
   TimePoint sent_at_{};
-  int fd_ = -1;
+  WatchedFd fd_{loop_};
   EchoId id_;
   bool outstanding_ = false;
   uint64_t probes_ = 0;

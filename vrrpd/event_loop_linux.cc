@@ -127,4 +127,28 @@ void ScheduledCallback::unschedule() {
   key_.reset();
 }
 
+Status WatchedFd::adopt(int fd, std::string_view what) {
+  reset();
+  if (fd < 0) return Status::from_errno(std::string(what));
+  fd_ = fd;
+  return Status::ok();
+}
+
+Status WatchedFd::watch(uint32_t events, EventLoop::FdCallback callback) {
+  if (auto s = loop_.watch(fd_, events, std::move(callback)); !s) {
+    reset();
+    return s;
+  }
+  watched_ = true;
+  return Status::ok();
+}
+
+void WatchedFd::reset() {
+  if (fd_ < 0) return;
+  if (watched_) loop_.unwatch(fd_);
+  close(fd_);
+  fd_ = -1;
+  watched_ = false;
+}
+
 }  // namespace pgvrrpd

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -122,6 +123,33 @@ class DeferredTask : private ScheduledCallback {
   void post(TimePoint latest) { schedule(latest); }
   void cancel() { unschedule(); }
   bool posted() const { return scheduled(); }
+};
+
+// A file descriptor this object owns and the loop watches: closed on every
+// error path of its setup and unwatched and closed when destroyed, so a
+// checker's socket cannot outlive it or leak on a failed open.
+class WatchedFd {
+ public:
+  explicit WatchedFd(EventLoop& loop) : loop_(loop) {}
+  ~WatchedFd() { reset(); }
+  WatchedFd(const WatchedFd&) = delete;
+  WatchedFd& operator=(const WatchedFd&) = delete;
+
+  // Takes ownership of `fd` (a new socket, or -1 after a failed socket()
+  // call: an error naming `what` with errno). Nothing is watched yet.
+  Status adopt(int fd, std::string_view what);
+  // Watches the adopted fd; on failure the fd is closed.
+  Status watch(uint32_t events, EventLoop::FdCallback callback);
+  // Unwatches (if watched) and closes; the object can adopt again.
+  void reset();
+
+  int get() const { return fd_; }
+  bool open() const { return fd_ >= 0; }
+
+ private:
+  EventLoop& loop_;
+  int fd_ = -1;
+  bool watched_ = false;
 };
 
 }  // namespace pgvrrpd
