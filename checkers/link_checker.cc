@@ -112,7 +112,7 @@ Status LinkChecker::request_state() {
   if (sendto(fd_.get(), &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
              sizeof kernel) < 0)
     return Status::from_errno(fmt::format("RTM_GETLINK {}", interface_));
-  return Status::ok();
+  return Status::success();
 }
 
 void LinkChecker::on_readable() {

@@ -32,7 +32,7 @@ class LibpqConnection final : public PgConnection {
     conn_ = PQconnectStart(conninfo.c_str());
     if (!conn_) return Status::error("PQconnectStart: out of memory");
     if (PQstatus(conn_) == CONNECTION_BAD) return Status::error(one_line(PQerrorMessage(conn_)));
-    return Status::ok();
+    return Status::success();
   }
 
   PgPoll poll() override {

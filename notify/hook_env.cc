@@ -86,7 +86,7 @@ Status check_extra_env_name(std::string_view name) {
     if (!is_alnum(c)) return Status::error(fmt::format("'{}' is not a variable name", name));
   if (name.starts_with("PGVRRPD_"))
     return Status::error(fmt::format("{}: PGVRRPD_* variables are set by pgvrrpd", name));
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace pgvrrpd::notify

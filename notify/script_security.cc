@@ -35,7 +35,7 @@ Status check_ancestors(const std::string& path, std::set<std::string>& checked) 
     if (auto why = who_can_write(st); !why.empty())
       return Status::error(fmt::format("directory {} {}", dir, why));
   } while (dir != "/");
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ Status check_program_security(const std::string& path) {
   if (std::string real = resolved; real != path) {
     if (auto s = check_ancestors(real, checked); !s) return s.with_context(fmt::format("resolves to {}", real));
   }
-  return Status::ok();
+  return Status::success();
 }
 
 Result<Command> check_command(std::string_view key, std::string_view text) {

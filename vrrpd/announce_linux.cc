@@ -31,7 +31,7 @@ constexpr int kNdHopLimit = 255;
 Status setsockopt_int(int fd, int level, int option, int value, const char* name) {
   if (setsockopt(fd, level, option, &value, sizeof value) < 0)
     return Status::from_errno(name);
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace
@@ -85,7 +85,7 @@ Status Announcer::open(int ifindex, MacAddress mac, Family family) {
       close();
       return status;
     }
-    return Status::ok();
+    return Status::success();
   }
 
   int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
@@ -123,7 +123,7 @@ Status Announcer::open(int ifindex, MacAddress mac, Family family) {
     return fail(s);
   // The kernel fills in the ICMPv6 checksum on raw ICMPv6 sockets without
   // being asked (RFC 3542 3.1), pseudo-header included.
-  return Status::ok();
+  return Status::success();
 }
 
 Status Announcer::announce(const IpAddress& vip, const IpAddress& source_link_local_for_v6) {
@@ -163,7 +163,7 @@ Status Announcer::announce_v4(const IpAddress& vip) {
   if (sent < 0)
     return Status::from_errno(
         fmt::format("gratuitous ARP for {} on interface #{}", vip.to_string(), ifindex_));
-  return Status::ok();
+  return Status::success();
 }
 
 Status Announcer::announce_v6(const IpAddress& vip, const IpAddress& source) {
@@ -218,7 +218,7 @@ Status Announcer::announce_v6(const IpAddress& vip, const IpAddress& source) {
   std::memcpy(CMSG_DATA(cmsg), &info, sizeof info);
 
   if (sendmsg(fd_, &msg, 0) < 0) return Status::from_errno(context());
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace pgvrrpd

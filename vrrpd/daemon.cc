@@ -31,7 +31,7 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
   auto key = std::make_pair(*ifindex, router.params.family);
   if (auto it = links_.find(key); it != links_.end()) {
     out = it->second.get();
-    return Status::ok();
+    return Status::success();
   }
   auto link = std::make_unique<Link>();
   link->interface = router.interface;
@@ -53,7 +53,7 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
     return s;
   out = raw;
   links_.emplace(key, std::move(link));
-  return Status::ok();
+  return Status::success();
 }
 
 Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
@@ -135,7 +135,7 @@ Status Daemon::start() {
   for (auto& [name, check] : checks_) check->start();
   for (auto& [name, link] : link_checks_)
     if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
-  return Status::ok();
+  return Status::success();
 }
 
 Status Daemon::start_hooks() {
@@ -164,7 +164,7 @@ Status Daemon::start_hooks() {
     hc.run_as = *run_as;
     r->policy().set_hooks(std::make_unique<notify::HookRunner>(loop_, std::move(hc)));
   }
-  return Status::ok();
+  return Status::success();
 }
 
 Status Daemon::start_checks() {
@@ -243,7 +243,7 @@ Status Daemon::start_checks() {
     });
     link_checks_.emplace(iface, std::move(link));
   }
-  return Status::ok();
+  return Status::success();
 }
 
 Status Daemon::run() {

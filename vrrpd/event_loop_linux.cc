@@ -19,7 +19,7 @@ EventLoop::~EventLoop() {
 Status EventLoop::open() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return Status::from_errno("epoll_create1");
-  return Status::ok();
+  return Status::success();
 }
 
 Status EventLoop::watch(int fd, uint32_t events, FdCallback callback) {
@@ -29,7 +29,7 @@ Status EventLoop::watch(int fd, uint32_t events, FdCallback callback) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0)
     return Status::from_errno(fmt::format("epoll_ctl add fd {}", fd));
   fds_[fd] = std::move(callback);
-  return Status::ok();
+  return Status::success();
 }
 
 void EventLoop::unwatch(int fd) {
@@ -112,7 +112,7 @@ Status EventLoop::run() {
     if (running_) run_due_timers();
     run_deferred_tasks();
   }
-  return Status::ok();
+  return Status::success();
 }
 
 void ScheduledCallback::schedule(TimePoint when) {
@@ -131,7 +131,7 @@ Status WatchedFd::adopt(int fd, std::string_view what) {
   reset();
   if (fd < 0) return Status::from_errno(std::string(what));
   fd_ = fd;
-  return Status::ok();
+  return Status::success();
 }
 
 Status WatchedFd::watch(uint32_t events, EventLoop::FdCallback callback) {
@@ -140,7 +140,7 @@ Status WatchedFd::watch(uint32_t events, EventLoop::FdCallback callback) {
     return s;
   }
   watched_ = true;
-  return Status::ok();
+  return Status::success();
 }
 
 void WatchedFd::reset() {

@@ -231,7 +231,7 @@ Status Netlink::add_address(int ifindex, const IpPrefix& prefix, uint32_t lease_
   if (int err = nl_send_auto_complete(socket_, msg.get()); err < 0)
     return nl_error(context(), err);
   if (int err = nl_wait_for_ack(socket_); err < 0) return nl_error(context(), err);
-  return Status::ok();
+  return Status::success();
 }
 
 Status Netlink::remove_address(int ifindex, const IpPrefix& prefix) {
@@ -241,11 +241,11 @@ Status Netlink::remove_address(int ifindex, const IpPrefix& prefix) {
   // EADDRNOTAVAIL (NLE_NOADDR) is the kernel's "no such address" for both
   // families: the lease expired or it was never there, which is the state
   // the caller wants.
-  if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND) return Status::ok();
+  if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND) return Status::success();
   if (err < 0)
     return nl_error(
         fmt::format("removing {} from interface #{}", prefix.to_string(), ifindex), err);
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace pgvrrpd

@@ -20,7 +20,9 @@ class [[nodiscard]] Status {
  public:
   // Default-constructed is ok.
   Status() = default;
-  static Status ok() { return {}; }
+  // Not named ok(): a static ok() can be called on an instance, and
+  // `s.ok()` would then compile and always be true.
+  static Status success() { return {}; }
 
   // REQUIRES: message is not empty.
   static Status error(std::string message, int error_number = 0) {

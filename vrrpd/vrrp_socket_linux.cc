@@ -19,7 +19,7 @@ constexpr int kTrafficClass = 0xc0;
 
 Status set_int(int fd, int level, int name, int value, const char* what) {
   if (setsockopt(fd, level, name, &value, sizeof value) < 0) return Status::from_errno(what);
-  return Status::ok();
+  return Status::success();
 }
 
 }  // namespace
@@ -59,7 +59,7 @@ Status VrrpSocket::open_ipv4(bool join_multicast) {
     if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0)
       return Status::from_errno("IP_ADD_MEMBERSHIP 224.0.0.18");
   }
-  return Status::ok();
+  return Status::success();
 }
 
 Status VrrpSocket::open_ipv6(bool join_multicast) {
@@ -81,7 +81,7 @@ Status VrrpSocket::open_ipv6(bool join_multicast) {
     if (setsockopt(fd_, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq) < 0)
       return Status::from_errno("IPV6_JOIN_GROUP ff02::12");
   }
-  return Status::ok();
+  return Status::success();
 }
 
 Status VrrpSocket::send(std::span<const uint8_t> message, const IpAddress& source,
@@ -129,7 +129,7 @@ Status VrrpSocket::send(std::span<const uint8_t> message, const IpAddress& sourc
   }
   if (sendmsg(fd_, &msg, 0) < 0)
     return Status::from_errno(fmt::format("send advert to {}", destination.to_string()));
-  return Status::ok();
+  return Status::success();
 }
 
 VrrpSocket::ReceiveResult VrrpSocket::receive() {

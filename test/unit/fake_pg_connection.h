@@ -59,7 +59,7 @@ struct FakeConnection final : PgConnection {
     fd = net.next_fd++;
     net.by_fd[fd] = this;
     server->open.insert(this);
-    return Status::ok();
+    return Status::success();
   }
   PgPoll poll() override {
     if (closed) {

@@ -43,7 +43,7 @@ struct PairConnection final : PgConnection {
     ++server.connects;
     if (!server.up) return Status::error("Connection refused");
     if (!start_pair()) return Status::from_errno("socketpair");
-    return Status::ok();
+    return Status::success();
   }
   bool start_pair() {
     int sv[2];

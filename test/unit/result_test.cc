@@ -29,7 +29,7 @@ TEST_CASE("Status::from_errno formats context and strerror") {
 }
 
 TEST_CASE("Status::with_context prefixes errors and leaves ok alone") {
-  CHECK(Status::ok().with_context("x").is_ok());
+  CHECK(Status::success().with_context("x").is_ok());
   Status s = Status::error("inner", EIO).with_context("outer");
   CHECK(s.message() == "outer: inner");
   CHECK(s.error_number() == EIO);
@@ -45,7 +45,7 @@ TEST_CASE("Result holds a value or an error") {
   CHECK(bad.status().message() == "nope");
 
   // An ok Status cannot stand in for a value.
-  Result<int> confused = Status::ok();
+  Result<int> confused = Status::success();
   CHECK_FALSE(confused.is_ok());
   CHECK_FALSE(confused.status().is_ok());
 }
