@@ -1,14 +1,13 @@
 // The daemon's single event loop: epoll for file descriptors, signalfd for
 // signals, and any number of Timer objects served by epoll_pwait2's
-// nanosecond timeout. A timerfd would cost two more system calls per advert
-// (its read and its re-arm), a third of a 0.01 s master's idle CPU. Everything the
-// daemon does runs from here, one callback at a time; callbacks must not
-// block.
+// nanosecond timeout (Linux 5.11+); a timerfd would cost two more system
+// calls per advert, its read and its re-arm. Everything the daemon does runs
+// from here, one callback at a time; callbacks must not block.
 #pragma once
 
 #include <csignal>
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <optional>
