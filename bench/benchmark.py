@@ -28,6 +28,7 @@ import failover  # noqa: E402
 import pgvrrpd_node  # noqa: E402
 from pgvrrpd_node import skew_time  # noqa: E402
 from pg_pair import N2_PRIORITY  # noqa: E402
+from keepalived_lab import keepalived_version  # noqa: E402
 from pglab import PG_BIN  # noqa: E402
 
 ADVERT_INTERVAL = 0.1
@@ -56,7 +57,7 @@ def machine() -> str:
         f"- {os.cpu_count()} CPUs ({model}), {mem_kb / 1024 / 1024:.1f} GiB RAM",
         f"- Debian {debian}, Linux {platform.release()}",
         f"- {first_line([pgvrrpd_node.PGVRRPD_BIN, '--version'])}; "
-        f"{first_line(['keepalived', '--version'])}; "
+        f"{keepalived_version()}; "
         f"{first_line([os.path.join(PG_BIN, 'postgres'), '--version'])}",
     ])
 

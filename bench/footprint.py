@@ -30,7 +30,6 @@ import array
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +39,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 import pgvrrpd_node  # noqa: E402
 from capture import Capture, read_fields  # noqa: E402
-from keepalived_lab import KEEPALIVED, Keepalived  # noqa: E402
+from keepalived_lab import Keepalived, keepalived_version  # noqa: E402
 from netlab import Lab, LabError, log, wait_until  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 
@@ -376,7 +375,7 @@ def run(quick: bool = False, idle_seconds: float | None = None,
               for i in cfg["intervals"] for n in cfg["routers"] for k in DAEMONS]
     load1 = loadavg()
 
-    out = [f"## Footprint: pgvrrpd vs keepalived {keepalived_version()}",
+    out = [f"## Footprint: pgvrrpd vs {keepalived_version()}",
            "", f"{'quick' if quick else 'full'} run; load average before {load0}, "
            f"after {load1} ({os.cpu_count()} CPUs, shared machine)", "",
            "### Memory, one router, 1 s adverts, MASTER + BACKUP peer, steady state", "",
@@ -453,12 +452,6 @@ def targets(mem, idle, growth, floors) -> list[str]:
     else:
         lines.append("- 255 routers at 0.1 s, no late adverts: not measured in this run")
     return lines
-
-
-def keepalived_version() -> str:
-    cp = subprocess.run([KEEPALIVED, "--version"], capture_output=True, text=True)
-    first = (cp.stderr or cp.stdout).split("\n", 1)[0]   # "Keepalived v2.2.7 (01/16,2022)"
-    return first.split()[1] if len(first.split()) > 1 else "?"
 
 
 def main():

@@ -11,11 +11,22 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 from typing import Iterable
 
 from netlab import Host, LabError, Proc, _cmdline, bare, check_address, log, wait_until
 
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+
+
+def keepalived_version() -> str:
+    """The first line of `keepalived --version` (it prints to stderr), e.g.
+    "Keepalived v2.2.7 (01/16,2022)"."""
+    try:
+        cp = subprocess.run([KEEPALIVED, "--version"], capture_output=True, text=True, timeout=10)
+    except OSError as e:
+        return f"keepalived ({e})"
+    return ((cp.stderr or cp.stdout).strip().splitlines() or ["keepalived ?"])[0]
 
 class Keepalived:
     """keepalived (VRRP only) for one vrrp_instance on a host's eth0, or
