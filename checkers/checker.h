@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "vrrpd/time.h"
+#include "vrrpd/basics/time.h"
 
 namespace pgvrrpd::checkers {
 

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "vrrpd/log.h"
+#include "vrrpd/basics/log.h"
 
 extern char** environ;
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "checkers/checker.h"
-#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
 

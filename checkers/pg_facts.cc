@@ -8,18 +8,6 @@
 
 namespace pgvrrpd::checkers {
 
-const char* to_string(PgRole role) {
-  switch (role) {
-    case PgRole::primary:
-      return "primary";
-    case PgRole::standby:
-      return "standby";
-    case PgRole::unknown:
-      break;
-  }
-  return "unknown";
-}
-
 // pg_is_in_recovery() is read once (OFFSET 0 keeps the subquery from being
 // flattened into the CASEs), so a promotion between two calls cannot make
 // the columns disagree or call pg_walfile_name() during recovery.

@@ -10,13 +10,14 @@
 #include <string_view>
 
 #include "checkers/pg_connection.h"
-#include "vrrpd/result.h"
-#include "vrrpd/time.h"
+#include "vrrpd/basics/result.h"
+#include "vrrpd/policy/pg_role.h"
+#include "vrrpd/basics/time.h"
 
 namespace pgvrrpd::checkers {
 
-enum class PgRole { unknown, primary, standby };
-const char* to_string(PgRole role);
+// The policy's type; named here too for the checkers' users.
+using ::pgvrrpd::PgRole;
 
 // Runs on primaries and standbys (PostgreSQL 13+). The role needs
 // pg_monitor (pg_stat_wal_receiver details, pg_control_*()).

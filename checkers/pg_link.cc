@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "vrrpd/log.h"
+#include "vrrpd/basics/log.h"
 
 namespace pgvrrpd::checkers {
 namespace {

@@ -25,7 +25,7 @@
 #include <string>
 
 #include "checkers/pg_connection.h"
-#include "vrrpd/time.h"
+#include "vrrpd/basics/time.h"
 
 namespace pgvrrpd::checkers {
 

@@ -23,7 +23,7 @@
 #include "checkers/pg_connection.h"
 #include "checkers/pg_facts.h"
 #include "checkers/pg_link.h"
-#include "vrrpd/time.h"
+#include "vrrpd/basics/time.h"
 
 namespace pgvrrpd::checkers {
 

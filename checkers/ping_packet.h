@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "vrrpd/ip_address.h"
+#include "vrrpd/basics/ip_address.h"
 
 namespace pgvrrpd::checkers {
 

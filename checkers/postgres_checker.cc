@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "vrrpd/log.h"
+#include "vrrpd/basics/log.h"
 
 namespace pgvrrpd::checkers {
 

@@ -13,7 +13,7 @@
 
 #include "checkers/checker.h"
 #include "checkers/pg_monitor.h"
-#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 namespace pgvrrpd::notify {
 

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 namespace pgvrrpd::notify {
 

@@ -6,7 +6,7 @@
 
 #include <fmt/ranges.h>
 
-#include "vrrpd/log.h"
+#include "vrrpd/basics/log.h"
 
 namespace pgvrrpd::notify {
 namespace {

@@ -34,8 +34,8 @@
 #include "notify/hook_env.h"
 #include "notify/run_as_linux.h"
 #include "notify/spawn_linux.h"
-#include "vrrpd/event_loop_linux.h"
-#include "vrrpd/time.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/basics/time.h"
 
 namespace pgvrrpd::notify {
 

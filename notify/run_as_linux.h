@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 namespace pgvrrpd::notify {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "notify/command.h"
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 namespace pgvrrpd::notify {
 

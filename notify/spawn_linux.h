@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "notify/line_buffer.h"
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 namespace pgvrrpd::notify {
 

@@ -13,9 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "checkers/link_checker.h"
-#include "checkers/ping_checker.h"
-#include "vrrpd/event_loop_linux.h"
+#include "checkers/link_checker_linux.h"
+#include "checkers/ping_checker_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace {
 

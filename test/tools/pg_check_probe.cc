@@ -17,8 +17,8 @@
 #include <fmt/format.h>
 
 #include "checkers/postgres_checker.h"
-#include "vrrpd/event_loop_linux.h"
-#include "vrrpd/log.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/basics/log.h"
 
 using namespace pgvrrpd;
 using namespace pgvrrpd::checkers;

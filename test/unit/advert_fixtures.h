@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "vrrpd/packet.h"
+#include "vrrpd/core/packet.h"
 
 namespace pgvrrpd::vrrp::fixtures {
 

@@ -9,12 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "vrrpd/config.h"
+#include "checkers/conninfo_libpq.h"
+#include "vrrpd/config/config.h"
 
 namespace pgvrrpd {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The daemon's own validators: libpq judges conninfo.
+const ConfigValidators kValidators{checkers::conninfo_error};
 
 const fs::path kTestDir = PGVRRPD_TEST_DATA_DIR;
 
@@ -59,7 +63,7 @@ TEST_CASE("config golden files") {
     // The bare name, so the expected messages do not depend on the checkout.
     std::string name = ini.filename().string();
     CAPTURE(name);
-    ConfigResult result = parse_config(read_file(ini), name);
+    ConfigResult result = parse_config(read_file(ini), name, kValidators);
     fs::path err = fs::path(ini).replace_extension(".err");
     fs::path ok = fs::path(ini).replace_extension(".ok");
     if (update) write_file(result.ok() ? ok : err, result.ok() ? ok_text(result) : error_lines(result));
@@ -73,7 +77,7 @@ TEST_CASE("config golden files") {
       CHECK(error_lines(result) == "");
       CHECK(ok_text(result) == read_file(ok));
       // The normalised form parses to the same configuration.
-      ConfigResult again = parse_config(format_config(result.config), name);
+      ConfigResult again = parse_config(format_config(result.config), name, kValidators);
       CHECK(error_lines(again) == "");
       CHECK(format_config(again.config) == format_config(result.config));
     }
@@ -91,8 +95,8 @@ TEST_CASE("config golden files") {
 }
 
 TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
-  ConfigResult n1 = load_config(kTestDir / ".." / "etc" / "n1.ini");
-  ConfigResult n2 = load_config(kTestDir / ".." / "etc" / "n2.ini");
+  ConfigResult n1 = load_config(kTestDir / ".." / "etc" / "n1.ini", kValidators);
+  ConfigResult n2 = load_config(kTestDir / ".." / "etc" / "n2.ini", kValidators);
   CHECK(error_lines(n1) == "");
   CHECK(error_lines(n2) == "");
   REQUIRE(n1.config.routers.size() == 1);
@@ -131,17 +135,17 @@ TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
 }
 
 TEST_CASE("config load_config reports an unreadable file once") {
-  ConfigResult missing = load_config("/nonexistent/pgvrrpd.ini");
+  ConfigResult missing = load_config("/nonexistent/pgvrrpd.ini", kValidators);
   CHECK(error_lines(missing) ==
         "/nonexistent/pgvrrpd.ini: cannot open: No such file or directory\n");
-  ConfigResult directory = load_config(kTestDir / "config");
+  ConfigResult directory = load_config(kTestDir / "config", kValidators);
   REQUIRE(directory.errors.size() == 1);
   CHECK(directory.errors[0].line == 0);
   CHECK(directory.errors[0].message == "cannot read: Is a directory");
 }
 
 TEST_CASE("config load_config names the path in messages") {
-  ConfigResult result = load_config(kTestDir / "config" / "12-no-router.ini");
+  ConfigResult result = load_config(kTestDir / "config" / "12-no-router.ini", kValidators);
   REQUIRE(result.errors.size() == 1);
   CHECK(result.errors[0].file == (kTestDir / "config" / "12-no-router.ini").string());
 }

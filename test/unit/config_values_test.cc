@@ -4,13 +4,17 @@
 
 #include <string>
 
-#include "vrrpd/config.h"
-#include "vrrpd/config_values.h"
+#include "checkers/conninfo_libpq.h"
+#include "vrrpd/config/config.h"
+#include "vrrpd/config/config_values.h"
 
 namespace pgvrrpd {
 namespace {
 
 using namespace config;
+
+// The daemon's own validators: libpq judges conninfo.
+const ConfigValidators kValidators{checkers::conninfo_error};
 
 std::string errors_of(const ConfigResult& result) {
   std::string out;
@@ -22,7 +26,7 @@ constexpr std::string_view kMinimal =
     "[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n";
 
 ConfigResult parse_with(std::string_view extra) {
-  return parse_config(std::string(kMinimal) + std::string(extra), "t.ini");
+  return parse_config(std::string(kMinimal) + std::string(extra), "t.ini", kValidators);
 }
 
 }  // namespace
@@ -104,7 +108,7 @@ TEST_CASE("config names and suggestions") {
 }
 
 TEST_CASE("config defaults") {
-  ConfigResult result = parse_config(kMinimal, "t.ini");
+  ConfigResult result = parse_config(kMinimal, "t.ini", kValidators);
   REQUIRE(errors_of(result) == "");
   CHECK(result.config.node.empty());
   REQUIRE(result.config.routers.size() == 1);
@@ -160,7 +164,7 @@ TEST_CASE("config v2 auth_pass is zero padded") {
 
 TEST_CASE("config IPv6 router takes its family from the VIPs") {
   ConfigResult result = parse_config(
-      "[router v6]\ninterface = eth0\nvrid = 1\nvirtual_ip = 2001:db8::1/64\n", "t.ini");
+      "[router v6]\ninterface = eth0\nvrid = 1\nvirtual_ip = 2001:db8::1/64\n", "t.ini", kValidators);
   REQUIRE(errors_of(result) == "");
   CHECK(result.config.routers[0].params.family == Family::ipv6);
 }
@@ -169,11 +173,11 @@ TEST_CASE("config line endings, BOM and comments") {
   std::string crlf = "\xEF\xBB\xBF; comment\r\n[router pg]\r\ninterface = eth0\r\n"
                      "vrid = 51 ; inline\r\n# hash comment\r\n"
                      "virtual_ip = 198.51.100.100/24\r\n";
-  ConfigResult result = parse_config(crlf, "t.ini");
+  ConfigResult result = parse_config(crlf, "t.ini", kValidators);
   CHECK(errors_of(result) == "");
   CHECK(result.config.routers.at(0).params.vrid == 51);
   // No trailing newline on the last line.
-  CHECK(parse_config(kMinimal.substr(0, kMinimal.size() - 1), "t.ini").ok());
+  CHECK(parse_config(kMinimal.substr(0, kMinimal.size() - 1), "t.ini", kValidators).ok());
   // ';' without whitespace before it is part of the value.
   CHECK(errors_of(parse_with("priority = 150;x\n")) ==
         "t.ini:5: priority must be 1..255, got 150;x\n");
@@ -181,7 +185,7 @@ TEST_CASE("config line endings, BOM and comments") {
 
 TEST_CASE("config syntax errors the goldens cannot hold") {
   std::string nul = std::string(kMinimal) + "priority = 1" + std::string(1, '\0') + "0\n";
-  CHECK(errors_of(parse_config(nul, "t.ini")) == "t.ini:5: syntax error: NUL byte in line\n");
+  CHECK(errors_of(parse_config(nul, "t.ini", kValidators)) == "t.ini:5: syntax error: NUL byte in line\n");
   // Longer than inih's line buffer: one error, not a second one for the tail.
   ConfigResult long_line = parse_with("node = " + std::string(300, 'x') + "\n");
   REQUIRE(long_line.errors.size() == 1);
@@ -195,7 +199,7 @@ TEST_CASE("config at most 255 virtual_ip per router") {
   std::string text = "[router pg]\ninterface = eth0\nvrid = 51\n";
   for (int i = 0; i < 256; ++i)
     text += "virtual_ip = 10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1) + "\n";
-  ConfigResult result = parse_config(text, "t.ini");
+  ConfigResult result = parse_config(text, "t.ini", kValidators);
   CHECK(errors_of(result) == "t.ini:259: too many virtual_ip: at most 255 per router\n");
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 using namespace pgvrrpd;
 using namespace std::chrono_literals;

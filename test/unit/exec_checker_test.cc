@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "checkers/exec_checker.h"
-#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
 namespace {

@@ -1,5 +1,5 @@
 // The failover policy's takeover guard and fencing, with a fake clock.
-#include "vrrpd/failover_policy.h"
+#include "vrrpd/policy/failover_policy.h"
 
 #include <doctest/doctest.h>
 

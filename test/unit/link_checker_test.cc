@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "checkers/link_checker.h"
-#include "vrrpd/event_loop_linux.h"
+#include "checkers/link_checker_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
 namespace {

@@ -1,7 +1,7 @@
 // The VRRP codec against adverts captured from keepalived 2.2.7 (Debian
 // package) running in a network namespace, on a veth, captured with tcpdump.
 // Golden bytes come from that capture, never from our own encoder.
-#include "vrrpd/packet.h"
+#include "vrrpd/core/packet.h"
 
 #include <doctest/doctest.h>
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "checkers/ping_checker.h"
+#include "checkers/ping_checker_linux.h"
 #include "checkers/ping_packet.h"
-#include "vrrpd/event_loop_linux.h"
+#include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
 namespace {

@@ -1,6 +1,6 @@
 // The configuration checks of RFC 5798 7.1 / RFC 3768 7.1, on adverts that
 // already passed the codec.
-#include "vrrpd/receive_filter.h"
+#include "vrrpd/core/receive_filter.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "vrrpd/result.h"
+#include "vrrpd/basics/result.h"
 
 #include <doctest/doctest.h>
 

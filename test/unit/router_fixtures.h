@@ -3,7 +3,7 @@
 
 #include <optional>
 
-#include "vrrpd/router.h"
+#include "vrrpd/core/router.h"
 
 namespace router_fixtures {
 

@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "router_fixtures.h"
-#include "vrrpd/event_loop_linux.h"
-#include "vrrpd/router_policy.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/wiring/router_policy.h"
 
 using namespace router_fixtures;
 

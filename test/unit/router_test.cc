@@ -1,5 +1,5 @@
 // State machine rules of RFC 5798 6.4 / RFC 3768 6.4, driven with a fake clock.
-#include "vrrpd/router.h"
+#include "vrrpd/core/router.h"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,256 @@
+// From ini sections to a validated Config. Every rule is checked and every
+// violation reported with its line, so one run of --check-config shows all
+// that is wrong with a file.
+#include "vrrpd/config/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "vrrpd/config/config_check_section.h"
+#include "vrrpd/config/config_ini.h"
+#include "vrrpd/config/config_router.h"
+#include "vrrpd/config/config_values.h"
+
+namespace pgvrrpd {
+namespace {
+
+using config::IniSection;
+using config::Reporter;
+
+constexpr config::KeyRule kGlobalKeys[] = {{"node", false, false}};
+
+void parse_global_section(const IniSection& section, Config& out, Reporter& report) {
+  auto keys = config::collect_keys(section, kGlobalKeys, "[global]", report);
+  if (auto* node = config::first(keys, "node")) out.node = node->value;
+}
+
+// "router pg" -> ("router", "pg").
+std::pair<std::string_view, std::string_view> split_header(std::string_view name) {
+  auto space = name.find_first_of(" \t");
+  if (space == std::string_view::npos) return {name, {}};
+  auto rest = name.substr(space);
+  rest.remove_prefix(std::min(rest.find_first_not_of(" \t"), rest.size()));
+  return {name.substr(0, space), rest};
+}
+
+std::string section_hint(std::string_view word, std::string_view rest) {
+  auto match = config::closest_match(word, {"global", "router", "check"});
+  if (match == "global") return " (did you mean [global]?)";
+  if (match.empty()) return {};
+  return fmt::format(" (did you mean [{} {}]?)", match, rest.empty() ? "NAME" : rest);
+}
+
+// Two routers on one link with one VRID and family would be one VRRP
+// instance to every peer (RFC 5798 5.2.3): their adverts would collide.
+struct Identity {
+  std::string interface;
+  uint8_t vrid;
+  Family family;
+  auto operator<=>(const Identity&) const = default;
+};
+
+struct Seen {
+  std::string label;
+  int line;
+};
+
+// The [check NAME] header: a valid name, not seen before. Returns whether
+// the name can be used to refer to the check.
+bool validate_check_name(std::string_view name, int line, std::map<std::string, int>& lines,
+                      const Reporter& report) {
+  if (name.empty()) {
+    report(line, "missing check name: expected [check NAME]");
+    return false;
+  }
+  if (!config::valid_router_name(name)) {
+    report(line, fmt::format("check name must be 1..32 characters of A-Z a-z 0-9 _ . -, "
+                             "got {}",
+                             name));
+    return false;
+  }
+  if (auto [it, inserted] = lines.emplace(name, line); !inserted) {
+    report(line, fmt::format("duplicate [check {}], first at line {}", name, it->second));
+    return false;
+  }
+  return true;
+}
+
+// Every tracked name must be a [check] of this file, tracked once.
+void resolve_track(const std::vector<config::TrackRef>& refs, RouterConfig& router,
+                   std::string_view label, const std::map<std::string, int>& checks,
+                   const Reporter& report) {
+  std::vector<std::string_view> names;
+  for (auto& [name, line] : checks) names.push_back(name);
+  std::map<std::string, int> seen;
+  for (const config::TrackRef& ref : refs) {
+    if (!checks.contains(ref.name)) {
+      auto hint = config::closest_match(ref.name, names);
+      report(ref.line, fmt::format("track: no [check {}] in this file{}", ref.name,
+                                   hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+      continue;
+    }
+    if (auto [it, inserted] = seen.emplace(ref.name, ref.line); !inserted) {
+      report(ref.line, fmt::format("check '{}' is tracked twice by {}, first at line {}",
+                                   ref.name, label, it->second));
+      continue;
+    }
+    router.track.push_back(ref.name);
+  }
+}
+
+}  // namespace
+
+std::string ConfigError::to_string() const {
+  if (line <= 0) return fmt::format("{}: {}", file, message);
+  return fmt::format("{}:{}: {}", file, line, message);
+}
+
+ConfigResult parse_config(std::string_view text, std::string_view file_name,
+                          const ConfigValidators& validators) {
+  ConfigResult result;
+  Reporter report{std::string(file_name), result.errors};
+  auto ini = config::read_ini(text);
+  for (auto& error : ini.errors) report(error.line, error.message);
+  for (auto& entry : ini.outside)
+    report(entry.line, fmt::format("key '{}' outside of any section; put it under "
+                                   "[global] or [router NAME]",
+                                   entry.key));
+
+  int global_line = 0;
+  bool any_router = false;
+  std::map<std::string, int> router_lines;
+  std::map<Identity, Seen> identities;
+  std::map<std::string, int> check_section_lines;
+  // Tracked names wait for the whole file: a [check] may follow its router.
+  std::vector<std::pair<std::vector<config::TrackRef>, std::string>> track_refs;
+  for (auto& section : ini.sections) {
+    std::string label = "[" + section.name + "]";
+    if (section.name == "global") {
+      if (global_line != 0) {
+        report(section.line, fmt::format("duplicate [global], first at line {}", global_line));
+        continue;
+      }
+      global_line = section.line;
+      parse_global_section(section, result.config, report);
+      continue;
+    }
+    auto [word, name] = split_header(section.name);
+    if (word == "check") {
+      bool usable = validate_check_name(name, section.line, check_section_lines, report);
+      // Its keys are checked either way, so every mistake shows in one run.
+      auto check = config::parse_check_section(section, std::string(name), label, validators, report);
+      if (usable) result.config.checks.push_back(std::move(check));
+      continue;
+    }
+    if (word != "router") {
+      // Its keys are not checked: without knowing the section, every key
+      // would be one more error about the same mistake.
+      report(section.line, fmt::format("unknown section {}; expected [global], "
+                                       "[router NAME] or [check NAME]{}",
+                                       label, section_hint(word, name)));
+      continue;
+    }
+    any_router = true;
+    bool unique = true;
+    if (name.empty()) {
+      report(section.line, "missing router name: expected [router NAME]");
+    } else if (!config::valid_router_name(name)) {
+      report(section.line, fmt::format("router name must be 1..32 characters of "
+                                       "A-Z a-z 0-9 _ . -, got {}",
+                                       name));
+    } else if (auto [it, inserted] = router_lines.emplace(name, section.line); !inserted) {
+      report(section.line, fmt::format("duplicate [router {}], first at line {}", name,
+                                       it->second));
+      unique = false;
+    }
+    auto checked = config::parse_router_section(section, std::string(name), label, report);
+    if (checked.identity_known && unique) {
+      Identity id{checked.router.interface, checked.router.params.vrid,
+                  checked.router.params.family};
+      auto [it, inserted] = identities.emplace(id, Seen{label, section.line});
+      if (!inserted)
+        report(section.line,
+               fmt::format("{} has the same interface, vrid and family as {} at line {} "
+                           "({}, vrid {}, {})",
+                           label, it->second.label, it->second.line, id.interface, id.vrid,
+                           family_name(id.family)));
+    }
+    track_refs.emplace_back(std::move(checked.track), label);
+    result.config.routers.push_back(std::move(checked.router));
+  }
+  if (!any_router) report(0, "no [router NAME] section: nothing to run");
+  for (size_t i = 0; i < track_refs.size(); ++i)
+    resolve_track(track_refs[i].first, result.config.routers[i], track_refs[i].second,
+                  check_section_lines, report);
+  // The failover policy follows one server: the local one.
+  for (const RouterConfig& router : result.config.routers) {
+    int postgres = 0;
+    for (const CheckConfig& check : result.config.checks)
+      if (check.type == CheckType::postgres &&
+          std::count(router.track.begin(), router.track.end(), check.name))
+        ++postgres;
+    if (postgres > 1)
+      report(router.line, fmt::format("[router {}] tracks {} postgres checks; it may track one",
+                                      router.params.name, postgres));
+  }
+
+  // Line order reads best; file-wide errors (line 0) go last.
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     auto key = [](int line) { return line <= 0 ? INT32_MAX : line; };
+                     return key(a.line) < key(b.line);
+                   });
+  return result;
+}
+
+std::vector<ConfigError> validate_commands(const Config& config, std::string_view file_name,
+                                           const CommandValidator& validate) {
+  std::vector<ConfigError> errors;
+  auto one = [&](std::string_view key, const CommandConfig& command) {
+    if (command.empty()) return;
+    if (auto why = validate(command); !why.empty())
+      errors.push_back({std::string(file_name), command.line, fmt::format("{}: {}", key, why)});
+  };
+  for (const CheckConfig& check : config.checks) one("command", check.command);
+  for (const RouterConfig& router : config.routers) {
+    one("on_master", router.hooks.on_master);
+    one("on_backup", router.hooks.on_backup);
+    one("on_fault", router.hooks.on_fault);
+    one("on_stop", router.hooks.on_stop);
+    one("notify", router.hooks.notify);
+    one("fence", router.hooks.fence);
+    one("rejoin", router.hooks.rejoin);
+  }
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+  return errors;
+}
+
+ConfigResult load_config(const std::string& path, const ConfigValidators& validators) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    ConfigResult result;
+    result.errors.push_back({path, 0, fmt::format("cannot open: {}", std::strerror(errno))});
+    return result;
+  }
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  // fopen() succeeds on a directory; the read is what fails (EISDIR).
+  int read_errno = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_errno != 0) {
+    ConfigResult result;
+    result.errors.push_back({path, 0, fmt::format("cannot read: {}", std::strerror(read_errno))});
+    return result;
+  }
+  return parse_config(text, path, validators);
+}
+
+}  // namespace pgvrrpd

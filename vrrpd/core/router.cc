@@ -1,0 +1,336 @@
+#include "vrrpd/core/router.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace pgvrrpd::vrrp {
+
+std::string_view state_name(State state) {
+  switch (state) {
+    case State::initialize: return "INIT";
+    case State::backup: return "BACKUP";
+    case State::master: return "MASTER";
+    case State::fault: return "FAULT";
+  }
+  return "?";
+}
+
+Router::Router(RouterParams params, IpAddress primary_address)
+    : params_(std::move(params)),
+      primary_address_(primary_address),
+      master_adver_interval_(params_.advert_interval),
+      priority_(params_.priority) {}
+
+Duration Router::skew_time() const {
+  // RFC 5798 6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
+  // RFC 3768 6.1 (v2): Skew_Time = (256 - Priority) / 256 seconds, i.e. the
+  // same formula with a one-second interval. Computed in nanoseconds so that
+  // small intervals keep their precision.
+  Centiseconds interval = params_.version == 2 ? Centiseconds(100) : master_adver_interval_;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(interval);
+  return ns * (256 - priority_) / 256;
+}
+
+Duration Router::master_down_interval() const {
+  // RFC 5798 6.1: (3 * Master_Adver_Interval) + Skew_Time. v2 has no
+  // learned interval: its own Advertisement_Interval, which must match.
+  Centiseconds interval =
+      params_.version == 2 ? params_.advert_interval : master_adver_interval_;
+  return 3 * std::chrono::duration_cast<Duration>(interval) + skew_time();
+}
+
+Advert Router::make_advert(uint8_t priority) const {
+  Advert advert;
+  advert.version = params_.version;
+  advert.vrid = params_.vrid;
+  advert.priority = priority;
+  advert.interval = params_.advert_interval;
+  advert.addresses = params_.virtual_ips;
+  advert.auth_type = params_.version == 2 ? params_.auth_type : 0;
+  if (params_.version == 2) advert.auth_data = params_.auth_data;
+  return advert;
+}
+
+std::optional<TimePoint> Router::next_deadline() const {
+  if (master_down_timer_ && adver_timer_) return std::min(*master_down_timer_, *adver_timer_);
+  return master_down_timer_ ? master_down_timer_ : adver_timer_;
+}
+
+void Router::set_state(State to, std::string reason, Actions& out) {
+  out.push_back(Action::transition(state_, to, std::move(reason)));
+  state_ = to;
+}
+
+void Router::become_master(TimePoint now, std::string reason, Actions& out) {
+  // RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, announce the addresses,
+  // set Adver_Timer, transition to Master. The VIPs go on before the
+  // announcement so that the ARP replies it provokes find them.
+  set_state(State::master, std::move(reason), out);
+  decided_ = true;
+  out.push_back(Action::send_advert(priority_));
+  master_down_timer_.reset();
+  adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+  resigned_master_.reset();
+  takeover_pending_ = false;
+  if (!params_.gate_vips_on_serving || serving_) {
+    add_vips_now(out);
+    return;
+  }
+  // Promote before the VIP: clients must never reach a server that is still
+  // read-only. VIPs left by an earlier run point at that server too.
+  if (holding_stale_vips_) out.push_back(Action::remove_vips());
+  holding_stale_vips_ = false;
+  vips_pending_ = true;
+  serving_deadline_ = now + params_.serving_timeout;
+  out.push_back(Action::notice("waiting for the local server to accept writes before adding the VIPs"));
+}
+
+void Router::add_vips_now(Actions& out) {
+  out.push_back(Action::add_vips());
+  out.push_back(Action::announce());
+  holding_stale_vips_ = false;
+  vips_pending_ = false;
+  serving_deadline_.reset();
+}
+
+void Router::become_backup(TimePoint now, std::string reason, Actions& out) {
+  // RFC 5798 6.4.1: Master_Adver_Interval starts at our own interval and
+  // Master_Down_Timer at Master_Down_Interval.
+  set_state(State::backup, std::move(reason), out);
+  master_adver_interval_ = params_.advert_interval;
+  adver_timer_.reset();
+  master_down_timer_ = now + master_down_interval();
+  resigned_master_.reset();
+}
+
+Actions Router::start(TimePoint now, bool vips_present) {
+  Actions out;
+  if (state_ != State::initialize) return out;
+  if (faulted()) {
+    if (vips_present) out.push_back(Action::remove_vips());
+    set_state(State::fault, faults_.begin()->second, out);
+    return out;
+  }
+  if (priority_ == kOwnerPriority) {
+    holding_stale_vips_ = vips_present;
+    become_master(now, "startup as address owner (priority 255)", out);
+    return out;
+  }
+  // VIPs left by an earlier run stay until the router has decided, so a
+  // restarted master keeps serving without a gap.
+  holding_stale_vips_ = vips_present;
+  become_backup(now, vips_present ? "startup, holding VIPs until decided" : "startup", out);
+  return out;
+}
+
+void Router::learn_master_interval(const Advert& advert) {
+  // RFC 5798 6.4.2 / 6.4.3: v3 backups follow the master's interval. v2
+  // intervals must match (checked by the receive filter), nothing to learn.
+  // A zero interval (no RFC forbids it on the wire) would shrink
+  // Master_Down_Interval to Skew_Time alone; keep what we had instead.
+  if (params_.version == 3 && advert.interval.count() > 0)
+    master_adver_interval_ = advert.interval;
+}
+
+bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
+  // RFC 5798 6.4.3: higher priority, or equal priority and a greater primary
+  // address, compared as unsigned integers in network byte order.
+  if (advert.priority != priority_) return advert.priority > priority_;
+  return primary_address_ < source;
+}
+
+Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& source) {
+  Actions out;
+  if (state_ == State::backup) {
+    last_master_heard_ = now;
+    last_master_ = source;
+    decided_ = true;
+    if (advert.priority == 0) {
+      // RFC 5798 6.4.2: the master resigned; take over after Skew_Time only.
+      master_down_timer_ = now + skew_time();
+      resigned_master_ = source;
+      return out;
+    }
+    if (!params_.preempt || advert.priority >= priority_) {
+      learn_master_interval(advert);
+      master_down_timer_ = now + master_down_interval();
+      resigned_master_.reset();
+      if (takeover_pending_) {
+        takeover_pending_ = false;
+        out.push_back(Action::notice(
+            fmt::format("takeover no longer wanted: master {} is back", source.to_string())));
+      }
+      if (holding_stale_vips_) {
+        // Decided: someone else is master, the leftover VIPs must go.
+        holding_stale_vips_ = false;
+        out.push_back(Action::remove_vips());
+      }
+    }
+    // Otherwise (preempt, lower priority master): let the timer run out.
+    return out;
+  }
+  if (state_ == State::fault && advert.priority > 0) {
+    // FAULT takes no part in the protocol, but the failover policy needs
+    // to know who is master now (to rejoin the local server to it).
+    last_master_heard_ = now;
+    last_master_ = source;
+    decided_ = true;
+  }
+  if (state_ != State::master) return out;  // Initialize and Fault ignore adverts.
+
+  if (advert.priority == 0) {
+    // RFC 5798 6.4.3: answer a resigning router at once so that backups
+    // that heard it do not take over.
+    out.push_back(Action::send_advert(priority_));
+    adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+    return out;
+  }
+  if (sender_wins(advert, source)) {
+    last_master_heard_ = now;
+    last_master_ = source;
+    std::string reason =
+        advert.priority > priority_
+            ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),
+                          advert.priority)
+            : fmt::format("equal priority advert from higher address {}", source.to_string());
+    learn_master_interval(advert);
+    set_state(State::backup, std::move(reason), out);
+    // Beyond RFC 5798 6.4.3: one last advert at our own priority. After a
+    // split heals, the winner may have been heard first, and without this it
+    // would never hear us, never learn the split happened, and never
+    // re-announce to the clients we pointed at ourselves (see the
+    // lower-priority rule below; keepalived re-announces likewise).
+    out.push_back(Action::send_advert(priority_));
+    out.push_back(Action::remove_vips());
+    adver_timer_.reset();
+    master_down_timer_ = now + master_down_interval();
+    return out;
+  }
+  // RFC 5798 6.4.3 says discard. We also advertise and announce at once: a
+  // lower-priority master means a split just healed, and both it and the
+  // clients' ARP/ND caches should learn who the master is now, not one
+  // interval later.
+  out.push_back(Action::send_advert(priority_));
+  out.push_back(Action::announce());
+  adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+  return out;
+}
+
+Actions Router::expire(TimePoint now) {
+  Actions out;
+  if (state_ == State::backup && master_down_timer_ && *master_down_timer_ <= now) {
+    std::string reason = master_gone_reason();
+    if (takeover_blocker_) {
+      // Stay backup and say why; set_takeover_blocker(nullopt) takes over.
+      master_down_timer_.reset();
+      takeover_pending_ = true;
+      out.push_back(Action::notice(fmt::format("{}, but takeover held: {}", reason,
+                                               *takeover_blocker_)));
+      return out;
+    }
+    become_master(now, std::move(reason), out);
+    return out;
+  }
+  if (state_ == State::master && serving_deadline_ && *serving_deadline_ <= now) {
+    auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(params_.serving_timeout);
+    return set_fault(now, "promotion", true,
+                     fmt::format("local server not accepting writes {:.3g} s after "
+                                 "becoming master", seconds.count() / 1000.0));
+  }
+  if (state_ == State::master && adver_timer_ && *adver_timer_ <= now) {
+    out.push_back(Action::send_advert(priority_));
+    // Keep the cadence of the schedule rather than of our wake-ups; after a
+    // long stall start afresh instead of sending a burst.
+    auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
+    *adver_timer_ += interval;
+    if (*adver_timer_ <= now) adver_timer_ = now + interval;
+  }
+  return out;
+}
+
+std::string Router::master_gone_reason() const {
+  if (resigned_master_)
+    return fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string());
+  return "master down timer expired";
+}
+
+Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> reason) {
+  Actions out;
+  if (reason == takeover_blocker_) return out;
+  takeover_blocker_ = std::move(reason);
+  if (!takeover_pending_ || state_ != State::backup) return out;
+  if (takeover_blocker_) {
+    out.push_back(Action::notice(fmt::format("takeover still held: {}", *takeover_blocker_)));
+    return out;
+  }
+  become_master(now, master_gone_reason() + ", takeover guard cleared", out);
+  return out;
+}
+
+Actions Router::set_serving(TimePoint /*now*/, bool serving) {
+  Actions out;
+  serving_ = serving;
+  if (serving && state_ == State::master && vips_pending_) {
+    out.push_back(Action::notice("local server accepts writes: adding the VIPs"));
+    add_vips_now(out);
+  }
+  return out;
+}
+
+void Router::stand_down(Actions& out) {
+  if (state_ == State::master) {
+    // RFC 5798 6.4.3: priority 0 lets the backup take over after Skew_Time
+    // instead of Master_Down_Interval.
+    out.push_back(Action::send_advert(0));
+    out.push_back(Action::remove_vips());
+  } else if (holding_stale_vips_) {
+    out.push_back(Action::remove_vips());
+  }
+  holding_stale_vips_ = false;
+  adver_timer_.reset();
+  master_down_timer_.reset();
+  takeover_pending_ = false;
+  vips_pending_ = false;
+  serving_deadline_.reset();
+}
+
+Actions Router::shutdown(TimePoint /*now*/) {
+  Actions out;
+  stand_down(out);
+  if (state_ != State::initialize) set_state(State::initialize, "shutdown", out);
+  return out;
+}
+
+Actions Router::set_fault(TimePoint now, std::string_view source, bool faulted,
+                          std::string_view reason) {
+  Actions out;
+  bool was = this->faulted();
+  auto it = faults_.find(source);
+  if (faulted) {
+    if (it != faults_.end()) return out;  // already faulted by this source
+    faults_.emplace(std::string(source), std::string(reason));
+  } else {
+    if (it == faults_.end()) return out;
+    faults_.erase(it);
+  }
+  if (state_ == State::initialize || was == this->faulted()) return out;  // start() decides
+  if (faulted) {
+    // A master that can no longer serve resigns at once.
+    stand_down(out);
+    set_state(State::fault, std::string(reason), out);
+    return out;
+  }
+  leave_fault(now, fmt::format("fault cleared: {}", reason), out);
+  return out;
+}
+
+void Router::leave_fault(TimePoint now, std::string reason, Actions& out) {
+  if (priority_ == kOwnerPriority)
+    become_master(now, std::move(reason), out);
+  else
+    become_backup(now, std::move(reason), out);
+}
+
+}  // namespace pgvrrpd::vrrp

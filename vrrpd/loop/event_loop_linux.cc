@@ -1,0 +1,154 @@
+#include "vrrpd/loop/event_loop_linux.h"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <vector>
+
+namespace pgvrrpd {
+
+EventLoop::~EventLoop() {
+  for (int fd : {epoll_fd_, signal_fd_})
+    if (fd >= 0) close(fd);
+}
+
+Status EventLoop::open() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return Status::from_errno("epoll_create1");
+  return Status::success();
+}
+
+Status EventLoop::watch(int fd, uint32_t events, FdCallback callback) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0)
+    return Status::from_errno(fmt::format("epoll_ctl add fd {}", fd));
+  fds_[fd] = std::move(callback);
+  return Status::success();
+}
+
+void EventLoop::unwatch(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  fds_.erase(fd);
+}
+
+Status EventLoop::handle_signals(std::initializer_list<int> signals,
+                                 std::function<void(int)> callback) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) < 0) return Status::from_errno("sigprocmask");
+  signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) return Status::from_errno("signalfd");
+  signal_callback_ = std::move(callback);
+  return watch(signal_fd_, EPOLLIN, [this](uint32_t) { read_signals(); });
+}
+
+void EventLoop::read_signals() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof info) == sizeof info) signal_callback_(info.ssi_signo);
+}
+
+const timespec* EventLoop::wait_timeout(timespec& out) const {
+  std::optional<TimePoint> wake;
+  if (!timers_.empty()) wake = timers_.begin()->first.first;
+  // A deferred task still waiting found no quiet moment: it runs after the
+  // next timer, or at its latest time.
+  if (!deferred_.empty() && (!wake || deferred_.begin()->first.first < *wake))
+    wake = deferred_.begin()->first.first;
+  if (!wake) return nullptr;  // sleep until an fd or a signal wakes us
+  auto wait = std::max(*wake - Clock::now(), Duration::zero());
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  out.tv_sec = ns / 1'000'000'000;
+  out.tv_nsec = ns % 1'000'000'000;
+  return &out;
+}
+
+void EventLoop::run_due_timers() {
+  auto now = Clock::now();
+  // Callbacks may arm or cancel timers, so take one due timer at a time.
+  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+    auto it = timers_.begin();
+    auto* fire = it->second;
+    timers_.erase(it);
+    (*fire)();
+  }
+}
+
+void EventLoop::run_deferred_tasks() {
+  while (!deferred_.empty() && running_) {
+    auto now = Clock::now();
+    auto it = deferred_.begin();
+    bool quiet = timers_.empty() || timers_.begin()->first.first - now >= kQuietMargin;
+    if (!quiet && it->first.first > now) return;
+    auto* fire = it->second;
+    deferred_.erase(it);
+    (*fire)();
+  }
+}
+
+Status EventLoop::run() {
+  running_ = true;
+  std::array<epoll_event, 64> events;
+  while (running_) {
+    timespec timeout;
+    int n = epoll_pwait2(epoll_fd_, events.data(), events.size(), wait_timeout(timeout), nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::from_errno("epoll_pwait2");
+    }
+    for (int i = 0; i < n && running_; ++i) {
+      auto it = fds_.find(events[i].data.fd);
+      // A callback earlier in this batch may have unwatched this fd.
+      if (it == fds_.end()) continue;
+      auto callback = it->second;  // the callback may unwatch itself
+      callback(events[i].events);
+    }
+    if (running_) run_due_timers();
+    run_deferred_tasks();
+  }
+  return Status::success();
+}
+
+void ScheduledCallback::schedule(TimePoint when) {
+  unschedule();
+  EventLoop::Key key{when, loop_.next_key_++};
+  queue_.emplace(key, &fire_);
+  key_ = key;
+}
+
+void ScheduledCallback::unschedule() {
+  if (key_) queue_.erase(*key_);
+  key_.reset();
+}
+
+Status WatchedFd::adopt(int fd, std::string_view what) {
+  reset();
+  if (fd < 0) return Status::from_errno(std::string(what));
+  fd_ = fd;
+  return Status::success();
+}
+
+Status WatchedFd::watch(uint32_t events, EventLoop::FdCallback callback) {
+  if (auto s = loop_.watch(fd_, events, std::move(callback)); !s) {
+    reset();
+    return s;
+  }
+  watched_ = true;
+  return Status::success();
+}
+
+void WatchedFd::reset() {
+  if (fd_ < 0) return;
+  if (watched_) loop_.unwatch(fd_);
+  close(fd_);
+  fd_ = -1;
+  watched_ = false;
+}
+
+}  // namespace pgvrrpd

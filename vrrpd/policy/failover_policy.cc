@@ -1,0 +1,70 @@
+#include "vrrpd/policy/failover_policy.h"
+
+#include <fmt/format.h>
+
+namespace pgvrrpd {
+
+namespace {
+
+double seconds(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0;
+}
+
+}  // namespace
+
+std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,
+                                            std::optional<TimePoint> master_quiet_since,
+                                            TimePoint now, const GuardParams& params) {
+  if (!local.known) return "local PostgreSQL not checked yet";
+  if (!local.alive) return "local PostgreSQL is down";
+  // The daemon-died case: the master's daemon is gone but its server still
+  // takes writes. Promoting beside it would make two primaries.
+  if (peer.role == PgRole::primary && peer.last_answer_at &&
+      now - *peer.last_answer_at <= params.peer_fresh)
+    return "PostgreSQL on the peer still answers as primary";
+  if (local.role == PgRole::primary) return std::nullopt;  // nothing to promote
+  if (local.role != PgRole::standby) return "local PostgreSQL role unknown";
+  if (!local.last_streaming_at) return "local standby has not streamed from the primary";
+  if (master_quiet_since &&
+      *local.last_streaming_at + params.streaming_tolerance < *master_quiet_since)
+    return fmt::format("local standby stopped streaming {:.1f} s before the master went quiet",
+                       seconds(*master_quiet_since - *local.last_streaming_at));
+  if (params.max_lag && peer.primary_lsn && *peer.primary_lsn > local.replay_lsn &&
+      *peer.primary_lsn - local.replay_lsn > *params.max_lag)
+    return fmt::format("local standby is {} bytes behind the primary (max_lag {})",
+                       *peer.primary_lsn - local.replay_lsn, *params.max_lag);
+  return std::nullopt;
+}
+
+FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
+                                        bool master_serving, bool hook_busy) {
+  using vrrp::State;
+  bool standby_again = local.known && local.alive && local.role == PgRole::standby;
+  if (router.state() == State::master || standby_again) {
+    // Episode over: a later stale primary gets fenced afresh.
+    fenced_ = rejoined_ = false;
+    fence_ok_.reset();
+    rejoin_ok_.reset();
+    return Step::none;
+  }
+  if (hook_busy || !router.decided()) return Step::none;
+  bool not_master = router.state() == State::backup || router.state() == State::fault;
+  if (!fenced_ && not_master && local.known && local.alive && local.role == PgRole::primary) {
+    fenced_ = true;
+    return Step::fence;
+  }
+  // Rejoin towards the current master (the router must have heard one: a
+  // backup, not an isolated node) once the server is down: stopped by our
+  // fence, or found down (it died while this node was master, or the node
+  // came back with its server not started, as it should after a failover).
+  bool server_down = local.known && !local.alive;
+  bool fence_done = fenced_ && fence_ok_.value_or(false);
+  if (auto_rejoin_ && !rejoined_ && router.last_master() && master_serving && server_down &&
+      (fence_done || !fenced_)) {
+    rejoined_ = true;
+    return Step::rejoin;
+  }
+  return Step::none;
+}
+
+}  // namespace pgvrrpd

@@ -1,0 +1,88 @@
+// The PostgreSQL failover policy, pure: from what the checkers know about
+// the local and the peer's server, decide whether a backup may take over
+// (the takeover guard) and when a node must fence its server and rejoin.
+// See "Failover policy" in pgvrrpd(8).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "vrrpd/core/router.h"
+#include "vrrpd/policy/pg_role.h"
+#include "vrrpd/basics/time.h"
+
+namespace pgvrrpd {
+
+// The local server as the postgres check last saw it.
+struct LocalPg {
+  bool known = false;  // the check has had at least one answer
+  bool alive = false;
+  PgRole role = PgRole::unknown;
+  // The last time the WAL receiver was seen streaming. The receiver stops
+  // as soon as the primary dies, so "streaming right now" would block every
+  // real failover: the policy judges by this instead.
+  std::optional<TimePoint> last_streaming_at;
+  uint64_t replay_lsn = 0;
+};
+
+// The peer's server, asked over its real IP.
+struct PeerPg {
+  PgRole role = PgRole::unknown;
+  std::optional<TimePoint> last_answer_at;  // last successful query
+  // The peer's current LSN, last seen while it was primary (a dead primary
+  // cannot be asked: this is the cache the lag is measured against).
+  std::optional<uint64_t> primary_lsn;
+};
+
+struct GuardParams {
+  // A standby counts as "streaming until the primary went quiet" if it was
+  // seen streaming at most this long before the master's last advert.
+  Duration streaming_tolerance = std::chrono::seconds(2);
+  // The peer counts as answering only if it answered this recently.
+  Duration peer_fresh = std::chrono::milliseconds(500);
+  // Most WAL bytes the standby may be behind the primary's last known LSN;
+  // nullopt: no limit.
+  std::optional<uint64_t> max_lag;
+};
+
+// Why a backup must not become master now, or nullopt when it may.
+// `master_quiet_since`: when the master was last heard (nullopt: never).
+std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,
+                                            std::optional<TimePoint> master_quiet_since,
+                                            TimePoint now, const GuardParams& params);
+
+// Fencing: a server that is primary while its router is not master (an old
+// primary that came back and heard the current master, an isolated node in
+// FAULT) must stop accepting writes: the fence hook stops it. With
+// auto_rejoin the rejoin hook then makes a stopped server (fenced, or found
+// down beside a master) a standby of the current master. One fence and one
+// rejoin per episode; an episode ends when the server is a standby again or
+// the router becomes master.
+class FencePolicy {
+ public:
+  enum class Step { none, fence, rejoin };
+
+  explicit FencePolicy(bool auto_rejoin) : auto_rejoin_(auto_rejoin) {}
+
+  // Called after every change of router state or server facts; returns the
+  // hook to start now. `master_serving`: the master's server answers as a
+  // primary (a rejoin copies from it, so it waits for the promotion to
+  // finish). `hook_busy`: a fence/rejoin hook is still running.
+  Step evaluate(const vrrp::Router& router, const LocalPg& local, bool master_serving,
+                bool hook_busy);
+  void fence_finished(bool ok) { fence_ok_ = ok; }
+  void rejoin_finished(bool ok) { rejoin_ok_ = ok; }
+  // The hook never ran (superseded by a transition): try again.
+  void fence_dropped() { fenced_ = false; }
+  void rejoin_dropped() { rejoined_ = false; }
+
+ private:
+  bool auto_rejoin_;
+  bool fenced_ = false;     // fence started in this episode
+  bool rejoined_ = false;   // rejoin started in this episode
+  std::optional<bool> fence_ok_;
+  std::optional<bool> rejoin_ok_;
+};
+
+}  // namespace pgvrrpd

@@ -1,0 +1,122 @@
+// pgvrrpd: command line, configuration check, then the daemon. Wiring only.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "checkers/conninfo_libpq.h"
+#include "notify/script_security.h"
+#include "vrrpd/config/config.h"
+#include "vrrpd/wiring/daemon.h"
+#include "vrrpd/basics/log.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: pgvrrpd -f FILE [--log stderr|syslog] [--debug]\n"
+    "       pgvrrpd --check-config -f FILE\n"
+    "       pgvrrpd --version\n";
+
+struct Options {
+  std::string config_path;
+  bool check_only = false;
+  bool debug = false;
+  std::optional<pgvrrpd::log::Sink> sink;
+};
+
+// Returns nullopt after printing why when the command line is wrong.
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "-f" || arg == "--config") {
+      const char* v = value();
+      if (!v) break;
+      o.config_path = v;
+    } else if (arg == "--check-config" || arg == "-t") {
+      o.check_only = true;
+    } else if (arg == "--log") {
+      const char* v = value();
+      if (v && std::strcmp(v, "stderr") == 0) {
+        o.sink = pgvrrpd::log::Sink::stderr_;
+      } else if (v && std::strcmp(v, "syslog") == 0) {
+        o.sink = pgvrrpd::log::Sink::syslog;
+      } else {
+        std::fprintf(stderr, "pgvrrpd: --log must be stderr or syslog\n");
+        return std::nullopt;
+      }
+    } else if (arg == "--debug") {
+      o.debug = true;
+    } else if (arg == "--version") {
+      std::printf("pgvrrpd %s\n", PGVRRPD_VERSION);
+      std::exit(0);
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage.data(), stdout);
+      std::exit(0);
+    } else if (o.check_only && o.config_path.empty() && arg[0] != '-') {
+      o.config_path = std::string(arg);  // pgvrrpd --check-config FILE
+    } else {
+      std::fprintf(stderr, "pgvrrpd: unknown argument '%s'\n%s", argv[i], kUsage.data());
+      return std::nullopt;
+    }
+  }
+  if (o.config_path.empty()) {
+    std::fprintf(stderr, "pgvrrpd: a configuration file is required (-f FILE)\n%s", kUsage.data());
+    return std::nullopt;
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto options = parse_options(argc, argv);
+  if (!options) return 2;
+
+  auto loaded = pgvrrpd::load_config(options->config_path,
+                                     {.conninfo = pgvrrpd::checkers::conninfo_error});
+  if (loaded.ok()) {
+    // Hooks and exec checks run as root or as hook_user: refuse programs a
+    // non-root user could replace (keepalived's script security).
+    loaded.errors = pgvrrpd::validate_commands(
+        loaded.config, options->config_path, [](const pgvrrpd::CommandConfig& command) {
+          auto s = pgvrrpd::notify::check_program_security(command.argv.front());
+          return s ? std::string() : s.message();
+        });
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  }
+  if (options->check_only) {
+    std::printf("configuration OK\n");
+    return 0;
+  }
+
+  // Under systemd stderr is a pipe to the journal, not a terminal: syslog
+  // then, unless told otherwise.
+  auto sink = options->sink.value_or(isatty(STDERR_FILENO) ? pgvrrpd::log::Sink::stderr_
+                                                           : pgvrrpd::log::Sink::syslog);
+  pgvrrpd::log::init(sink);
+  pgvrrpd::log::set_debug(options->debug);
+
+  pgvrrpd::log::info("pgvrrpd {} starting with {} (node {})", PGVRRPD_VERSION,
+                     options->config_path,
+                     loaded.config.node.empty() ? "unnamed" : loaded.config.node);
+  pgvrrpd::Daemon daemon(std::move(loaded.config));
+  if (auto s = daemon.start(); !s) {
+    pgvrrpd::log::error("cannot start: {}", s.message());
+    return 1;
+  }
+  if (auto s = daemon.run(); !s) {
+    pgvrrpd::log::error("event loop failed: {}", s.message());
+    return 1;
+  }
+  pgvrrpd::log::info("stopped");
+  return 0;
+}

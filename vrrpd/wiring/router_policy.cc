@@ -1,0 +1,224 @@
+#include "vrrpd/wiring/router_policy.h"
+
+#include <algorithm>
+
+#include "vrrpd/basics/log.h"
+
+namespace pgvrrpd {
+
+namespace {
+
+// How often a held takeover is re-judged: the peer's last answer ages even
+// when no fact changes (a dead server answers nothing at all).
+constexpr auto kGuardRecheck = std::chrono::milliseconds(20);
+
+notify::HookState hook_state(vrrp::State state) {
+  switch (state) {
+    case vrrp::State::master: return notify::HookState::master;
+    case vrrp::State::backup: return notify::HookState::backup;
+    case vrrp::State::fault: return notify::HookState::fault;
+    case vrrp::State::initialize: return notify::HookState::stop;
+  }
+  return notify::HookState::stop;
+}
+
+// The policy's view of what the postgres check knows.
+LocalPg local_view(const checkers::PgFacts& facts) {
+  LocalPg l;
+  l.known = facts.local.has_value() || !facts.error.empty();
+  l.alive = facts.alive;
+  l.role = facts.alive ? facts.role() : PgRole::unknown;
+  l.last_streaming_at = facts.last_streaming_at;
+  if (facts.local && facts.local->replay_lsn) l.replay_lsn = *facts.local->replay_lsn;
+  return l;
+}
+
+PeerPg peer_view(const checkers::PgFacts& facts) {
+  PeerPg p;
+  if (facts.peer_alive && facts.peer) {
+    p.role = facts.peer->role;
+    p.last_answer_at = facts.peer_at;
+  }
+  // The best known primary position: the peer's own LSN while it was
+  // primary, or what our WAL receiver last heard from it.
+  p.primary_lsn = facts.primary_lsn;
+  if (facts.peer_primary_lsn && (!p.primary_lsn || *facts.peer_primary_lsn > *p.primary_lsn))
+    p.primary_lsn = facts.peer_primary_lsn;
+  return p;
+}
+
+}  // namespace
+
+RouterPolicy::RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Router& router,
+                           Apply apply)
+    : loop_(loop),
+      config_(config),
+      router_(router),
+      apply_(std::move(apply)),
+      fence_(config.hooks.auto_rejoin),
+      guard_timer_(loop, [this] { reevaluate(); }) {}
+
+void RouterPolicy::track(const CheckConfig& check) { unknown_checks_.insert(check.name); }
+
+void RouterPolicy::attach_postgres(checkers::PostgresChecker& pg, const CheckConfig& check) {
+  pg_ = &pg;
+  // The peer counts as answering while its answers are fresher than two
+  // check intervals; a standby as streaming until the master went quiet if
+  // it streamed within a few intervals of that moment.
+  guard_.peer_fresh = 2 * check.interval + std::chrono::milliseconds(50);
+  guard_.streaming_tolerance = std::max<Duration>(std::chrono::seconds(2), 3 * check.interval);
+  guard_.max_lag = check.max_lag_bytes;
+}
+
+void RouterPolicy::set_hooks(std::unique_ptr<notify::HookRunner> hooks) {
+  hooks_ = std::move(hooks);
+  hooks_->set_listener([this](const notify::HookResult& r) { on_hook_result(r); });
+}
+
+void RouterPolicy::on_check(const CheckConfig& check, bool passing, const std::string& reason) {
+  unknown_checks_.erase(check.name);
+  auto now = loop_.now();
+  log::info("check {} {} for router {}: {}", check.name, passing ? "passes" : "fails",
+            config_.params.name, reason);
+  if (check.effect == CheckEffect::weight) {
+    // keepalived's rule: a positive weight counts while the check passes, a
+    // negative one while it fails.
+    bool applies = check.weight > 0 ? passing : !passing;
+    weights_[check.name] = applies ? check.weight : 0;
+    update_priority();
+  } else {
+    apply_(router_.set_fault(now, "check " + check.name, !passing,
+                             passing ? fmt::format("check {} passes", check.name)
+                                     : fmt::format("check {} failed: {}", check.name, reason)));
+  }
+  reevaluate();
+}
+
+void RouterPolicy::on_link(bool up, const std::string& reason) {
+  unknown_checks_.erase("link");
+  apply_(router_.set_fault(loop_.now(), "link", !up,
+                           up ? fmt::format("interface {} up", config_.interface)
+                              : fmt::format("interface {} down: {}", config_.interface, reason)));
+  reevaluate();
+}
+
+void RouterPolicy::update_priority() {
+  int base = config_.params.priority;
+  if (base == vrrp::kOwnerPriority) return;  // the owner's priority is fixed
+  int sum = base;
+  for (auto& [name, weight] : weights_) sum += weight;
+  router_.set_priority(static_cast<uint8_t>(std::clamp(sum, 1, 254)));
+}
+
+std::optional<std::string> RouterPolicy::blocker() const {
+  if (!unknown_checks_.empty())
+    return fmt::format("check {} has no verdict yet", *unknown_checks_.begin());
+  if (!pg_) return std::nullopt;
+  const auto& facts = pg_->facts();
+  return takeover_blocker(local_view(facts), peer_view(facts), router_.last_master_heard(),
+                          loop_.now(), guard_);
+}
+
+void RouterPolicy::reevaluate() {
+  if (busy_) return;
+  busy_ = true;
+  auto now = loop_.now();
+  if (pg_) {
+    auto local = local_view(pg_->facts());
+    apply_(router_.set_serving(now, local.alive && local.role == PgRole::primary));
+    // A promotion that never finished faulted the router; once the server
+    // is a healthy standby again (rejoined) the node is eligible again.
+    if (local.alive && local.role == PgRole::standby)
+      apply_(router_.set_fault(now, "promotion", false, "local server is a standby again"));
+  }
+  apply_(router_.set_takeover_blocker(now, blocker()));
+  if (pg_) {
+    // While a promotion is pending, learn "out of recovery" within ~5 ms.
+    pg_->set_fast_poll(router_.vips_pending());
+    run_fencing(local_view(pg_->facts()), peer_view(pg_->facts()));
+  }
+  if (router_.takeover_held())
+    guard_timer_.arm(now + kGuardRecheck);
+  else
+    guard_timer_.disarm();
+  busy_ = false;
+}
+
+void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
+  bool busy = (fence_job_ || rejoin_job_);
+  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy);
+  if (step == FencePolicy::Step::none) return;
+  auto state = hook_state(router_.state());
+  if (step == FencePolicy::Step::fence) {
+    log::warning("router {}: local PostgreSQL is a primary while the router is {}: fencing it",
+                 config_.params.name, vrrp::state_name(router_.state()));
+    if (hooks_) fence_job_ = hooks_->run_hook(notify::HookKind::fence,
+                                              hook_event(state, "fence", ""));
+    if (!fence_job_ && !missing_fence_warned_) {
+      missing_fence_warned_ = true;
+      log::error("router {}: no fence hook configured: two servers may accept writes",
+                 config_.params.name);
+    }
+    return;
+  }
+  log::info("router {}: rejoining the local server as a standby of {}", config_.params.name,
+            router_.last_master() ? router_.last_master()->to_string() : "?");
+  if (hooks_) rejoin_job_ = hooks_->run_hook(notify::HookKind::rejoin,
+                                             hook_event(state, "rejoin", ""));
+}
+
+void RouterPolicy::on_hook_result(const notify::HookResult& r) {
+  using Outcome = notify::HookResult::Outcome;
+  if (r.kind == notify::HookKind::fence && r.transition == fence_job_) {
+    fence_job_ = 0;
+    if (r.outcome == Outcome::superseded)
+      fence_.fence_dropped();
+    else
+      fence_.fence_finished(r.success());
+  } else if (r.kind == notify::HookKind::rejoin && r.transition == rejoin_job_) {
+    rejoin_job_ = 0;
+    if (r.outcome == Outcome::superseded)
+      fence_.rejoin_dropped();
+    else
+      fence_.rejoin_finished(r.success());
+  } else if (r.kind == notify::HookKind::on_master && !r.success() &&
+             r.outcome != Outcome::superseded && router_.vips_pending()) {
+    // The promotion failed: give up now instead of at hook_timeout.
+    apply_(router_.set_fault(loop_.now(), "promotion", true,
+                             fmt::format("on_master hook failed ({})", r.status.describe())));
+  }
+  if (pg_) pg_->poll_now();  // a hook changes the server: look at once
+  reevaluate();
+}
+
+notify::HookEvent RouterPolicy::hook_event(notify::HookState state, std::string reason,
+                                           std::string previous) const {
+  notify::HookEvent e;
+  e.state = state;
+  e.previous_state = std::move(previous);
+  e.reason = std::move(reason);
+  e.priority = router_.priority();
+  for (const auto& vip : config_.virtual_ips) e.vips.push_back(vip.to_string());
+  if (router_.state() == vrrp::State::master)
+    e.master = router_.primary_address().to_string();
+  else if (router_.last_master())
+    e.master = router_.last_master()->to_string();
+  if (pg_) {
+    const auto& facts = pg_->facts();
+    if (facts.alive && facts.local) {
+      e.pg.role = to_string(facts.role());
+      if (facts.timeline) e.pg.timeline = facts.timeline;
+      auto lsn = facts.local->current_lsn ? facts.local->current_lsn : facts.local->replay_lsn;
+      if (lsn) e.pg.lsn = checkers::format_lsn(*lsn);
+      if (facts.replay_lag_bytes) e.pg.lag_bytes = static_cast<int64_t>(*facts.replay_lag_bytes);
+    }
+  }
+  return e;
+}
+
+void RouterPolicy::on_transition(const vrrp::Action& t) {
+  if (!hooks_) return;
+  hooks_->transition(hook_event(hook_state(t.to), t.reason, std::string(vrrp::state_name(t.from))));
+}
+
+}  // namespace pgvrrpd

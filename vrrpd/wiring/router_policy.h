@@ -1,0 +1,74 @@
+// What sits between one router's checks and hooks and its state machine:
+// applies each tracked check's effect (fault or weight), feeds the failover
+// policy (takeover guard, promote before the VIP, fencing) from the
+// postgres check's facts, and runs the router's hooks on its transitions
+// and when the policy fences or rejoins the local server.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "checkers/postgres_checker.h"
+#include "notify/hook_runner.h"
+#include "vrrpd/config/config.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/policy/failover_policy.h"
+#include "vrrpd/core/router.h"
+
+namespace pgvrrpd {
+
+class RouterPolicy {
+ public:
+  using Apply = std::function<void(const vrrp::Actions&)>;
+
+  // `apply` carries out the router's actions (RouterRuntime::apply).
+  RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Router& router, Apply apply);
+
+  // Set-up, before the router starts. A tracked check has no verdict at
+  // first; until it has one the router does not take over.
+  void track(const CheckConfig& check);
+  void track_link() { unknown_checks_.insert("link"); }
+  // The tracked postgres check: its facts drive the guard, the VIP gate
+  // and fencing. REQUIRES: track(check) was called.
+  void attach_postgres(checkers::PostgresChecker& pg, const CheckConfig& check);
+  void set_hooks(std::unique_ptr<notify::HookRunner> hooks);
+
+  void on_check(const CheckConfig& check, bool passing, const std::string& reason);
+  void on_link(bool up, const std::string& reason);
+  // Every transition action the router returns (runs its hooks).
+  void on_transition(const vrrp::Action& transition);
+  // After any change: recomputes the guard, the VIP gate, fast polling and
+  // fencing, and applies what follows.
+  void reevaluate();
+
+  bool hooks_idle() const { return !hooks_ || hooks_->idle(); }
+
+ private:
+  std::optional<std::string> blocker() const;
+  void update_priority();
+  void run_fencing(const LocalPg& local, const PeerPg& peer);
+  void on_hook_result(const notify::HookResult& result);
+  notify::HookEvent hook_event(notify::HookState state, std::string reason,
+                               std::string previous) const;
+
+  EventLoop& loop_;
+  const RouterConfig& config_;
+  vrrp::Router& router_;
+  Apply apply_;
+  std::set<std::string> unknown_checks_;     // tracked, no verdict yet
+  std::map<std::string, int> weights_;       // check -> weight applied now
+  checkers::PostgresChecker* pg_ = nullptr;
+  GuardParams guard_;
+  FencePolicy fence_;
+  std::unique_ptr<notify::HookRunner> hooks_;
+  uint64_t fence_job_ = 0;
+  uint64_t rejoin_job_ = 0;
+  bool busy_ = false;  // inside reevaluate(): no re-entry
+  bool missing_fence_warned_ = false;
+  Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
+};
+
+}  // namespace pgvrrpd

@@ -1,0 +1,74 @@
+// One virtual router at the edge: feeds the pure vrrp::Router with events
+// and carries out the actions it returns (adverts on the socket, VIPs over
+// netlink, ARP/ND announcements), with the timers those need.
+#pragma once
+
+#include <memory>
+
+#include "vrrpd/edge/announce_linux.h"
+#include "vrrpd/config/config.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/edge/netlink_linux.h"
+#include "vrrpd/core/router.h"
+#include "vrrpd/wiring/router_policy.h"
+#include "vrrpd/edge/vrrp_socket_linux.h"
+
+namespace pgvrrpd {
+
+// The interface-wide resources a router uses; owned by the Daemon.
+struct RouterLinks {
+  Netlink& netlink;
+  VrrpSocket& socket;
+  Announcer& announcer;
+  int ifindex;
+  // IPv6: the interface's link-local address, the source of unsolicited
+  // neighbour advertisements (RFC 4861 7.2.6). Unused for IPv4.
+  IpAddress link_local;
+};
+
+class RouterRuntime {
+ public:
+  RouterRuntime(EventLoop& loop, RouterLinks links, const RouterConfig& config,
+                IpAddress primary_address);
+  RouterRuntime(const RouterRuntime&) = delete;
+  RouterRuntime& operator=(const RouterRuntime&) = delete;
+
+  // `vips_present`: the VIPs are already on the interface (earlier run).
+  void start(bool vips_present);
+  // An advert for this router that passed the codec and receive filter.
+  void on_advert(const vrrp::Advert& advert, const vrrp::PacketContext& context);
+  void shutdown();
+
+  const vrrp::Router& router() const { return router_; }
+  // Checks, hooks and the failover policy of this router.
+  RouterPolicy& policy() { return policy_; }
+  const RouterConfig& config() const { return config_; }
+
+ private:
+  void apply(const vrrp::Actions& actions);
+  void arm_protocol_timer();
+  void send_advert(uint8_t priority);
+  void add_vips();
+  void remove_vips();
+  void post_lease_refresh();
+  void refresh_lease();
+  void start_announcing();
+  void announce_once();
+  void warn_limited(const std::string& message);
+
+  EventLoop& loop_;
+  RouterLinks links_;
+  const RouterConfig& config_;
+  vrrp::Router router_;
+  Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
+  Timer lease_timer_;      // refreshes the VIPs' lifetime while master...
+  DeferredTask lease_refresh_;  // ...in the next gap between adverts
+  Timer announce_timer_;   // repeats and refreshes GARP / NA while master
+  uint32_t announcements_left_ = 0;
+  bool vips_added_ = false;
+  std::optional<TimePoint> last_warning_;
+  uint64_t suppressed_warnings_ = 0;
+  RouterPolicy policy_;  // last: it refers to router_ and apply()
+};
+
+}  // namespace pgvrrpd
