@@ -19,7 +19,7 @@ std::string_view stream_tag(Stream stream) { return stream == Stream::err ? " (s
 
 }  // namespace
 
-HookRunner::HookRunner(EventLoop& loop, HookConfig config)
+HookRunner::HookRunner(EventLoop& loop, HookSetup config)
     : loop_(loop),
       config_(std::move(config)),
       timeout_timer_(loop, [this] { on_timeout(); }),

@@ -39,12 +39,15 @@
 
 namespace pgvrrpd::notify {
 
-struct HookConfig {
+// How a HookRunner runs one router's hooks: the router's hook config
+// (vrrpd/config HookConfig) as the wiring resolved it (wiring/hook_setup.h).
+struct HookSetup {
   HookIdentity id;
   // Indexed by HookKind; nullopt: not configured. Commands should have
   // passed check_command() at config time.
   std::array<std::optional<Command>, kHookKinds> commands;
-  Duration timeout = std::chrono::seconds(30);  // hook_timeout
+  // hook_timeout; its default lives in the config alone. REQUIRES: > 0
+  Duration timeout{};
   // After SIGTERM at the timeout, how long before SIGKILL.
   Duration kill_grace = std::chrono::seconds(2);
   std::optional<RunAs> run_as;  // nullopt: the daemon's own user
@@ -83,7 +86,7 @@ class HookRunner {
   using OutputListener =
       std::function<void(HookKind kind, Stream stream, std::string_view line)>;
 
-  HookRunner(EventLoop& loop, HookConfig config);
+  HookRunner(EventLoop& loop, HookSetup config);
   // A hook still running is killed with its process group (SIGKILL) and
   // reaped, which blocks briefly; waiting hooks are dropped silently. To let
   // on_stop run at shutdown, keep the loop running until idle().
@@ -143,7 +146,7 @@ class HookRunner {
   std::string_view router() const { return config_.id.router; }
 
   EventLoop& loop_;
-  HookConfig config_;
+  HookSetup config_;
   Listener listener_;
   OutputListener output_listener_;
   uint64_t last_number_ = 0;

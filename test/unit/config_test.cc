@@ -113,8 +113,8 @@ TEST_CASE("config examples etc/n1.ini and etc/n2.ini") {
   CHECK_FALSE(a.params.preempt);
   CHECK_FALSE(b.params.preempt);
   auto vip = IpPrefix::parse("198.51.100.100/24");
-  CHECK(a.virtual_ips == std::vector<IpPrefix>{*vip});
-  CHECK(b.virtual_ips == std::vector<IpPrefix>{*vip});
+  CHECK(a.params.virtual_ips == std::vector<IpPrefix>{*vip});
+  CHECK(b.params.virtual_ips == std::vector<IpPrefix>{*vip});
   CHECK(n1.config.node != n2.config.node);
   // Both track a postgres check and a witness; each one's peer_conninfo
   // names the other node's real address.

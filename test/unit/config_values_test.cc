@@ -123,8 +123,7 @@ TEST_CASE("config defaults") {
   CHECK(p.priority == 100);
   CHECK(p.advert_interval == Centiseconds(100));
   CHECK_FALSE(p.preempt);
-  CHECK(p.virtual_ips == std::vector<IpAddress>{*IpAddress::parse("198.51.100.100")});
-  CHECK(r.virtual_ips == std::vector<IpPrefix>{*IpPrefix::parse("198.51.100.100/24")});
+  CHECK(p.virtual_ips == std::vector<IpPrefix>{*IpPrefix::parse("198.51.100.100/24")});
   CHECK(p.unicast_peers.empty());
   CHECK_FALSE(r.unicast_source);
   CHECK(p.checksum_mode == vrrp::ChecksumMode::pseudo_header);

@@ -66,7 +66,7 @@ bool reap_group(pid_t pgid) {
 struct Fixture {
   EventLoop loop;
   fs::path dir;
-  HookConfig config;
+  HookSetup config;
   std::vector<HookResult> results;
   std::vector<std::pair<Stream, std::string>> output;
 

@@ -23,7 +23,7 @@ RouterParams v3_router() {
   r.family = Family::ipv4;
   r.priority = 100;
   r.advert_interval = Centiseconds(100);
-  r.virtual_ips = {ip("198.51.100.100"), ip("198.51.100.101")};
+  r.virtual_ips = {*IpPrefix::parse("198.51.100.100"), *IpPrefix::parse("198.51.100.101")};
   return r;
 }
 
@@ -85,7 +85,7 @@ TEST_CASE("RFC 5798 7.1: bad_ttl when TTL is not 255 on a multicast router") {
 TEST_CASE("RFC 5798 7.1: hop limit 255 checked for IPv6 too") {
   RouterParams r = v3_router();
   r.family = Family::ipv6;
-  r.virtual_ips = {ip("2001:db8:100::1")};
+  r.virtual_ips = {*IpPrefix::parse("2001:db8:100::1")};
   Advert a = v3_advert();
   a.addresses = {ip("2001:db8:100::1")};
   PacketContext c{ip("fe80::11"), ip("ff02::12"), 255};
@@ -200,7 +200,7 @@ struct ClassifyFixture {
   RouterParams router = [] {
     RouterParams r;
     r.vrid = 51;
-    r.virtual_ips = {IpAddress::parse("198.51.100.100").value()};
+    r.virtual_ips = {IpPrefix::parse("198.51.100.100").value()};
     return r;
   }();
   IpAddress local = IpAddress::parse("198.51.100.12").value();
@@ -214,7 +214,7 @@ struct ClassifyFixture {
     Advert a;
     a.vrid = vrid;
     a.priority = 150;
-    a.addresses = router.virtual_ips;
+    a.addresses = {router.virtual_ips[0].address};
     return encode(a, peer, group);
   }
 };

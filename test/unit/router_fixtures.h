@@ -21,7 +21,7 @@ inline RouterParams params(uint8_t priority, Centiseconds interval = Centisecond
   p.version = version;
   p.priority = priority;
   p.advert_interval = interval;
-  p.virtual_ips = {addr("198.51.100.100")};
+  p.virtual_ips = {*IpPrefix::parse("198.51.100.100")};
   return p;
 }
 

@@ -286,6 +286,6 @@ TEST_CASE("make_advert carries the configuration (RFC 5798 5.2)") {
   CHECK(a.vrid == 51);
   CHECK(a.priority == 120);
   CHECK(a.interval == Centiseconds(25));
-  CHECK(a.addresses == p.virtual_ips);
+  CHECK(a.addresses == std::vector<IpAddress>{p.virtual_ips[0].address});
   CHECK(r.make_advert(0).priority == 0);
 }

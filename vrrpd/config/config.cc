@@ -105,6 +105,20 @@ void resolve_track(const std::vector<config::TrackRef>& refs, RouterConfig& rout
 
 }  // namespace
 
+std::vector<const CheckConfig*> tracked_checks(const Config& config, const RouterConfig& router) {
+  std::vector<const CheckConfig*> tracked;
+  for (const std::string& name : router.track)
+    for (const CheckConfig& check : config.checks)
+      if (check.name == name) tracked.push_back(&check);
+  return tracked;
+}
+
+const CheckConfig* tracked_postgres_check(const Config& config, const RouterConfig& router) {
+  for (const CheckConfig* check : tracked_checks(config, router))
+    if (check->type == CheckType::postgres) return check;
+  return nullptr;
+}
+
 std::string ConfigError::to_string() const {
   if (line <= 0) return fmt::format("{}: {}", file, message);
   return fmt::format("{}:{}: {}", file, line, message);
@@ -188,15 +202,21 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name,
     resolve_track(track_refs[i].first, result.config.routers[i], track_refs[i].second,
                   check_section_lines, report);
   // The failover policy follows one server: the local one.
-  for (const RouterConfig& router : result.config.routers) {
-    int postgres = 0;
-    for (const CheckConfig& check : result.config.checks)
-      if (check.type == CheckType::postgres &&
-          std::count(router.track.begin(), router.track.end(), check.name))
-        ++postgres;
+  for (RouterConfig& router : result.config.routers) {
+    auto tracked = tracked_checks(result.config, router);
+    auto postgres = std::count_if(tracked.begin(), tracked.end(), [](const CheckConfig* check) {
+      return check->type == CheckType::postgres;
+    });
     if (postgres > 1)
       report(router.line, fmt::format("[router {}] tracks {} postgres checks; it may track one",
                                       router.params.name, postgres));
+    // Promote before the VIP: a router that follows a postgres check adds
+    // its VIPs only once the local server accepts writes, and gives up if
+    // the promotion takes longer than hook_timeout.
+    if (postgres > 0) {
+      router.params.gate_vips_on_serving = true;
+      router.params.serving_timeout = router.hooks.timeout;
+    }
   }
 
   // Line order reads best; file-wide errors (line 0) go last.

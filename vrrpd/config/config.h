@@ -49,7 +49,6 @@ struct RouterConfig {
   int line = 0;  // line of the [router NAME] header, for later messages
   std::string interface;
   vrrp::RouterParams params;  // name, vrid, version, family, priority, ...
-  std::vector<IpPrefix> virtual_ips;  // with prefix length, for netlink
   std::optional<IpAddress> unicast_source;
   // Seconds the VIP stays on the interface if we stop refreshing it
   // (SIGKILL); 0 = permanent.
@@ -118,6 +117,12 @@ struct ConfigResult {
   std::vector<ConfigError> errors;  // empty: config is valid
   bool ok() const { return errors.empty(); }
 };
+
+// The [check] sections `router` tracks, in track order.
+std::vector<const CheckConfig*> tracked_checks(const Config& config, const RouterConfig& router);
+// The one postgres check `router` tracks (the parser allows at most one), or
+// nullptr. Its facts drive the router's failover policy.
+const CheckConfig* tracked_postgres_check(const Config& config, const RouterConfig& router);
 
 // What the pure parser cannot judge by itself; it asks while parsing, so
 // the answers come out as file:line errors in file order. checkers/ gives

@@ -53,7 +53,7 @@ std::string format_config(const Config& config) {
     line("version", std::to_string(p.version));
     line("priority", std::to_string(p.priority));
     line("advert_interval", decimal(p.advert_interval.count(), 2));
-    for (const IpPrefix& vip : router.virtual_ips) line("virtual_ip", vip.to_string());
+    for (const IpPrefix& vip : router.params.virtual_ips) line("virtual_ip", vip.to_string());
     for (const IpAddress& peer : p.unicast_peers) line("unicast_peer", peer.to_string());
     if (router.unicast_source) line("unicast_source", router.unicast_source->to_string());
     line("preempt", p.preempt ? "true" : "false");

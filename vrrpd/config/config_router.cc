@@ -160,12 +160,11 @@ void parse_virtual_ips(Context& c) {
       continue;
     }
     // The advert's Count IPvX Addr field is 8 bits (RFC 5798 5.2.6).
-    if (router.virtual_ips.size() == 255) {
+    if (router.params.virtual_ips.size() == 255) {
       c.report(e->line, "too many virtual_ip: at most 255 per router");
       return;
     }
-    router.virtual_ips.push_back(parsed.prefix);
-    router.params.virtual_ips.push_back(address);
+    router.params.virtual_ips.push_back(parsed.prefix);
   }
   if (c.family) router.params.family = *c.family;
 }
@@ -212,7 +211,8 @@ void parse_unicast(Context& c) {
   if (seen.contains(*source)) {
     c.report(e->line, fmt::format("unicast_source {} is also a unicast_peer (line {})",
                                   source->to_string(), seen[*source]));
-  } else if (std::find(vips.begin(), vips.end(), *source) != vips.end()) {
+  } else if (std::any_of(vips.begin(), vips.end(),
+                         [&](const IpPrefix& vip) { return vip.address == *source; })) {
     // The source must stay put when the VIPs move to the other node.
     c.report(e->line, fmt::format("unicast_source must not be a virtual_ip, got {}", e->value));
   } else {

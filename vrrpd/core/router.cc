@@ -47,7 +47,8 @@ Advert Router::make_advert(uint8_t priority) const {
   advert.vrid = params_.vrid;
   advert.priority = priority;
   advert.interval = params_.advert_interval;
-  advert.addresses = params_.virtual_ips;
+  advert.addresses.reserve(params_.virtual_ips.size());
+  for (const auto& vip : params_.virtual_ips) advert.addresses.push_back(vip.address);
   advert.auth_type = params_.version == 2 ? params_.auth_type : 0;
   if (params_.version == 2) advert.auth_data = params_.auth_data;
   return advert;

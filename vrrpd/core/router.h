@@ -33,7 +33,9 @@ struct RouterParams {
   Centiseconds advert_interval{100};
   // Unlike RFC 5798's default, off: a database primary is sticky.
   bool preempt = false;
-  std::vector<IpAddress> virtual_ips;
+  // With their prefix length: the edge adds them so (netlink); adverts
+  // carry the addresses alone.
+  std::vector<IpPrefix> virtual_ips;
   std::vector<IpAddress> unicast_peers;  // empty: multicast
   ChecksumMode checksum_mode = ChecksumMode::pseudo_header;
   // v2 authentication (RFC 3768 5.3.6): 0 none, 1 simple text password.

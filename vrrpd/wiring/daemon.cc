@@ -11,6 +11,7 @@
 #include "notify/hook_runner.h"
 #include "notify/run_as_linux.h"
 #include "vrrpd/basics/log.h"
+#include "vrrpd/wiring/hook_setup.h"
 #include "vrrpd/core/receive_filter.h"
 
 namespace pgvrrpd {
@@ -65,14 +66,15 @@ Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
     // 5.1.2.1) would be dropped by the peer.
     const auto& vips = rc.params.virtual_ips;
     for (const auto& a : existing) {
-      bool is_vip = std::find(vips.begin(), vips.end(), a.address) != vips.end();
+      bool is_vip = std::any_of(vips.begin(), vips.end(),
+                                [&](const IpPrefix& vip) { return vip.address == a.address; });
       if (!a.address.is_link_local() && !is_vip) return a.address;
     }
     return Status::error(fmt::format("router {}: no global IPv6 address on {} to send unicast "
                                      "adverts from (set unicast_source)",
                                      rc.params.name, rc.interface));
   }
-  auto p = netlink_->primary_address(ifindex, rc.params.family, rc.virtual_ips);
+  auto p = netlink_->primary_address(ifindex, rc.params.family, rc.params.virtual_ips);
   if (!p)
     return p.status().with_context(
         fmt::format("router {}: no source address on {}", rc.params.name, rc.interface));
@@ -87,28 +89,19 @@ Status Daemon::start() {
 
   std::vector<bool> vips_present;
   for (auto& rc : config_.routers) {
-    // Promote before the VIP: a router that follows a postgres check adds
-    // its VIPs only once the local server accepts writes, and gives up if
-    // the promotion takes longer than hook_timeout.
-    for (const auto& c : config_.checks)
-      if (c.type == CheckType::postgres &&
-          std::count(rc.track.begin(), rc.track.end(), c.name)) {
-        rc.params.gate_vips_on_serving = true;
-        rc.params.serving_timeout = rc.hooks.timeout;
-      }
     Link* link = nullptr;
     if (auto s = open_link(rc, link); !s) return s;
     auto existing = netlink_->addresses(link->ifindex, rc.params.family);
     if (!existing) return existing.status();
     auto primary = source_address(rc, link->ifindex, *existing);
     if (!primary) return primary.status();
-    bool present = std::any_of(rc.virtual_ips.begin(), rc.virtual_ips.end(), [&](auto& vip) {
+    bool present = std::any_of(rc.params.virtual_ips.begin(), rc.params.virtual_ips.end(), [&](auto& vip) {
       return std::find(existing->begin(), existing->end(), vip) != existing->end();
     });
     vips_present.push_back(present);
     IpAddress link_local;
     if (rc.params.family == Family::ipv6) {
-      auto ll = netlink_->primary_address(link->ifindex, Family::ipv6, rc.virtual_ips);
+      auto ll = netlink_->primary_address(link->ifindex, Family::ipv6, rc.params.virtual_ips);
       if (!ll) return ll.status().with_context(fmt::format("router {}", rc.params.name));
       link_local = *ll;
     }
@@ -141,93 +134,78 @@ Status Daemon::start() {
 Status Daemon::start_hooks() {
   for (auto& r : routers_) {
     const RouterConfig& rc = r->config();
-    const HookConfig& h = rc.hooks;
-    notify::HookConfig hc;
-    hc.id = {rc.params.name, rc.params.vrid};
-    bool any = false;
-    for (auto [kind, command] : {std::pair{notify::HookKind::on_master, &h.on_master},
-                                 std::pair{notify::HookKind::on_backup, &h.on_backup},
-                                 std::pair{notify::HookKind::on_fault, &h.on_fault},
-                                 std::pair{notify::HookKind::on_stop, &h.on_stop},
-                                 std::pair{notify::HookKind::notify, &h.notify},
-                                 std::pair{notify::HookKind::fence, &h.fence},
-                                 std::pair{notify::HookKind::rejoin, &h.rejoin}}) {
-      if (command->empty()) continue;
-      hc.command(kind) = notify::Command{command->argv};
-      any = true;
-    }
-    if (!any) continue;
-    hc.timeout = h.timeout;
-    hc.extra_env = h.env;
-    auto run_as = notify::resolve_hook_user(h.user);
+    if (!has_hooks(rc.hooks)) continue;
+    auto run_as = notify::resolve_hook_user(rc.hooks.user);
     if (!run_as) return run_as.status().with_context(fmt::format("router {}", rc.params.name));
-    hc.run_as = *run_as;
-    r->policy().set_hooks(std::make_unique<notify::HookRunner>(loop_, std::move(hc)));
+    r->policy().set_hooks(std::make_unique<notify::HookRunner>(loop_, hook_setup(rc, *run_as)));
   }
   return Status::success();
 }
 
+std::unique_ptr<checkers::Checker> Daemon::make_checker(const CheckConfig& check) {
+  checker_configs_.emplace(check.name, &check);
+  switch (check.type) {
+    case CheckType::postgres: {
+      checkers::PostgresCheckParams p;
+      p.conninfo = check.conninfo;
+      p.peer_conninfo = check.peer_conninfo;
+      p.max_lag_bytes = check.max_lag_bytes;
+      p.interval = check.interval;
+      p.timeout = check.timeout;
+      p.rise = check.rise;
+      p.fall = check.fall;
+      auto pg = std::make_unique<checkers::PostgresChecker>(loop_, check.name, p);
+      postgres_checks_.emplace(check.name, pg.get());
+      return pg;
+    }
+    case CheckType::ping:
+      return std::make_unique<checkers::PingChecker>(
+          loop_, check.name,
+          checkers::PingParams{*check.target, check.interval, check.timeout, check.rise,
+                               check.fall});
+    case CheckType::exec:
+      return std::make_unique<checkers::ExecChecker>(
+          loop_, check.name,
+          checkers::ExecParams{check.command.argv, check.interval, check.timeout, check.rise,
+                               check.fall});
+  }
+  return nullptr;
+}
+
 Status Daemon::start_checks() {
-  auto find = [this](const std::string& name) -> const CheckConfig* {
-    for (const auto& c : config_.checks)
-      if (c.name == name) return &c;
-    return nullptr;
-  };
   for (auto& r : routers_) {
-    for (const auto& name : r->config().track) {
-      const CheckConfig* check = find(name);
-      if (!check) return Status::error(fmt::format("router {} tracks unknown check {}",
-                                                   r->config().params.name, name));
+    for (const CheckConfig* check : tracked_checks(config_, r->config())) {
       r->policy().track(*check);
-      if (checks_.count(name)) continue;
-      std::unique_ptr<checkers::Checker> made;
-      switch (check->type) {
-        case CheckType::postgres: {
-          checkers::PostgresCheckParams p;
-          p.conninfo = check->conninfo;
-          p.peer_conninfo = check->peer_conninfo;
-          p.max_lag_bytes = check->max_lag_bytes;
-          p.interval = check->interval;
-          p.timeout = check->timeout;
-          p.rise = check->rise;
-          p.fall = check->fall;
-          made = std::make_unique<checkers::PostgresChecker>(loop_, name, p);
-          break;
-        }
-        case CheckType::ping:
-          made = std::make_unique<checkers::PingChecker>(
-              loop_, name,
-              checkers::PingParams{*check->target, check->interval, check->timeout, check->rise,
-                                   check->fall});
-          break;
-        case CheckType::exec:
-          made = std::make_unique<checkers::ExecChecker>(
-              loop_, name,
-              checkers::ExecParams{check->command.argv, check->interval, check->timeout,
-                                   check->rise, check->fall});
-          break;
-      }
-      checks_.emplace(name, std::move(made));
+      if (checks_.count(check->name)) continue;
+      checks_.emplace(check->name, make_checker(*check));
     }
   }
   // Each check tells every router that tracks it; a postgres check also
   // feeds the failover policy of the routers that track it.
   for (auto& [name, checker] : checks_) {
-    const CheckConfig* check = find(name);
+    const CheckConfig& check = *checker_configs_.at(name);
     std::vector<RouterRuntime*> trackers;
     for (auto& r : routers_)
       if (std::count(r->config().track.begin(), r->config().track.end(), name))
         trackers.push_back(r.get());
-    checker->set_listener([trackers, check](bool passing, const std::string& reason) {
-      for (auto* r : trackers) r->policy().on_check(*check, passing, reason);
+    checker->set_listener([trackers, &check](bool passing, const std::string& reason) {
+      for (auto* r : trackers) r->policy().on_check(check, passing, reason);
     });
-    if (check->type == CheckType::postgres) {
-      auto* pg = static_cast<checkers::PostgresChecker*>(checker.get());
-      for (auto* r : trackers) r->policy().attach_postgres(*pg, *check);
-      pg->set_facts_listener([trackers](const checkers::PgFacts&, uint32_t) {
-        for (auto* r : trackers) r->policy().reevaluate();
-      });
-    }
+  }
+  for (auto& r : routers_) {
+    const CheckConfig* check = tracked_postgres_check(config_, r->config());
+    if (!check) continue;
+    checkers::PostgresChecker& pg = *postgres_checks_.at(check->name);
+    r->policy().attach_postgres(pg, *check);
+  }
+  for (auto& [name, pg] : postgres_checks_) {
+    std::vector<RouterRuntime*> followers;
+    for (auto& r : routers_)
+      if (const CheckConfig* c = tracked_postgres_check(config_, r->config()); c && c->name == name)
+        followers.push_back(r.get());
+    pg->set_facts_listener([followers](const checkers::PgFacts&, uint32_t) {
+      for (auto* r : followers) r->policy().reevaluate();
+    });
   }
   // Every router's interface: a lost link is a fault.
   for (auto& r : routers_) {

@@ -10,6 +10,7 @@
 
 #include "checkers/checker.h"
 #include "checkers/link_checker_linux.h"
+#include "checkers/postgres_checker.h"
 #include "vrrpd/edge/announce_linux.h"
 #include "vrrpd/config/config.h"
 #include "vrrpd/loop/event_loop_linux.h"
@@ -53,6 +54,9 @@ class Daemon {
   void dispatch(Link& link, const VrrpSocket::Received& packet);
   void drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason);
   Status start_checks();
+  // Makes the checker for `check`; a postgres one is also kept, typed, in
+  // postgres_checks_.
+  std::unique_ptr<checkers::Checker> make_checker(const CheckConfig& check);
   Status start_hooks();
   void on_signal(int signal);
   void stop_when_hooks_done();
@@ -64,6 +68,9 @@ class Daemon {
   std::map<std::pair<int, Family>, std::unique_ptr<Link>> links_;
   std::vector<std::unique_ptr<RouterRuntime>> routers_;
   std::map<std::string, std::unique_ptr<checkers::Checker>> checks_;  // tracked ones, by name
+  // The same checks' config, in config_ (which never changes once started).
+  std::map<std::string, const CheckConfig*> checker_configs_;
+  std::map<std::string, checkers::PostgresChecker*> postgres_checks_;  // the postgres ones
   std::map<std::string, std::unique_ptr<checkers::LinkChecker>> link_checks_;  // by interface
   std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks
   TimePoint shutdown_deadline_{};

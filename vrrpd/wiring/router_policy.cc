@@ -198,7 +198,7 @@ notify::HookEvent RouterPolicy::hook_event(notify::HookState state, std::string 
   e.previous_state = std::move(previous);
   e.reason = std::move(reason);
   e.priority = router_.priority();
-  for (const auto& vip : config_.virtual_ips) e.vips.push_back(vip.to_string());
+  for (const auto& vip : config_.params.virtual_ips) e.vips.push_back(vip.to_string());
   if (router_.state() == vrrp::State::master)
     e.master = router_.primary_address().to_string();
   else if (router_.last_master())

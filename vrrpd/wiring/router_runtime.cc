@@ -99,7 +99,7 @@ void RouterRuntime::send_advert(uint8_t priority) {
 }
 
 void RouterRuntime::add_vips() {
-  for (const auto& vip : config_.virtual_ips) {
+  for (const auto& vip : config_.params.virtual_ips) {
     if (auto s = links_.netlink.add_address(links_.ifindex, vip, config_.vip_lease_seconds); !s)
       log::error("router {}: add VIP {} on {}: {}", config_.params.name, vip.to_string(),
                  config_.interface, s.message());
@@ -129,7 +129,7 @@ void RouterRuntime::remove_vips() {
   lease_refresh_.cancel();
   announce_timer_.disarm();
   announcements_left_ = 0;
-  for (const auto& vip : config_.virtual_ips) {
+  for (const auto& vip : config_.params.virtual_ips) {
     if (auto s = links_.netlink.remove_address(links_.ifindex, vip); !s)
       log::error("router {}: remove VIP {} from {}: {}", config_.params.name, vip.to_string(),
                  config_.interface, s.message());
@@ -149,7 +149,7 @@ void RouterRuntime::announce_once() {
   if (announcements_left_ > 0) {
     --announcements_left_;
     for (const auto& vip : config_.params.virtual_ips) {
-      if (auto s = links_.announcer.announce(vip, links_.link_local); !s)
+      if (auto s = links_.announcer.announce(vip.address, links_.link_local); !s)
         warn_limited(fmt::format("announce {}: {}", vip.to_string(), s.message()));
     }
   }
