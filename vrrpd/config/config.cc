@@ -238,13 +238,7 @@ std::vector<ConfigError> validate_commands(const Config& config, std::string_vie
   };
   for (const CheckConfig& check : config.checks) one("command", check.command);
   for (const RouterConfig& router : config.routers) {
-    one("on_master", router.hooks.on_master);
-    one("on_backup", router.hooks.on_backup);
-    one("on_fault", router.hooks.on_fault);
-    one("on_stop", router.hooks.on_stop);
-    one("notify", router.hooks.notify);
-    one("fence", router.hooks.fence);
-    one("rejoin", router.hooks.rejoin);
+    for (const auto& [key, member] : kHookKeys) one(key, router.hooks.*member);
   }
   std::stable_sort(errors.begin(), errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });

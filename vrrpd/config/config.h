@@ -2,6 +2,7 @@
 // completely before anything starts (see pgvrrpd.ini(5)).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -44,6 +45,23 @@ struct HookConfig {
   std::string user = "root";
   std::vector<std::pair<std::string, std::string>> env;  // NAME, value; in file order
 };
+
+// The hook keys of a [router] section and where each lands, in
+// pgvrrpd.ini(5)'s order: parsing, printing, validation and the wiring's
+// hook setup all walk this one list.
+struct HookKey {
+  std::string_view key;
+  CommandConfig HookConfig::*command;
+};
+inline constexpr std::array<HookKey, 7> kHookKeys{{
+    {"on_master", &HookConfig::on_master},
+    {"on_backup", &HookConfig::on_backup},
+    {"on_fault", &HookConfig::on_fault},
+    {"on_stop", &HookConfig::on_stop},
+    {"notify", &HookConfig::notify},
+    {"fence", &HookConfig::fence},
+    {"rejoin", &HookConfig::rejoin},
+}};
 
 struct RouterConfig {
   int line = 0;  // line of the [router NAME] header, for later messages

@@ -70,14 +70,9 @@ std::string format_config(const Config& config) {
     }
     if (!router.track.empty()) line("track", join(router.track, ", "));
     const HookConfig& hooks = router.hooks;
-    for (auto [key, command] : {std::pair{"on_master", &hooks.on_master},
-                                std::pair{"on_backup", &hooks.on_backup},
-                                std::pair{"on_fault", &hooks.on_fault},
-                                std::pair{"on_stop", &hooks.on_stop},
-                                std::pair{"notify", &hooks.notify},
-                                std::pair{"fence", &hooks.fence},
-                                std::pair{"rejoin", &hooks.rejoin}})
-      if (!command->empty()) line(key, join(command->argv, " "));
+    for (const auto& [key, member] : kHookKeys)
+      if (const CommandConfig& command = hooks.*member; !command.empty())
+        line(key, join(command.argv, " "));
     if (hooks.auto_rejoin) line("auto_rejoin", "true");
     line("hook_timeout", milliseconds(hooks.timeout));
     line("hook_user", hooks.user);

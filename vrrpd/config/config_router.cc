@@ -277,15 +277,9 @@ void parse_track(Context& c) {
 
 void parse_hooks(Context& c) {
   HookConfig& hooks = c.out.router.hooks;
-  for (auto [key, field] : {std::pair{"on_master", &hooks.on_master},
-                            std::pair{"on_backup", &hooks.on_backup},
-                            std::pair{"on_fault", &hooks.on_fault},
-                            std::pair{"on_stop", &hooks.on_stop},
-                            std::pair{"notify", &hooks.notify},
-                            std::pair{"fence", &hooks.fence},
-                            std::pair{"rejoin", &hooks.rejoin}}) {
+  for (const auto& [key, member] : kHookKeys) {
     if (const IniEntry* e = first(c.keys, key))
-      if (auto command = parse_command_key(*e, c.report)) *field = *command;
+      if (auto command = parse_command_key(*e, c.report)) hooks.*member = *command;
   }
   if (const IniEntry* e = first(c.keys, "auto_rejoin")) {
     if (auto on = parse_bool_key(c, e, "auto_rejoin")) {

@@ -1,27 +1,25 @@
 #include "vrrpd/wiring/hook_setup.h"
 
-#include <array>
 #include <utility>
 
 namespace pgvrrpd {
 
 namespace {
 
-using Slot = std::pair<notify::HookKind, const CommandConfig HookConfig::*>;
-constexpr std::array<Slot, notify::kHookKinds> kSlots{{
-    {notify::HookKind::on_master, &HookConfig::on_master},
-    {notify::HookKind::on_backup, &HookConfig::on_backup},
-    {notify::HookKind::on_fault, &HookConfig::on_fault},
-    {notify::HookKind::on_stop, &HookConfig::on_stop},
-    {notify::HookKind::notify, &HookConfig::notify},
-    {notify::HookKind::fence, &HookConfig::fence},
-    {notify::HookKind::rejoin, &HookConfig::rejoin},
-}};
+static_assert(kHookKeys.size() == notify::kHookKinds, "one config key per hook kind");
+
+// The config's hook key for `kind`: notify names its kinds as the config's
+// keys are spelled.
+const CommandConfig HookConfig::*member_for(notify::HookKind kind) {
+  for (const auto& [key, member] : kHookKeys)
+    if (key == notify::hook_kind_name(kind)) return member;
+  return nullptr;
+}
 
 }  // namespace
 
 bool has_hooks(const HookConfig& hooks) {
-  for (const auto& [kind, member] : kSlots)
+  for (const auto& [key, member] : kHookKeys)
     if (!(hooks.*member).empty()) return true;
   return false;
 }
@@ -30,8 +28,9 @@ notify::HookSetup hook_setup(const RouterConfig& router, std::optional<notify::R
   const HookConfig& hooks = router.hooks;
   notify::HookSetup setup;
   setup.id = {router.params.name, router.params.vrid};
-  for (const auto& [kind, member] : kSlots) {
-    const CommandConfig& command = hooks.*member;
+  for (size_t i = 0; i < notify::kHookKinds; ++i) {
+    auto kind = static_cast<notify::HookKind>(i);
+    const CommandConfig& command = hooks.*member_for(kind);
     if (!command.empty()) setup.command(kind) = notify::Command{command.argv};
   }
   setup.timeout = hooks.timeout;
