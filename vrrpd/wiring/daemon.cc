@@ -81,9 +81,9 @@ Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
 
 Status Daemon::start() {
   if (auto s = loop_.open(); !s) return s;
-  auto netlink = Netlink::open();
+  auto netlink = LinuxNetlink::open();
   if (!netlink) return netlink.status();
-  netlink_ = std::make_unique<Netlink>(std::move(*netlink));
+  netlink_ = std::make_unique<LinuxNetlink>(std::move(*netlink));
 
   std::vector<bool> vips_present;
   for (auto& rc : config_.routers) {

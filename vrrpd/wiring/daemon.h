@@ -39,8 +39,8 @@ class Daemon {
     std::string interface;
     int ifindex = 0;
     Family family = Family::ipv4;
-    VrrpSocket socket;
-    Announcer announcer;
+    LinuxVrrpSocket socket;
+    LinuxAnnouncer announcer;
     std::array<RouterRuntime*, 256> by_vrid{};
     vrrp::RoutersByVrid slots;  // the same routers, as the receive path sees them
   };

@@ -5,13 +5,13 @@
 
 #include <memory>
 
-#include "vrrpd/edge/announce_linux.h"
 #include "vrrpd/config/config.h"
-#include "vrrpd/loop/event_loop_linux.h"
-#include "vrrpd/edge/netlink_linux.h"
 #include "vrrpd/core/router.h"
+#include "vrrpd/edge/announcer.h"
+#include "vrrpd/edge/netlink.h"
+#include "vrrpd/edge/vrrp_socket.h"
+#include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/wiring/router_policy.h"
-#include "vrrpd/edge/vrrp_socket_linux.h"
 
 namespace pgvrrpd {
 
