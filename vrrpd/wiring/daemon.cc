@@ -22,8 +22,19 @@ constexpr int kMaxPacketsPerWake = 64;
 constexpr auto kDropLogInterval = std::chrono::seconds(10);
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
-Daemon::~Daemon() = default;
+Daemon::Daemon(Config config, EventLoop& loop, DaemonEdge& edge)
+    : config_(std::move(config)), loop_(loop), edge_(edge) {}
+
+Daemon::~Daemon() {
+  // The loop outlives us: it must not call back into a Link.
+  for (auto& [key, link] : links_) loop_.unwatch(link->socket->fd());
+}
+
+const RouterRuntime* Daemon::find_router(std::string_view name) const {
+  for (const auto& r : routers_)
+    if (r->config().params.name == name) return r.get();
+  return nullptr;
+}
 
 Status Daemon::open_link(const RouterConfig& router, Link*& out) {
   auto ifindex = netlink_->ifindex(router.interface);
@@ -41,16 +52,18 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
     return r.interface == router.interface && r.params.family == router.params.family &&
            r.params.unicast_peers.empty();
   });
-  if (auto s = link->socket.open(router.interface, *ifindex, router.params.family, multicast); !s)
-    return s;
+  auto socket = edge_.open_socket(router.interface, *ifindex, router.params.family, multicast);
+  if (!socket) return socket.status();
+  link->socket = std::move(*socket);
   auto mac = netlink_->mac(*ifindex);
   if (!mac) return mac.status().with_context(router.interface);
-  if (auto s = link->announcer.open(*ifindex, *mac, router.params.family); !s)
-    return s.with_context(fmt::format("announcer on {}", router.interface));
+  auto announcer = edge_.open_announcer(*ifindex, *mac, router.params.family);
+  if (!announcer)
+    return announcer.status().with_context(fmt::format("announcer on {}", router.interface));
+  link->announcer = std::move(*announcer);
   Link* raw = link.get();
-  if (auto s = loop_.watch(raw->socket.fd(), EPOLLIN, [this, raw](uint32_t) { on_readable(*raw); });
-      !s)
-    return s;
+  auto readable = [this, raw](uint32_t) { on_readable(*raw); };
+  if (auto s = loop_.watch(raw->socket->fd(), EPOLLIN, readable); !s) return s;
   out = raw;
   links_.emplace(key, std::move(link));
   return Status::success();
@@ -81,9 +94,9 @@ Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
 
 Status Daemon::start() {
   if (auto s = loop_.open(); !s) return s;
-  auto netlink = LinuxNetlink::open();
+  auto netlink = edge_.open_netlink();
   if (!netlink) return netlink.status();
-  netlink_ = std::make_unique<LinuxNetlink>(std::move(*netlink));
+  netlink_ = std::move(*netlink);
 
   std::vector<bool> vips_present;
   for (auto& rc : config_.routers) {
@@ -113,7 +126,7 @@ Status Daemon::start() {
       link_local = *ll;
     }
     routers_.push_back(std::make_unique<RouterRuntime>(
-        loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex, link_local},
+        loop_, RouterLinks{*netlink_, *link->socket, *link->announcer, link->ifindex, link_local},
         rc, *primary));
     link->by_vrid[rc.params.vrid] = routers_.back().get();
     link->slots[rc.params.vrid] = {&rc.params, *primary};
@@ -123,7 +136,7 @@ Status Daemon::start() {
               primary->to_string(), present ? ", VIPs already present" : "");
   }
 
-  auto status = loop_.handle_signals({SIGTERM, SIGINT, SIGHUP, SIGUSR1},
+  auto status = edge_.handle_signals(loop_, {SIGTERM, SIGINT, SIGHUP, SIGUSR1},
                                      [this](int signal) { on_signal(signal); });
   if (!status) return status;
   if (auto s = start_hooks(); !s) return s;
@@ -237,7 +250,7 @@ Status Daemon::start_checks() {
     std::vector<RouterRuntime*> on_iface;
     for (auto& other : routers_)
       if (other->config().interface == iface) on_iface.push_back(other.get());
-    auto link = std::make_unique<checkers::LinkChecker>(loop_, iface);
+    auto link = edge_.make_link_check(loop_, iface);
     link->set_listener([on_iface](bool up, const std::string& reason) {
       for (auto* x : on_iface) x->policy().on_link(up, reason);
     });
@@ -292,7 +305,7 @@ void Daemon::stop_when_hooks_done() {
 void Daemon::on_readable(Link& link) {
   using Outcome = VrrpSocket::ReceiveResult::Outcome;
   for (int i = 0; i < kMaxPacketsPerWake; ++i) {
-    auto r = link.socket.receive();
+    auto r = link.socket->receive();
     switch (r.outcome) {
       case Outcome::drained: return;
       case Outcome::error: log::warning("{}", r.error.message()); return;
