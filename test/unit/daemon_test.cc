@@ -208,6 +208,22 @@ TEST_CASE("daemon: SIGTERM sends priority 0 adverts, removes the VIPs and stops 
   CHECK_FALSE(rig.t.loop.running());
 }
 
+TEST_CASE("daemon: shutdown waits while a failed VIP removal is retried") {
+  DaemonRig rig(kTwoRouters);
+  rig.start_as_masters();
+  rig.netlink().fail_removes = 3;  // a's and b's first tries, then a's retry
+  auto stopping = rig.t.now();
+  rig.edge.raise(SIGTERM);
+  CHECK(rig.netlink().has(kVipA));
+
+  rig.t.run_until(stopping + 1500ms);
+  CHECK(rig.t.loop.running());
+  CHECK(rig.netlink().has(kVipA));
+  rig.t.run_until(stopping + 2500ms);
+  CHECK_FALSE(rig.t.loop.running());
+  CHECK_FALSE(rig.netlink().has(kVipA));
+}
+
 TEST_CASE("daemon: shutdown waits for a running on_stop hook, up to hook_timeout") {
   LogCapture log;
   DaemonRig rig(R"(

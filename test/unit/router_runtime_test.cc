@@ -1,6 +1,6 @@
 // RouterRuntime on a fake edge and a fake clock: what a router does to the
 // interface as it becomes master, stays master and stops (VIPs with their
-// lease, adverts, gratuitous ARP).
+// lease, adverts, gratuitous ARP), and what it does when netlink fails.
 #include <doctest/doctest.h>
 
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 #include "fake_clock.h"
 #include "fake_edge.h"
 #include "ini_config.h"
+#include "log_capture.h"
 #include "vrrpd/wiring/router_runtime.h"
 
 using namespace pgvrrpd;
@@ -156,6 +157,178 @@ TEST_CASE("router runtime: a new master announces each VIP garp_repeat times gar
     rig.t.run_for(1s);
   }
   CHECK(rig.announcer.sent.size() == count);
+}
+
+TEST_CASE("router runtime: the VIP lease is refreshed in time for every vip_lease from 0 to 3600") {
+  // The slowest adverts v3 allows keep the simulated steps few.
+  for (uint32_t lease = 0; lease <= 3600; ++lease) {
+    CAPTURE(lease);
+    Rig rig(fmt::format("advert_interval = 40.95\nvip_lease = {}", lease));
+    auto m = rig.become_master();
+    Duration full = std::chrono::seconds(lease);
+    // run_until fails on a wake-up in the past or a timer re-armed with a
+    // zero period (the loop would spin).
+    rig.t.run_until(m + (lease == 0 ? 100s : 2 * full + 1s));
+
+    auto adds = rig.adds();
+    REQUIRE(!adds.empty());
+    CHECK(adds[0].at == m);
+    for (const auto& add : adds) CHECK(add.lease == lease);
+    CHECK(rig.netlink.has(kVip));
+    if (lease == 0) {
+      CHECK(adds.size() == 1);  // permanent: nothing to refresh
+      continue;
+    }
+    CHECK(adds.size() >= 5);
+    for (size_t i = 1; i < adds.size(); ++i) {
+      auto gap = adds[i].at - adds[i - 1].at;
+      CAPTURE(i);
+      // Every third of the lease (at most a tenth later, waiting for a gap
+      // between adverts): never a busy loop, and each refresh lands with
+      // at least half of the lease left.
+      CHECK(gap >= full * 3 / 10);
+      CHECK(gap <= full / 2);
+    }
+  }
+}
+
+TEST_CASE("router runtime: a lease refresh waits for a gap between fast adverts and still lands "
+          "in time") {
+  for (uint32_t lease : {1u, 2u, 3u, 5u}) {
+    CAPTURE(lease);
+    Rig rig(fmt::format("advert_interval = 0.01\nvip_lease = {}", lease));
+    auto m = rig.become_master();
+    rig.t.run_until(m + 10s);
+    auto adds = rig.adds();
+    REQUIRE(adds.size() >= 5);
+    Duration full = std::chrono::seconds(lease);
+    for (size_t i = 1; i < adds.size(); ++i) {
+      CAPTURE(i);
+      auto gap = adds[i].at - adds[i - 1].at;
+      CHECK(gap >= full * 3 / 10);
+      CHECK(gap <= full / 2);
+      // The blocking netlink call never runs just before an advert is due.
+      for (const auto& s : rig.socket.sent)
+        if (s.at > adds[i].at) {
+          CHECK(s.at - adds[i].at >= EventLoop::kQuietMargin);
+          break;
+        }
+    }
+  }
+}
+
+TEST_CASE("router runtime: a failed VIP add is logged and retried until the VIP is on the "
+          "interface") {
+  struct Case {
+    uint32_t lease;
+    Duration min_gap, max_gap;  // between attempts
+  };
+  // Permanent VIPs have no refresh to retry with; a long lease's refresh
+  // comes too late; a short one's is sooner than the retry delay.
+  for (Case c : {Case{0, 1s, 1200ms}, Case{3600, 1s, 1200ms}, Case{1, 333ms, 433ms}}) {
+    CAPTURE(c.lease);
+    LogCapture log;
+    Rig rig(fmt::format("vip_lease = {}", c.lease));
+    rig.netlink.fail_adds = 3;
+    auto m = rig.become_master();
+    CHECK_FALSE(rig.netlink.has(kVip));
+    CHECK(log.count("router pg: add VIP 198.51.100.51/24 on eth0: adding 198.51.100.51/24: No "
+                    "buffer space available (attempt 1, retrying)") == 1);
+
+    rig.t.run_until(m + 3 * c.max_gap);
+    auto adds = rig.adds();
+    REQUIRE(adds.size() >= 4);
+    CHECK_FALSE(adds[0].ok);
+    CHECK_FALSE(adds[1].ok);
+    CHECK_FALSE(adds[2].ok);
+    CHECK(adds[3].ok);
+    for (size_t i = 1; i <= 3; ++i) {
+      CAPTURE(i);
+      CHECK(adds[i].at - adds[i - 1].at >= c.min_gap);
+      CHECK(adds[i].at - adds[i - 1].at <= c.max_gap);
+    }
+    CHECK(rig.netlink.has(kVip));
+    CHECK(rig.state() == vrrp::State::master);
+    // The first failure and the recovery are reported; the retries in
+    // between are not, so a long outage does not flood the log.
+    CHECK(log.count("add VIP 198.51.100.51/24 on eth0") == 2);
+    CHECK(log.count("router pg: add VIP 198.51.100.51/24 on eth0: done after 3 failed attempts") ==
+          1);
+
+    if (c.lease == 0) {
+      rig.t.run_for(100s);
+      CHECK(rig.adds().size() == 4);  // added for good: no more calls
+    }
+  }
+}
+
+TEST_CASE("router runtime: a VIP add that keeps failing is reported again every 10 s") {
+  LogCapture log;
+  Rig rig("vip_lease = 0");
+  rig.netlink.fail_adds = 1000;
+  auto m = rig.become_master();
+  rig.t.run_until(m + 25s);
+  CHECK(rig.adds().size() >= 20);
+  CHECK(log.count("(attempt 1, retrying)") == 1);
+  CHECK(log.count("retrying)") == 3);  // at 0 s, ~10 s and ~20 s
+}
+
+TEST_CASE("router runtime: a failed VIP remove is retried until the VIP is gone, and no refresh "
+          "puts it back") {
+  for (uint32_t lease : {0u, 3u}) {
+    CAPTURE(lease);
+    LogCapture log;
+    Rig rig(fmt::format("vip_lease = {}", lease));
+    auto m = rig.become_master();
+    rig.t.run_until(m + 5s);
+    auto adds_as_master = rig.adds().size();
+
+    rig.netlink.fail_removes = 2;
+    rig.hear_master(200);
+    REQUIRE(rig.state() == vrrp::State::backup);
+    auto stepped_down = rig.t.now();
+    CHECK(rig.netlink.has(kVip));
+    CHECK(rig.runtime->removing_vips());
+    CHECK(log.count("router pg: remove VIP 198.51.100.51/24 from eth0: removing "
+                    "198.51.100.51/24: Device or resource busy (attempt 1, retrying)") == 1);
+
+    // The peer keeps advertising, so the router stays backup.
+    for (int i = 0; i < 5; ++i) {
+      rig.t.run_for(1s);
+      rig.hear_master(200);
+    }
+    auto removes = rig.removes();
+    REQUIRE(removes.size() == 3);
+    CHECK(removes[0].at == stepped_down);
+    CHECK_FALSE(removes[1].ok);
+    CHECK(removes[2].ok);
+    for (size_t i = 1; i < removes.size(); ++i) {
+      CHECK(removes[i].at - removes[i - 1].at >= 1s);
+      CHECK(removes[i].at - removes[i - 1].at <= 1200ms);
+    }
+    CHECK_FALSE(rig.netlink.has(kVip));
+    CHECK_FALSE(rig.runtime->removing_vips());
+    CHECK(rig.adds().size() == adds_as_master);
+    CHECK(log.count("remove VIP 198.51.100.51/24 from eth0: done after 2 failed attempts") == 1);
+  }
+}
+
+TEST_CASE("router runtime: becoming master again ends the retries of a failed VIP remove") {
+  Rig rig("vip_lease = 0");
+  rig.become_master();
+  rig.netlink.fail_removes = 1000;
+  rig.hear_master(200);
+  REQUIRE(rig.state() == vrrp::State::backup);
+  rig.t.run_for(2500ms);
+  CHECK(rig.removes().size() == 3);
+
+  rig.run_until_master();  // the peer went quiet
+  auto removes = rig.removes().size();
+  CHECK_FALSE(rig.runtime->removing_vips());
+  CHECK(rig.netlink.has(kVip));
+  rig.t.run_for(30s);
+  CHECK(rig.removes().size() == removes);
+  CHECK(rig.netlink.has(kVip));
 }
 
 TEST_CASE("router runtime: shutdown sends a priority 0 advert, removes the VIPs and stops "

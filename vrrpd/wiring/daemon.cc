@@ -272,7 +272,7 @@ void Daemon::on_signal(int signal) {
       if (shutdown_timer_) break;  // already stopping
       log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       for (auto& r : routers_) r->shutdown();
-      stop_when_hooks_done();
+      stop_when_settled();
       break;
     case SIGUSR1:
       log_statistics();
@@ -283,17 +283,24 @@ void Daemon::on_signal(int signal) {
   }
 }
 
-void Daemon::stop_when_hooks_done() {
-  // on_stop (and a running promote or fence) may still run: give them
-  // their hook_timeout, then leave; the runners kill what is left.
+void Daemon::stop_when_settled() {
+  // on_stop (and a running promote or fence) may still run, and a VIP
+  // removal that failed is being retried (a VIP left behind, permanent or
+  // until its lease ends, answers beside the new master's): give them the
+  // longest hook_timeout, then leave; the runners kill what is left.
   Duration longest{};
   for (auto& r : routers_) longest = std::max(longest, r->config().hooks.timeout);
   shutdown_deadline_ = loop_.now() + longest;
   shutdown_timer_ = std::make_unique<Timer>(loop_, [this] {
-    bool idle = std::all_of(routers_.begin(), routers_.end(),
-                            [](auto& r) { return r->policy().hooks_idle(); });
-    if (idle || loop_.now() >= shutdown_deadline_) {
-      if (!idle) log::warning("hooks still running at shutdown: killing them");
+    bool hooks_idle = std::all_of(routers_.begin(), routers_.end(),
+                                  [](auto& r) { return r->policy().hooks_idle(); });
+    bool vips_gone = std::none_of(routers_.begin(), routers_.end(),
+                                  [](auto& r) { return r->removing_vips(); });
+    if ((hooks_idle && vips_gone) || loop_.now() >= shutdown_deadline_) {
+      if (!hooks_idle) log::warning("hooks still running at shutdown: killing them");
+      if (!vips_gone)
+        log::error("VIPs could not be removed before shutdown: they stay until their lease "
+                   "ends (or for good, with vip_lease = 0)");
       loop_.stop();
       return;
     }

@@ -65,7 +65,7 @@ class Daemon {
   Status start_checks();
   Status start_hooks();
   void on_signal(int signal);
-  void stop_when_hooks_done();
+  void stop_when_settled();
   void log_statistics() const;
 
   Config config_;
@@ -76,7 +76,7 @@ class Daemon {
   std::vector<std::unique_ptr<RouterRuntime>> routers_;
   std::map<std::string, std::unique_ptr<checkers::Checker>> checks_;  // tracked ones, by name
   std::map<std::string, std::unique_ptr<LinkCheck>> link_checks_;  // by interface
-  std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks
+  std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks and VIP removals
   TimePoint shutdown_deadline_{};
   std::array<uint64_t, static_cast<size_t>(vrrp::Reject::count_)> dropped_{};
   std::array<TimePoint, static_cast<size_t>(vrrp::Reject::count_)> last_drop_log_{};
