@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/loop/loop_clock.h"
 
 using namespace pgvrrpd;
 using namespace std::chrono_literals;
@@ -158,4 +159,95 @@ TEST_CASE("watched fd: a failed socket() is an error naming what failed, and not
   CHECK_FALSE(s.is_ok());
   CHECK(s.message().find("cannot open an ICMP socket") != std::string::npos);
   CHECK_FALSE(fd.open());
+}
+
+// The clock seam the wiring tests use: a loop on a fake clock, driven by
+// run_due() instead of run().
+
+namespace {
+class ManualClock final : public LoopClock {
+ public:
+  TimePoint now() const override { return now_; }
+  TimePoint now_ = TimePoint(std::chrono::hours(1));
+};
+}  // namespace
+
+TEST_CASE("event loop: on a fake clock run_due fires the timers due then, and only those") {
+  ManualClock clock;
+  EventLoop loop(clock);  // never opened
+  auto t0 = clock.now();
+  std::vector<std::string> fired;
+  Timer first(loop, [&] { fired.push_back("first"); });
+  Timer second(loop, [&] {
+    fired.push_back("second");
+    loop.stop();
+  });
+  second.arm(t0 + 20ms);
+  first.arm(t0 + 10ms);
+  CHECK(loop.now() == t0);
+  CHECK(loop.next_wakeup() == t0 + 10ms);
+
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(fired.empty());
+  clock.now_ = t0 + 10ms;
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(fired == std::vector<std::string>{"first"});
+  CHECK(loop.running());
+  CHECK(loop.next_wakeup() == t0 + 20ms);
+
+  clock.now_ = t0 + 25ms;
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(fired == std::vector<std::string>{"first", "second"});
+  CHECK_FALSE(loop.running());  // the callback called stop()
+  CHECK_FALSE(loop.next_wakeup());
+}
+
+TEST_CASE("event loop: on a fake clock a deferred task waits for a quiet moment, or its latest") {
+  ManualClock clock;
+  EventLoop loop(clock);
+  auto t0 = clock.now();
+  int ran = 0;
+  Timer soon(loop, [] {});
+  DeferredTask task(loop, [&] { ++ran; });
+  soon.arm(t0 + EventLoop::kQuietMargin / 2);
+  task.post(t0 + 1s);
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(ran == 0);  // a timer is due within the margin
+  CHECK(loop.next_wakeup() == t0 + EventLoop::kQuietMargin / 2);
+  clock.now_ = t0 + EventLoop::kQuietMargin / 2;
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(ran == 1);  // after the timer, quiet
+
+  Timer* self = nullptr;
+  Timer busy(loop, [&] { self->arm(loop.now() + 1ms); });
+  self = &busy;
+  busy.arm(clock.now_);
+  task.post(clock.now_ + 3ms);
+  auto latest = clock.now_ + 3ms;
+  while (ran == 1) {
+    REQUIRE(loop.next_wakeup());
+    clock.now_ = *loop.next_wakeup();
+    REQUIRE(loop.run_due().is_ok());
+  }
+  CHECK(clock.now_ == latest);  // never quiet: at its latest time
+}
+
+TEST_CASE("event loop: once open, run_due also serves the fds already readable, without waiting") {
+  ManualClock clock;
+  EventLoop loop(clock);
+  REQUIRE(loop.open().is_ok());
+  WatchedFd fd(loop);
+  REQUIRE(fd.adopt(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd").is_ok());
+  int calls = 0;
+  REQUIRE(fd.watch(EPOLLIN, [&](uint32_t) {
+                uint64_t value;
+                CHECK(read(fd.get(), &value, sizeof value) == sizeof value);
+                ++calls;
+              }).is_ok());
+  REQUIRE(loop.run_due().is_ok());  // nothing readable: returns at once
+  CHECK(calls == 0);
+  uint64_t one = 1;
+  REQUIRE(write(fd.get(), &one, sizeof one) == sizeof one);
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(calls == 1);
 }

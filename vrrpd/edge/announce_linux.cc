@@ -36,13 +36,13 @@ Status setsockopt_int(int fd, int level, int option, int value, const char* name
 
 }  // namespace
 
-Announcer::Announcer(Announcer&& other) noexcept
+LinuxAnnouncer::LinuxAnnouncer(LinuxAnnouncer&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       ifindex_(other.ifindex_),
       mac_(other.mac_),
       family_(other.family_) {}
 
-Announcer& Announcer::operator=(Announcer&& other) noexcept {
+LinuxAnnouncer& LinuxAnnouncer::operator=(LinuxAnnouncer&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
@@ -53,14 +53,14 @@ Announcer& Announcer::operator=(Announcer&& other) noexcept {
   return *this;
 }
 
-Announcer::~Announcer() { close(); }
+LinuxAnnouncer::~LinuxAnnouncer() { close(); }
 
-void Announcer::close() {
+void LinuxAnnouncer::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
-Status Announcer::open(int ifindex, MacAddress mac, Family family) {
+Status LinuxAnnouncer::open(int ifindex, MacAddress mac, Family family) {
   close();
   ifindex_ = ifindex;
   mac_ = mac;
@@ -126,7 +126,8 @@ Status Announcer::open(int ifindex, MacAddress mac, Family family) {
   return Status::success();
 }
 
-Status Announcer::announce(const IpAddress& vip, const IpAddress& source_link_local_for_v6) {
+Status LinuxAnnouncer::announce(const IpAddress& vip,
+                                const IpAddress& source_link_local_for_v6) {
   if (fd_ < 0) return Status::error("announcer is not open");
   if (vip.family() != family_)
     return Status::error(fmt::format("cannot announce {} on the {} announcer",
@@ -135,7 +136,7 @@ Status Announcer::announce(const IpAddress& vip, const IpAddress& source_link_lo
   return announce_v6(vip, source_link_local_for_v6);
 }
 
-Status Announcer::announce_v4(const IpAddress& vip) {
+Status LinuxAnnouncer::announce_v4(const IpAddress& vip) {
   std::array<uint8_t, kArpLength> frame{};
   arphdr header{};
   header.ar_hrd = htons(ARPHRD_ETHER);
@@ -166,7 +167,7 @@ Status Announcer::announce_v4(const IpAddress& vip) {
   return Status::success();
 }
 
-Status Announcer::announce_v6(const IpAddress& vip, const IpAddress& source) {
+Status LinuxAnnouncer::announce_v6(const IpAddress& vip, const IpAddress& source) {
   auto context = [&] {
     return fmt::format("neighbor advertisement for {} on interface #{}", vip.to_string(),
                        ifindex_);

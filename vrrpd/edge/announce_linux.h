@@ -1,33 +1,25 @@
-// Tells the link that a virtual address now lives at this node's MAC: a
-// gratuitous ARP (IPv4) or an unsolicited Neighbor Advertisement (IPv6), as a
-// new Master does on taking over (RFC 5798 6.4.1 / 6.4.2, RFC 3768 6.4.1).
-//
-// Unlike RFC 5798 we announce the interface's own MAC, not the virtual router
-// MAC 00-00-5E-00-01-{VRID}: the VIP moves between two hosts' real MACs, so
-// neighbours must be told the new one.
-//
-// One Announcer per interface and family. Sockets are non-blocking and send
-// only: nothing is ever queued for reading on them. A full send buffer is an
-// error (EAGAIN), not a wait; the caller repeats announcements anyway, since a
-// single frame may be lost.
+// Announcer (announcer.h) on Linux sockets. One LinuxAnnouncer per interface
+// and family. Sockets are non-blocking and send only: nothing is ever queued
+// for reading on them. A full send buffer is an error (EAGAIN), not a wait.
 #pragma once
 
 #include <cstdint>
 
 #include "vrrpd/basics/ip_address.h"
-#include "vrrpd/edge/netlink_linux.h"  // MacAddress
 #include "vrrpd/basics/result.h"
+#include "vrrpd/edge/announcer.h"
+#include "vrrpd/edge/netlink.h"  // MacAddress
 
 namespace pgvrrpd {
 
-class Announcer {
+class LinuxAnnouncer final : public Announcer {
  public:
-  Announcer() = default;
-  Announcer(Announcer&& other) noexcept;
-  Announcer& operator=(Announcer&& other) noexcept;
-  Announcer(const Announcer&) = delete;
-  Announcer& operator=(const Announcer&) = delete;
-  ~Announcer();
+  LinuxAnnouncer() = default;
+  LinuxAnnouncer(LinuxAnnouncer&& other) noexcept;
+  LinuxAnnouncer& operator=(LinuxAnnouncer&& other) noexcept;
+  LinuxAnnouncer(const LinuxAnnouncer&) = delete;
+  LinuxAnnouncer& operator=(const LinuxAnnouncer&) = delete;
+  ~LinuxAnnouncer() override;
 
   // Opens the socket for `family` on `ifindex`. IPv4: AF_PACKET/SOCK_DGRAM
   // bound to the interface; IPv6: raw ICMPv6 bound to the interface, hop
@@ -35,16 +27,8 @@ class Announcer {
   Status open(int ifindex, MacAddress mac, Family family);
   bool is_open() const { return fd_ >= 0; }
 
-  // REQUIRES: is_open(), vip.family() == the family opened.
-  // IPv4: one ARP request to ff:ff:ff:ff:ff:ff with sender and target IP
-  //   both `vip` and sender MAC our MAC (RFC 5227 3 "ARP Announcement";
-  //   target MAC zero). `source_link_local_for_v6` is ignored.
-  // IPv6: one Neighbor Advertisement to ff02::1 (RFC 4861 4.4, 7.2.6):
-  //   target `vip`, Override set, Solicited and Router clear, Target
-  //   Link-Layer Address option = our MAC, sent from
-  //   `source_link_local_for_v6`, which must be a non-tentative link-local
-  //   address of the interface (Netlink::primary_address gives it).
-  Status announce(const IpAddress& vip, const IpAddress& source_link_local_for_v6);
+  // REQUIRES: is_open().
+  Status announce(const IpAddress& vip, const IpAddress& source_link_local_for_v6) override;
 
  private:
   Status announce_v4(const IpAddress& vip);

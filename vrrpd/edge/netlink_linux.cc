@@ -112,20 +112,20 @@ Result<AddrPtr> address_template(int ifindex, const IpPrefix& prefix) {
 
 }  // namespace
 
-Result<Netlink> Netlink::open() {
+Result<LinuxNetlink> LinuxNetlink::open() {
   nl_sock* socket = nl_socket_alloc();
   if (socket == nullptr) return Status::error("nl_socket_alloc: out of memory", ENOMEM);
   if (int err = nl_connect(socket, NETLINK_ROUTE); err < 0) {
     nl_socket_free(socket);
     return nl_error("connecting rtnetlink socket", err);
   }
-  return Netlink(socket);
+  return LinuxNetlink(socket);
 }
 
-Netlink::Netlink(Netlink&& other) noexcept
+LinuxNetlink::LinuxNetlink(LinuxNetlink&& other) noexcept
     : socket_(std::exchange(other.socket_, nullptr)) {}
 
-Netlink& Netlink::operator=(Netlink&& other) noexcept {
+LinuxNetlink& LinuxNetlink::operator=(LinuxNetlink&& other) noexcept {
   if (this != &other) {
     if (socket_ != nullptr) nl_socket_free(socket_);
     socket_ = std::exchange(other.socket_, nullptr);
@@ -133,12 +133,12 @@ Netlink& Netlink::operator=(Netlink&& other) noexcept {
   return *this;
 }
 
-Netlink::~Netlink() {
+LinuxNetlink::~LinuxNetlink() {
   // nl_socket_free closes the fd too.
   if (socket_ != nullptr) nl_socket_free(socket_);
 }
 
-Result<int> Netlink::ifindex(const std::string& name) {
+Result<int> LinuxNetlink::ifindex(const std::string& name) {
   rtnl_link* raw = nullptr;
   if (int err = rtnl_link_get_kernel(socket_, 0, name.c_str(), &raw); err < 0)
     return nl_error(fmt::format("looking up interface {}", name), err);
@@ -146,7 +146,7 @@ Result<int> Netlink::ifindex(const std::string& name) {
   return rtnl_link_get_ifindex(link.get());
 }
 
-Result<MacAddress> Netlink::mac(int ifindex) {
+Result<MacAddress> LinuxNetlink::mac(int ifindex) {
   rtnl_link* raw = nullptr;
   if (int err = rtnl_link_get_kernel(socket_, ifindex, nullptr, &raw); err < 0)
     return nl_error(fmt::format("looking up interface #{}", ifindex), err);
@@ -164,7 +164,7 @@ Result<MacAddress> Netlink::mac(int ifindex) {
   return mac;
 }
 
-Result<std::vector<IpPrefix>> Netlink::addresses(int ifindex, Family family) {
+Result<std::vector<IpPrefix>> LinuxNetlink::addresses(int ifindex, Family family) {
   auto dumped = dump_addresses(socket_, ifindex, family);
   if (!dumped) return dumped.status();
   std::vector<IpPrefix> out;
@@ -173,7 +173,7 @@ Result<std::vector<IpPrefix>> Netlink::addresses(int ifindex, Family family) {
   return out;
 }
 
-Result<IpAddress> Netlink::primary_address(int ifindex, Family family,
+Result<IpAddress> LinuxNetlink::primary_address(int ifindex, Family family,
                                            const std::vector<IpPrefix>& exclude) {
   auto dumped = dump_addresses(socket_, ifindex, family);
   if (!dumped) return dumped.status();
@@ -200,7 +200,8 @@ Result<IpAddress> Netlink::primary_address(int ifindex, Family family,
       family == Family::ipv6 ? " (no link-local, or it is still tentative)" : ""));
 }
 
-Status Netlink::add_address(int ifindex, const IpPrefix& prefix, uint32_t lease_seconds) {
+Status LinuxNetlink::add_address(int ifindex, const IpPrefix& prefix,
+                                 uint32_t lease_seconds) {
   auto addr = address_template(ifindex, prefix);
   if (!addr) return addr.status();
   uint32_t lifetime = lease_seconds == 0 ? kInfinityLifeTime : lease_seconds;
@@ -234,7 +235,7 @@ Status Netlink::add_address(int ifindex, const IpPrefix& prefix, uint32_t lease_
   return Status::success();
 }
 
-Status Netlink::remove_address(int ifindex, const IpPrefix& prefix) {
+Status LinuxNetlink::remove_address(int ifindex, const IpPrefix& prefix) {
   auto addr = address_template(ifindex, prefix);
   if (!addr) return addr.status();
   int err = rtnl_addr_delete(socket_, addr->get(), 0);

@@ -24,12 +24,12 @@ Status set_int(int fd, int level, int name, int value, const char* what) {
 
 }  // namespace
 
-VrrpSocket::~VrrpSocket() {
+LinuxVrrpSocket::~LinuxVrrpSocket() {
   if (fd_ >= 0) close(fd_);
 }
 
-Status VrrpSocket::open(const std::string& interface, int ifindex, Family family,
-                        bool join_multicast) {
+Status LinuxVrrpSocket::open(const std::string& interface, int ifindex, Family family,
+                             bool join_multicast) {
   family_ = family;
   ifindex_ = ifindex;
   fd_ = socket(family == Family::ipv4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -43,7 +43,7 @@ Status VrrpSocket::open(const std::string& interface, int ifindex, Family family
   return status.with_context(fmt::format("VRRP socket on {}", interface));
 }
 
-Status VrrpSocket::open_ipv4(bool join_multicast) {
+Status LinuxVrrpSocket::open_ipv4(bool join_multicast) {
   for (auto s : {set_int(fd_, IPPROTO_IP, IP_MULTICAST_TTL, vrrp::kRequiredTtl, "IP_MULTICAST_TTL"),
                  set_int(fd_, IPPROTO_IP, IP_TTL, vrrp::kRequiredTtl, "IP_TTL"),
                  set_int(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP"),
@@ -62,7 +62,7 @@ Status VrrpSocket::open_ipv4(bool join_multicast) {
   return Status::success();
 }
 
-Status VrrpSocket::open_ipv6(bool join_multicast) {
+Status LinuxVrrpSocket::open_ipv6(bool join_multicast) {
   for (auto s : {set_int(fd_, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, vrrp::kRequiredTtl, "IPV6_MULTICAST_HOPS"),
                  set_int(fd_, IPPROTO_IPV6, IPV6_UNICAST_HOPS, vrrp::kRequiredTtl, "IPV6_UNICAST_HOPS"),
                  set_int(fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP"),
@@ -84,8 +84,8 @@ Status VrrpSocket::open_ipv6(bool join_multicast) {
   return Status::success();
 }
 
-Status VrrpSocket::send(std::span<const uint8_t> message, const IpAddress& source,
-                        const IpAddress& destination) {
+Status LinuxVrrpSocket::send(std::span<const uint8_t> message, const IpAddress& source,
+                             const IpAddress& destination) {
   iovec iov{const_cast<uint8_t*>(message.data()), message.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -132,7 +132,7 @@ Status VrrpSocket::send(std::span<const uint8_t> message, const IpAddress& sourc
   return Status::success();
 }
 
-VrrpSocket::ReceiveResult VrrpSocket::receive() {
+VrrpSocket::ReceiveResult LinuxVrrpSocket::receive() {
   using Outcome = ReceiveResult::Outcome;
   sockaddr_in6 from{};
   iovec iov{buffer_.data(), buffer_.size()};

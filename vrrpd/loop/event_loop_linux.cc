@@ -54,15 +54,20 @@ void EventLoop::read_signals() {
   while (read(signal_fd_, &info, sizeof info) == sizeof info) signal_callback_(info.ssi_signo);
 }
 
-const timespec* EventLoop::wait_timeout(timespec& out) const {
+std::optional<TimePoint> EventLoop::next_wakeup() const {
   std::optional<TimePoint> wake;
   if (!timers_.empty()) wake = timers_.begin()->first.first;
   // A deferred task still waiting found no quiet moment: it runs after the
   // next timer, or at its latest time.
   if (!deferred_.empty() && (!wake || deferred_.begin()->first.first < *wake))
     wake = deferred_.begin()->first.first;
+  return wake;
+}
+
+const timespec* EventLoop::wait_timeout(timespec& out) const {
+  auto wake = next_wakeup();
   if (!wake) return nullptr;  // sleep until an fd or a signal wakes us
-  auto wait = std::max(*wake - Clock::now(), Duration::zero());
+  auto wait = std::max(*wake - now(), Duration::zero());
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
   out.tv_sec = ns / 1'000'000'000;
   out.tv_nsec = ns % 1'000'000'000;
@@ -70,7 +75,7 @@ const timespec* EventLoop::wait_timeout(timespec& out) const {
 }
 
 void EventLoop::run_due_timers() {
-  auto now = Clock::now();
+  auto now = this->now();
   // Callbacks may arm or cancel timers, so take one due timer at a time.
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto it = timers_.begin();
@@ -82,7 +87,7 @@ void EventLoop::run_due_timers() {
 
 void EventLoop::run_deferred_tasks() {
   while (!deferred_.empty() && running_) {
-    auto now = Clock::now();
+    auto now = this->now();
     auto it = deferred_.begin();
     bool quiet = timers_.empty() || timers_.begin()->first.first - now >= kQuietMargin;
     if (!quiet && it->first.first > now) return;
@@ -94,24 +99,42 @@ void EventLoop::run_deferred_tasks() {
 
 Status EventLoop::run() {
   running_ = true;
-  std::array<epoll_event, 64> events;
+  stopped_ = false;
   while (running_) {
     timespec timeout;
-    int n = epoll_pwait2(epoll_fd_, events.data(), events.size(), wait_timeout(timeout), nullptr);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::from_errno("epoll_pwait2");
-    }
-    for (int i = 0; i < n && running_; ++i) {
-      auto it = fds_.find(events[i].data.fd);
-      // A callback earlier in this batch may have unwatched this fd.
-      if (it == fds_.end()) continue;
-      auto callback = it->second;  // the callback may unwatch itself
-      callback(events[i].events);
-    }
-    if (running_) run_due_timers();
-    run_deferred_tasks();
+    if (auto s = turn(wait_timeout(timeout)); !s) return s;
   }
+  return Status::success();
+}
+
+Status EventLoop::run_due() {
+  if (stopped_) return Status::success();
+  running_ = true;
+  if (epoll_fd_ >= 0) {
+    const timespec no_wait{};
+    return turn(&no_wait);
+  }
+  run_due_timers();
+  run_deferred_tasks();
+  return Status::success();
+}
+
+Status EventLoop::turn(const timespec* timeout) {
+  std::array<epoll_event, 64> events;
+  int n = epoll_pwait2(epoll_fd_, events.data(), events.size(), timeout, nullptr);
+  if (n < 0) {
+    if (errno == EINTR) return Status::success();
+    return Status::from_errno("epoll_pwait2");
+  }
+  for (int i = 0; i < n && running_; ++i) {
+    auto it = fds_.find(events[i].data.fd);
+    // A callback earlier in this batch may have unwatched this fd.
+    if (it == fds_.end()) continue;
+    auto callback = it->second;  // the callback may unwatch itself
+    callback(events[i].events);
+  }
+  if (running_) run_due_timers();
+  run_deferred_tasks();
   return Status::success();
 }
 

@@ -3,6 +3,9 @@
 // nanosecond timeout (Linux 5.11+); a timerfd would cost two more system
 // calls per advert, its read and its re-arm. Everything the daemon does runs
 // from here, one callback at a time; callbacks must not block.
+//
+// The time comes from a LoopClock: the steady clock unless the loop is given
+// another. Unit tests give a fake one and call run_due() instead of run().
 #pragma once
 
 #include <csignal>
@@ -17,6 +20,7 @@
 
 #include "vrrpd/basics/result.h"
 #include "vrrpd/basics/time.h"
+#include "vrrpd/loop/loop_clock.h"
 
 namespace pgvrrpd {
 
@@ -24,7 +28,8 @@ class EventLoop {
  public:
   using FdCallback = std::function<void(uint32_t events)>;
 
-  EventLoop() = default;
+  // `clock` must outlive the loop.
+  explicit EventLoop(const LoopClock& clock = SteadyLoopClock::instance()) : clock_(clock) {}
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -38,9 +43,25 @@ class EventLoop {
 
   // Runs until stop() is called from a callback.
   Status run();
-  void stop() { running_ = false; }
+  void stop() {
+    running_ = false;
+    stopped_ = true;
+  }
 
-  TimePoint now() const { return Clock::now(); }
+  // One turn of run() that never waits: the callbacks of the fds already
+  // readable (only once open() was called; none otherwise), then the timers
+  // due at now(), then the deferred tasks that may run. For tests with a
+  // fake clock, which move it to next_wakeup() and call this; running()
+  // then says whether a callback called stop(). Once one has, run_due()
+  // does nothing, as run() would have returned. Fails only as run() would.
+  Status run_due();
+  // Between the start of run() or run_due() and a stop().
+  bool running() const { return running_; }
+  // The earliest time a timer or a deferred task wants the loop awake;
+  // nullopt when only an fd or a signal can wake it.
+  std::optional<TimePoint> next_wakeup() const;
+
+  TimePoint now() const { return clock_.now(); }
 
   // A DeferredTask waits until no timer is due within this margin: long
   // enough for one blocking netlink round trip under rtnl lock contention
@@ -55,13 +76,18 @@ class EventLoop {
   using Queue = std::map<Key, std::function<void()>*>;
   // The time to the earliest wake-up into `out`, or nullptr when none is due.
   const timespec* wait_timeout(timespec& out) const;
+  // One turn: waits in epoll_pwait2 up to `timeout` (nullptr: forever),
+  // then runs the ready fds' callbacks, the due timers, the deferred tasks.
+  Status turn(const timespec* timeout);
   void run_due_timers();
   void run_deferred_tasks();
   void read_signals();
 
+  const LoopClock& clock_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = false;
+  bool stopped_ = false;  // stop() was called since run() last started
   uint64_t next_key_ = 0;
   Queue timers_;    // armed Timers, by deadline
   Queue deferred_;  // posted DeferredTasks, by latest time

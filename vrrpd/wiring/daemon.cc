@@ -23,8 +23,19 @@ constexpr int kMaxPacketsPerWake = 64;
 constexpr auto kDropLogInterval = std::chrono::seconds(10);
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)) {}
-Daemon::~Daemon() = default;
+Daemon::Daemon(Config config, EventLoop& loop, DaemonEdge& edge)
+    : config_(std::move(config)), loop_(loop), edge_(edge) {}
+
+Daemon::~Daemon() {
+  // The loop outlives us: it must not call back into a Link.
+  for (auto& [key, link] : links_) loop_.unwatch(link->socket->fd());
+}
+
+const RouterRuntime* Daemon::find_router(std::string_view name) const {
+  for (const auto& r : routers_)
+    if (r->config().params.name == name) return r.get();
+  return nullptr;
+}
 
 Status Daemon::open_link(const RouterConfig& router, Link*& out) {
   auto ifindex = netlink_->ifindex(router.interface);
@@ -42,16 +53,18 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
     return r.interface == router.interface && r.params.family == router.params.family &&
            r.params.unicast_peers.empty();
   });
-  if (auto s = link->socket.open(router.interface, *ifindex, router.params.family, multicast); !s)
-    return s;
+  auto socket = edge_.open_socket(router.interface, *ifindex, router.params.family, multicast);
+  if (!socket) return socket.status();
+  link->socket = std::move(*socket);
   auto mac = netlink_->mac(*ifindex);
   if (!mac) return mac.status().with_context(router.interface);
-  if (auto s = link->announcer.open(*ifindex, *mac, router.params.family); !s)
-    return s.with_context(fmt::format("announcer on {}", router.interface));
+  auto announcer = edge_.open_announcer(*ifindex, *mac, router.params.family);
+  if (!announcer)
+    return announcer.status().with_context(fmt::format("announcer on {}", router.interface));
+  link->announcer = std::move(*announcer);
   Link* raw = link.get();
-  if (auto s = loop_.watch(raw->socket.fd(), EPOLLIN, [this, raw](uint32_t) { on_readable(*raw); });
-      !s)
-    return s;
+  auto readable = [this, raw](uint32_t) { on_readable(*raw); };
+  if (auto s = loop_.watch(raw->socket->fd(), EPOLLIN, readable); !s) return s;
   out = raw;
   links_.emplace(key, std::move(link));
   return Status::success();
@@ -83,9 +96,9 @@ Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
 
 Status Daemon::start() {
   if (auto s = loop_.open(); !s) return s;
-  auto netlink = Netlink::open();
+  auto netlink = edge_.open_netlink();
   if (!netlink) return netlink.status();
-  netlink_ = std::make_unique<Netlink>(std::move(*netlink));
+  netlink_ = std::move(*netlink);
 
   std::vector<bool> vips_present;
   for (auto& rc : config_.routers) {
@@ -95,7 +108,8 @@ Status Daemon::start() {
     if (!existing) return existing.status();
     auto primary = source_address(rc, link->ifindex, *existing);
     if (!primary) return primary.status();
-    bool present = std::any_of(rc.params.virtual_ips.begin(), rc.params.virtual_ips.end(), [&](auto& vip) {
+    const auto& vips = rc.params.virtual_ips;
+    bool present = std::any_of(vips.begin(), vips.end(), [&](const IpPrefix& vip) {
       return std::find(existing->begin(), existing->end(), vip) != existing->end();
     });
     vips_present.push_back(present);
@@ -106,7 +120,7 @@ Status Daemon::start() {
       link_local = *ll;
     }
     routers_.push_back(std::make_unique<RouterRuntime>(
-        loop_, RouterLinks{*netlink_, link->socket, link->announcer, link->ifindex, link_local},
+        loop_, RouterLinks{*netlink_, *link->socket, *link->announcer, link->ifindex, link_local},
         rc, *primary));
     link->by_vrid[rc.params.vrid] = routers_.back().get();
     link->slots[rc.params.vrid] = {&rc.params, *primary};
@@ -116,7 +130,7 @@ Status Daemon::start() {
               primary->to_string(), present ? ", VIPs already present" : "");
   }
 
-  auto status = loop_.handle_signals({SIGTERM, SIGINT, SIGHUP, SIGUSR1},
+  auto status = edge_.handle_signals(loop_, {SIGTERM, SIGINT, SIGHUP, SIGUSR1},
                                      [this](int signal) { on_signal(signal); });
   if (!status) return status;
   if (auto s = start_hooks(); !s) return s;
@@ -215,7 +229,7 @@ Status Daemon::start_checks() {
     std::vector<RouterRuntime*> on_iface;
     for (auto& other : routers_)
       if (other->config().interface == iface) on_iface.push_back(other.get());
-    auto link = std::make_unique<checkers::LinkChecker>(loop_, iface);
+    auto link = edge_.make_link_check(loop_, iface);
     link->set_listener([on_iface](bool up, const std::string& reason) {
       for (auto* x : on_iface) x->policy().on_link(up, reason);
     });
@@ -237,7 +251,7 @@ void Daemon::on_signal(int signal) {
       if (shutdown_timer_) break;  // already stopping
       log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       for (auto& r : routers_) r->shutdown();
-      stop_when_hooks_done();
+      stop_when_settled();
       break;
     case SIGUSR1:
       log_statistics();
@@ -248,17 +262,24 @@ void Daemon::on_signal(int signal) {
   }
 }
 
-void Daemon::stop_when_hooks_done() {
-  // on_stop (and a running promote or fence) may still run: give them
-  // their hook_timeout, then leave; the runners kill what is left.
+void Daemon::stop_when_settled() {
+  // on_stop (and a running promote or fence) may still run, and a VIP
+  // removal that failed is being retried (a VIP left behind, permanent or
+  // until its lease ends, answers beside the new master's): give them the
+  // longest hook_timeout, then leave; the runners kill what is left.
   Duration longest{};
   for (auto& r : routers_) longest = std::max(longest, r->config().hooks.timeout);
   shutdown_deadline_ = loop_.now() + longest;
   shutdown_timer_ = std::make_unique<Timer>(loop_, [this] {
-    bool idle = std::all_of(routers_.begin(), routers_.end(),
-                            [](auto& r) { return r->policy().hooks_idle(); });
-    if (idle || loop_.now() >= shutdown_deadline_) {
-      if (!idle) log::warning("hooks still running at shutdown: killing them");
+    bool hooks_idle = std::all_of(routers_.begin(), routers_.end(),
+                                  [](auto& r) { return r->policy().hooks_idle(); });
+    bool vips_gone = std::none_of(routers_.begin(), routers_.end(),
+                                  [](auto& r) { return r->removing_vips(); });
+    if ((hooks_idle && vips_gone) || loop_.now() >= shutdown_deadline_) {
+      if (!hooks_idle) log::warning("hooks still running at shutdown: killing them");
+      if (!vips_gone)
+        log::error("VIPs could not be removed before shutdown: they stay until their lease "
+                   "ends (or for good, with vip_lease = 0)");
       loop_.stop();
       return;
     }
@@ -270,7 +291,7 @@ void Daemon::stop_when_hooks_done() {
 void Daemon::on_readable(Link& link) {
   using Outcome = VrrpSocket::ReceiveResult::Outcome;
   for (int i = 0; i < kMaxPacketsPerWake; ++i) {
-    auto r = link.socket.receive();
+    auto r = link.socket->receive();
     switch (r.outcome) {
       case Outcome::drained: return;
       case Outcome::error: log::warning("{}", r.error.message()); return;

@@ -1,6 +1,6 @@
 // Wiring: opens the interface resources the configured routers need (VRRP
-// sockets, announcers, netlink), dispatches received adverts to routers and
-// runs the event loop until SIGTERM/SIGINT.
+// sockets, announcers, netlink) through a DaemonEdge, dispatches received
+// adverts to routers and runs the event loop until SIGTERM/SIGINT.
 #pragma once
 
 #include <array>
@@ -8,31 +8,41 @@
 #include <memory>
 #include <vector>
 
+#include <string_view>
+
 #include "checkers/checker.h"
-#include "checkers/link_checker_linux.h"
 #include "checkers/postgres_checker.h"
-#include "vrrpd/edge/announce_linux.h"
 #include "vrrpd/config/config.h"
-#include "vrrpd/loop/event_loop_linux.h"
-#include "vrrpd/edge/netlink_linux.h"
 #include "vrrpd/core/packet.h"
 #include "vrrpd/core/receive_filter.h"
+#include "vrrpd/edge/announcer.h"
+#include "vrrpd/edge/netlink.h"
+#include "vrrpd/edge/vrrp_socket.h"
+#include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/wiring/daemon_edge.h"
 #include "vrrpd/wiring/router_runtime.h"
-#include "vrrpd/edge/vrrp_socket_linux.h"
 
 namespace pgvrrpd {
 
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  // `loop` (not opened yet) and `edge` must outlive the Daemon.
+  Daemon(Config config, EventLoop& loop, DaemonEdge& edge);
   ~Daemon();
 
-  // Opens everything and starts the routers; an error here means nothing
-  // was changed on the system and the process should exit non-zero.
+  // Opens the loop and everything else and starts the routers; an error
+  // here means nothing was changed on the system and the process should
+  // exit non-zero.
   Status start();
   // Runs until SIGTERM/SIGINT, then shuts the routers down (priority 0
   // adverts, VIPs removed).
   Status run();
+
+  // What the statistics line reports (SIGUSR1, exit).
+  uint64_t received() const { return received_; }
+  uint64_t dropped(vrrp::Reject reason) const { return dropped_[static_cast<size_t>(reason)]; }
+  // nullptr when no router has that name.
+  const RouterRuntime* find_router(std::string_view name) const;
 
  private:
   // The routers of one interface and family share one socket and announcer.
@@ -40,8 +50,8 @@ class Daemon {
     std::string interface;
     int ifindex = 0;
     Family family = Family::ipv4;
-    VrrpSocket socket;
-    Announcer announcer;
+    std::unique_ptr<VrrpSocket> socket;
+    std::unique_ptr<Announcer> announcer;
     std::array<RouterRuntime*, 256> by_vrid{};
     vrrp::RoutersByVrid slots;  // the same routers, as the receive path sees them
   };
@@ -59,11 +69,12 @@ class Daemon {
   std::unique_ptr<checkers::Checker> make_checker(const CheckConfig& check);
   Status start_hooks();
   void on_signal(int signal);
-  void stop_when_hooks_done();
+  void stop_when_settled();
   void log_statistics() const;
 
   Config config_;
-  EventLoop loop_;
+  EventLoop& loop_;
+  DaemonEdge& edge_;
   std::unique_ptr<Netlink> netlink_;
   std::map<std::pair<int, Family>, std::unique_ptr<Link>> links_;
   std::vector<std::unique_ptr<RouterRuntime>> routers_;
@@ -71,8 +82,8 @@ class Daemon {
   // The same checks' config, in config_ (which never changes once started).
   std::map<std::string, const CheckConfig*> checker_configs_;
   std::map<std::string, checkers::PostgresChecker*> postgres_checks_;  // the postgres ones
-  std::map<std::string, std::unique_ptr<checkers::LinkChecker>> link_checks_;  // by interface
-  std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks
+  std::map<std::string, std::unique_ptr<LinkCheck>> link_checks_;  // by interface
+  std::unique_ptr<Timer> shutdown_timer_;  // waits for on_stop hooks and VIP removals
   TimePoint shutdown_deadline_{};
   std::array<uint64_t, static_cast<size_t>(vrrp::Reject::count_)> dropped_{};
   std::array<TimePoint, static_cast<size_t>(vrrp::Reject::count_)> last_drop_log_{};

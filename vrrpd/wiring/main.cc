@@ -11,7 +11,9 @@
 #include "checkers/conninfo_libpq.h"
 #include "notify/script_security.h"
 #include "vrrpd/config/config.h"
+#include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/wiring/daemon.h"
+#include "vrrpd/wiring/daemon_edge_linux.h"
 #include "vrrpd/basics/log.h"
 
 namespace {
@@ -108,7 +110,9 @@ int main(int argc, char** argv) {
   pgvrrpd::log::info("pgvrrpd {} starting with {} (node {})", PGVRRPD_VERSION,
                      options->config_path,
                      loaded.config.node.empty() ? "unnamed" : loaded.config.node);
-  pgvrrpd::Daemon daemon(std::move(loaded.config));
+  pgvrrpd::EventLoop loop;  // on the steady clock
+  pgvrrpd::LinuxDaemonEdge edge;
+  pgvrrpd::Daemon daemon(std::move(loaded.config), loop, edge);
   if (auto s = daemon.start(); !s) {
     pgvrrpd::log::error("cannot start: {}", s.message());
     return 1;

@@ -15,13 +15,12 @@ RouterRuntime::RouterRuntime(EventLoop& loop, RouterLinks links, const RouterCon
       protocol_timer_(loop, [this] {
         apply(router_.expire(loop_.now()));
       }),
-      lease_timer_(loop, [this] { post_lease_refresh(); }),
-      lease_refresh_(loop, [this] { refresh_lease(); }),
+      vips_(loop, links.netlink, links.ifindex, config),
       announce_timer_(loop, [this] { announce_once(); }),
       policy_(loop, config, router_, [this](const vrrp::Actions& a) { apply(a); }) {}
 
 void RouterRuntime::start(bool vips_present) {
-  vips_added_ = vips_present;
+  if (vips_present) vips_.adopt();
   apply(router_.start(loop_.now(), vips_present));
 }
 
@@ -36,7 +35,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
   for (const auto& action : actions) {
     switch (action.kind) {
       case Kind::send_advert: send_advert(action.priority); break;
-      case Kind::add_vips: add_vips(); break;
+      case Kind::add_vips: vips_.add(); break;
       case Kind::remove_vips: remove_vips(); break;
       case Kind::announce: start_announcing(); break;
       case Kind::transition:
@@ -98,43 +97,10 @@ void RouterRuntime::send_advert(uint8_t priority) {
   }
 }
 
-void RouterRuntime::add_vips() {
-  for (const auto& vip : config_.params.virtual_ips) {
-    if (auto s = links_.netlink.add_address(links_.ifindex, vip, config_.vip_lease_seconds); !s)
-      log::error("router {}: add VIP {} on {}: {}", config_.params.name, vip.to_string(),
-                 config_.interface, s.message());
-  }
-  vips_added_ = true;
-  if (config_.vip_lease_seconds > 0) {
-    // A third of the lease: two refreshes may be lost before it runs out.
-    lease_timer_.arm(loop_.now() + std::chrono::seconds(config_.vip_lease_seconds) / 3);
-  }
-}
-
-void RouterRuntime::post_lease_refresh() {
-  // The refresh is a blocking netlink round trip: it waits for a gap
-  // between adverts, for at most a tenth of the lease (and 200 ms).
-  auto slack = std::min<Duration>(std::chrono::milliseconds(200),
-                                  std::chrono::seconds(config_.vip_lease_seconds) / 10);
-  lease_refresh_.post(loop_.now() + slack);
-}
-
-void RouterRuntime::refresh_lease() {
-  if (router_.state() != vrrp::State::master || !vips_added_) return;
-  add_vips();
-}
-
 void RouterRuntime::remove_vips() {
-  lease_timer_.disarm();
-  lease_refresh_.cancel();
   announce_timer_.disarm();
   announcements_left_ = 0;
-  for (const auto& vip : config_.params.virtual_ips) {
-    if (auto s = links_.netlink.remove_address(links_.ifindex, vip); !s)
-      log::error("router {}: remove VIP {} from {}: {}", config_.params.name, vip.to_string(),
-                 config_.interface, s.message());
-  }
-  vips_added_ = false;
+  vips_.remove();
 }
 
 void RouterRuntime::start_announcing() {

@@ -5,13 +5,14 @@
 
 #include <memory>
 
-#include "vrrpd/edge/announce_linux.h"
 #include "vrrpd/config/config.h"
-#include "vrrpd/loop/event_loop_linux.h"
-#include "vrrpd/edge/netlink_linux.h"
 #include "vrrpd/core/router.h"
+#include "vrrpd/edge/announcer.h"
+#include "vrrpd/edge/netlink.h"
+#include "vrrpd/edge/vrrp_socket.h"
+#include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/wiring/router_policy.h"
-#include "vrrpd/edge/vrrp_socket_linux.h"
+#include "vrrpd/wiring/vip_keeper.h"
 
 namespace pgvrrpd {
 
@@ -40,6 +41,8 @@ class RouterRuntime {
   void shutdown();
 
   const vrrp::Router& router() const { return router_; }
+  // A VIP removal failed and is being retried (see VipKeeper).
+  bool removing_vips() const { return vips_.removing(); }
   // Checks, hooks and the failover policy of this router.
   RouterPolicy& policy() { return policy_; }
   const RouterConfig& config() const { return config_; }
@@ -48,10 +51,7 @@ class RouterRuntime {
   void apply(const vrrp::Actions& actions);
   void arm_protocol_timer();
   void send_advert(uint8_t priority);
-  void add_vips();
   void remove_vips();
-  void post_lease_refresh();
-  void refresh_lease();
   void start_announcing();
   void announce_once();
   void warn_limited(const std::string& message);
@@ -61,11 +61,9 @@ class RouterRuntime {
   const RouterConfig& config_;
   vrrp::Router router_;
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
-  Timer lease_timer_;      // refreshes the VIPs' lifetime while master...
-  DeferredTask lease_refresh_;  // ...in the next gap between adverts
+  VipKeeper vips_;         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   uint32_t announcements_left_ = 0;
-  bool vips_added_ = false;
   std::optional<TimePoint> last_warning_;
   uint64_t suppressed_warnings_ = 0;
   RouterPolicy policy_;  // last: it refers to router_ and apply()

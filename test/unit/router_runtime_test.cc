@@ -1,0 +1,358 @@
+// RouterRuntime on a fake edge and a fake clock: what a router does to the
+// interface as it becomes master, stays master and stops (VIPs with their
+// lease, adverts, gratuitous ARP), and what it does when netlink fails.
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fake_clock.h"
+#include "fake_edge.h"
+#include "ini_config.h"
+#include "log_capture.h"
+#include "vrrpd/wiring/router_runtime.h"
+
+using namespace pgvrrpd;
+using namespace pgvrrpd::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kIfindex = 7;
+const IpAddress kSource = ip("198.51.100.1");
+const IpAddress kPeer = ip("198.51.100.2");
+const IpPrefix kVip = prefix("198.51.100.51/24");
+
+// One router on eth0, priority 100; `extra` adds or overrides keys.
+std::string router_ini(std::string_view extra) {
+  return fmt::format(
+      "[router pg]\n"
+      "interface = eth0\n"
+      "vrid = 51\n"
+      "priority = 100\n"
+      "virtual_ip = 198.51.100.51/24\n"
+      "{}\n",
+      extra);
+}
+
+struct Rig {
+  FakeTimeLoop t;
+  FakeNetlink netlink{t.clock};
+  FakeVrrpSocket socket{t.clock, Family::ipv4};
+  FakeAnnouncer announcer{t.clock};
+  Config config;
+  std::unique_ptr<RouterRuntime> runtime;
+
+  explicit Rig(std::string_view extra = "") : config(parse_ini(router_ini(extra))) {
+    runtime = std::make_unique<RouterRuntime>(
+        t.loop, RouterLinks{netlink, socket, announcer, kIfindex, IpAddress()},
+        config.routers.at(0), kSource);
+  }
+
+  vrrp::State state() const { return runtime->router().state(); }
+
+  // Starts the router with no VIPs on the interface, as the daemon does,
+  // and runs until its Master_Down_Timer makes it master.
+  TimePoint become_master() {
+    runtime->policy().reevaluate();
+    runtime->start(false);
+    run_until_master();
+    return t.now();
+  }
+  void run_until_master() {
+    auto give_up = t.now() + 200s;  // beyond any Master_Down_Interval
+    while (state() != vrrp::State::master) {
+      auto wake = t.loop.next_wakeup();
+      REQUIRE(wake);
+      REQUIRE(*wake <= give_up);
+      t.run_until(*wake);
+    }
+  }
+
+  // An advert from a master at `priority` (RFC 5798 6.4.3: a higher one
+  // makes a master back off; a backup waits for it).
+  void hear_master(uint8_t priority) {
+    vrrp::Advert a;
+    a.vrid = 51;
+    a.priority = priority;
+    a.interval = Centiseconds(100);
+    a.addresses = {kVip.address};
+    runtime->on_advert(a, {kPeer, vrrp_multicast_group(Family::ipv4), vrrp::kRequiredTtl});
+  }
+
+  std::vector<FakeNetlink::Call> adds() const {
+    return netlink.calls_of(FakeNetlink::Call::Kind::add);
+  }
+  std::vector<FakeNetlink::Call> removes() const {
+    return netlink.calls_of(FakeNetlink::Call::Kind::remove);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("router runtime: a new master adds its VIPs with the lease and advertises every "
+          "advert_interval") {
+  Rig rig("vip_lease = 3");
+  rig.runtime->policy().reevaluate();
+  rig.runtime->start(false);
+  auto started = rig.t.now();
+  auto down = rig.runtime->router().master_down_interval();
+
+  rig.t.run_until(started + down - 1ms);
+  CHECK(rig.state() == vrrp::State::backup);
+  CHECK(rig.socket.sent.empty());
+  CHECK(rig.netlink.calls.empty());
+
+  rig.t.run_until(started + down);
+  REQUIRE(rig.state() == vrrp::State::master);
+  auto became = rig.t.now();
+  REQUIRE(rig.adds().size() == 1);
+  CHECK(rig.adds()[0].prefix == kVip);
+  CHECK(rig.adds()[0].lease == 3);
+  CHECK(rig.adds()[0].at == became);
+  CHECK(rig.netlink.has(kVip));
+
+  rig.t.run_for(10s);
+  REQUIRE(rig.socket.sent.size() == 11);
+  for (size_t i = 0; i < rig.socket.sent.size(); ++i) {
+    const auto& sent = rig.socket.sent[i];
+    CAPTURE(i);
+    CHECK(sent.at == became + static_cast<int>(i) * 1s);
+    CHECK(sent.advert.vrid == 51);
+    CHECK(sent.advert.priority == 100);
+    CHECK(sent.advert.addresses == std::vector<IpAddress>{kVip.address});
+    CHECK(sent.source == kSource);
+    CHECK(sent.destination == vrrp_multicast_group(Family::ipv4));
+  }
+}
+
+TEST_CASE("router runtime: a new master announces each VIP garp_repeat times garp_delay apart, "
+          "then every garp_refresh, until it steps down") {
+  Rig rig(
+      "virtual_ip = 198.51.100.52/24\n"
+      "garp_repeat = 3\n"
+      "garp_delay = 0.1\n"
+      "garp_refresh = 60");
+  auto m = rig.become_master();
+  rig.t.run_until(m + 130s);
+
+  std::vector<TimePoint> expected = {m, m + 100ms, m + 200ms, m + 60s + 200ms, m + 120s + 200ms};
+  for (const char* vip : {"198.51.100.51", "198.51.100.52"}) {
+    CAPTURE(vip);
+    std::vector<TimePoint> announced;
+    for (const auto& a : rig.announcer.sent)
+      if (a.vip == ip(vip)) announced.push_back(a.at);
+    CHECK(announced == expected);
+  }
+
+  // A higher-priority master appears and keeps advertising: the refresh
+  // due at m + 180.2 s never comes.
+  auto count = rig.announcer.sent.size();
+  while (rig.t.now() < m + 190s) {
+    rig.hear_master(200);
+    REQUIRE(rig.state() == vrrp::State::backup);
+    rig.t.run_for(1s);
+  }
+  CHECK(rig.announcer.sent.size() == count);
+}
+
+TEST_CASE("router runtime: the VIP lease is refreshed in time for every vip_lease from 0 to 3600") {
+  // The slowest adverts v3 allows keep the simulated steps few.
+  for (uint32_t lease = 0; lease <= 3600; ++lease) {
+    CAPTURE(lease);
+    Rig rig(fmt::format("advert_interval = 40.95\nvip_lease = {}", lease));
+    auto m = rig.become_master();
+    Duration full = std::chrono::seconds(lease);
+    // run_until fails on a wake-up in the past or a timer re-armed with a
+    // zero period (the loop would spin).
+    rig.t.run_until(m + (lease == 0 ? 100s : 2 * full + 1s));
+
+    auto adds = rig.adds();
+    REQUIRE(!adds.empty());
+    CHECK(adds[0].at == m);
+    for (const auto& add : adds) CHECK(add.lease == lease);
+    CHECK(rig.netlink.has(kVip));
+    if (lease == 0) {
+      CHECK(adds.size() == 1);  // permanent: nothing to refresh
+      continue;
+    }
+    CHECK(adds.size() >= 5);
+    for (size_t i = 1; i < adds.size(); ++i) {
+      auto gap = adds[i].at - adds[i - 1].at;
+      CAPTURE(i);
+      // Every third of the lease (at most a tenth later, waiting for a gap
+      // between adverts): never a busy loop, and each refresh lands with
+      // at least half of the lease left.
+      CHECK(gap >= full * 3 / 10);
+      CHECK(gap <= full / 2);
+    }
+  }
+}
+
+TEST_CASE("router runtime: a lease refresh waits for a gap between fast adverts and still lands "
+          "in time") {
+  for (uint32_t lease : {1u, 2u, 3u, 5u}) {
+    CAPTURE(lease);
+    Rig rig(fmt::format("advert_interval = 0.01\nvip_lease = {}", lease));
+    auto m = rig.become_master();
+    rig.t.run_until(m + 10s);
+    auto adds = rig.adds();
+    REQUIRE(adds.size() >= 5);
+    Duration full = std::chrono::seconds(lease);
+    for (size_t i = 1; i < adds.size(); ++i) {
+      CAPTURE(i);
+      auto gap = adds[i].at - adds[i - 1].at;
+      CHECK(gap >= full * 3 / 10);
+      CHECK(gap <= full / 2);
+      // The blocking netlink call never runs just before an advert is due.
+      for (const auto& s : rig.socket.sent)
+        if (s.at > adds[i].at) {
+          CHECK(s.at - adds[i].at >= EventLoop::kQuietMargin);
+          break;
+        }
+    }
+  }
+}
+
+TEST_CASE("router runtime: a failed VIP add is logged and retried until the VIP is on the "
+          "interface") {
+  struct Case {
+    uint32_t lease;
+    Duration min_gap, max_gap;  // between attempts
+  };
+  // Permanent VIPs have no refresh to retry with; a long lease's refresh
+  // comes too late; a short one's is sooner than the retry delay.
+  for (Case c : {Case{0, 1s, 1200ms}, Case{3600, 1s, 1200ms}, Case{1, 333ms, 433ms}}) {
+    CAPTURE(c.lease);
+    LogCapture log;
+    Rig rig(fmt::format("vip_lease = {}", c.lease));
+    rig.netlink.fail_adds = 3;
+    auto m = rig.become_master();
+    CHECK_FALSE(rig.netlink.has(kVip));
+    CHECK(log.count("router pg: add VIP 198.51.100.51/24 on eth0: adding 198.51.100.51/24: No "
+                    "buffer space available (attempt 1, retrying)") == 1);
+
+    rig.t.run_until(m + 3 * c.max_gap);
+    auto adds = rig.adds();
+    REQUIRE(adds.size() >= 4);
+    CHECK_FALSE(adds[0].ok);
+    CHECK_FALSE(adds[1].ok);
+    CHECK_FALSE(adds[2].ok);
+    CHECK(adds[3].ok);
+    for (size_t i = 1; i <= 3; ++i) {
+      CAPTURE(i);
+      CHECK(adds[i].at - adds[i - 1].at >= c.min_gap);
+      CHECK(adds[i].at - adds[i - 1].at <= c.max_gap);
+    }
+    CHECK(rig.netlink.has(kVip));
+    CHECK(rig.state() == vrrp::State::master);
+    // The first failure and the recovery are reported; the retries in
+    // between are not, so a long outage does not flood the log.
+    CHECK(log.count("add VIP 198.51.100.51/24 on eth0") == 2);
+    CHECK(log.count("router pg: add VIP 198.51.100.51/24 on eth0: done after 3 failed attempts") ==
+          1);
+
+    if (c.lease == 0) {
+      rig.t.run_for(100s);
+      CHECK(rig.adds().size() == 4);  // added for good: no more calls
+    }
+  }
+}
+
+TEST_CASE("router runtime: a VIP add that keeps failing is reported again every 10 s") {
+  LogCapture log;
+  Rig rig("vip_lease = 0");
+  rig.netlink.fail_adds = 1000;
+  auto m = rig.become_master();
+  rig.t.run_until(m + 25s);
+  CHECK(rig.adds().size() >= 20);
+  CHECK(log.count("(attempt 1, retrying)") == 1);
+  CHECK(log.count("retrying)") == 3);  // at 0 s, ~10 s and ~20 s
+}
+
+TEST_CASE("router runtime: a failed VIP remove is retried until the VIP is gone, and no refresh "
+          "puts it back") {
+  for (uint32_t lease : {0u, 3u}) {
+    CAPTURE(lease);
+    LogCapture log;
+    Rig rig(fmt::format("vip_lease = {}", lease));
+    auto m = rig.become_master();
+    rig.t.run_until(m + 5s);
+    auto adds_as_master = rig.adds().size();
+
+    rig.netlink.fail_removes = 2;
+    rig.hear_master(200);
+    REQUIRE(rig.state() == vrrp::State::backup);
+    auto stepped_down = rig.t.now();
+    CHECK(rig.netlink.has(kVip));
+    CHECK(rig.runtime->removing_vips());
+    CHECK(log.count("router pg: remove VIP 198.51.100.51/24 from eth0: removing "
+                    "198.51.100.51/24: Device or resource busy (attempt 1, retrying)") == 1);
+
+    // The peer keeps advertising, so the router stays backup.
+    for (int i = 0; i < 5; ++i) {
+      rig.t.run_for(1s);
+      rig.hear_master(200);
+    }
+    auto removes = rig.removes();
+    REQUIRE(removes.size() == 3);
+    CHECK(removes[0].at == stepped_down);
+    CHECK_FALSE(removes[1].ok);
+    CHECK(removes[2].ok);
+    for (size_t i = 1; i < removes.size(); ++i) {
+      CHECK(removes[i].at - removes[i - 1].at >= 1s);
+      CHECK(removes[i].at - removes[i - 1].at <= 1200ms);
+    }
+    CHECK_FALSE(rig.netlink.has(kVip));
+    CHECK_FALSE(rig.runtime->removing_vips());
+    CHECK(rig.adds().size() == adds_as_master);
+    CHECK(log.count("remove VIP 198.51.100.51/24 from eth0: done after 2 failed attempts") == 1);
+  }
+}
+
+TEST_CASE("router runtime: becoming master again ends the retries of a failed VIP remove") {
+  Rig rig("vip_lease = 0");
+  rig.become_master();
+  rig.netlink.fail_removes = 1000;
+  rig.hear_master(200);
+  REQUIRE(rig.state() == vrrp::State::backup);
+  rig.t.run_for(2500ms);
+  CHECK(rig.removes().size() == 3);
+
+  rig.run_until_master();  // the peer went quiet
+  auto removes = rig.removes().size();
+  CHECK_FALSE(rig.runtime->removing_vips());
+  CHECK(rig.netlink.has(kVip));
+  rig.t.run_for(30s);
+  CHECK(rig.removes().size() == removes);
+  CHECK(rig.netlink.has(kVip));
+}
+
+TEST_CASE("router runtime: shutdown sends a priority 0 advert, removes the VIPs and stops "
+          "sending") {
+  Rig rig("vip_lease = 3");
+  auto m = rig.become_master();
+  rig.t.run_until(m + 3500ms);
+  auto adverts = rig.socket.sent.size();
+  REQUIRE(rig.socket.sent_at(0).empty());
+
+  rig.runtime->shutdown();
+  REQUIRE(rig.socket.sent.size() == adverts + 1);
+  CHECK(rig.socket.sent.back().advert.priority == 0);
+  CHECK(rig.socket.sent.back().at == rig.t.now());
+  REQUIRE(rig.removes().size() == 1);
+  CHECK(rig.removes()[0].prefix == kVip);
+  CHECK_FALSE(rig.netlink.has(kVip));
+  CHECK(rig.state() == vrrp::State::initialize);
+
+  auto adds = rig.adds().size();
+  auto announced = rig.announcer.sent.size();
+  rig.t.run_for(120s);
+  CHECK(rig.socket.sent.size() == adverts + 1);
+  CHECK(rig.adds().size() == adds);
+  CHECK(rig.announcer.sent.size() == announced);
+  CHECK_FALSE(rig.t.loop.next_wakeup());  // nothing left armed
+}
