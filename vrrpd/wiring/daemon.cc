@@ -200,12 +200,16 @@ Status Daemon::start_checks() {
               checkers::PingParams{*check->target, check->interval, check->timeout, check->rise,
                                    check->fall});
           break;
-        case CheckType::exec:
+        case CheckType::exec: {
+          // As hook_user, which every router tracking it shares (config).
+          auto run_as = notify::resolve_hook_user(r->config().hooks.user);
+          if (!run_as) return run_as.status().with_context(fmt::format("check {}", name));
           made = std::make_unique<checkers::ExecChecker>(
               loop_, name,
               checkers::ExecParams{check->command.argv, check->interval, check->timeout,
-                                   check->rise, check->fall});
+                                   check->rise, check->fall, *run_as});
           break;
+        }
       }
       checks_.emplace(name, std::move(made));
     }
