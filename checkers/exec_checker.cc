@@ -1,65 +1,22 @@
 #include "checkers/exec_checker.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <csignal>
+#include <string_view>
 
 #include <fmt/format.h>
 
+#include "notify/hook_env.h"
 #include "vrrpd/basics/log.h"
-
-extern char** environ;
 
 namespace pgvrrpd::checkers {
 namespace {
 
-// glibc 2.36 has neither a pidfd_open() wrapper nor P_PIDFD (linux/wait.h
-// defines it but clashes with sys/wait.h).
-constexpr idtype_t kPidfd = static_cast<idtype_t>(3);
-
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+using notify::Stream;
 
 std::string seconds_text(Duration d) {
   return fmt::format("{:g} s", std::chrono::duration<double>(d).count());
-}
-
-// Spawns argv in a new process group with a clean signal state and
-// /dev/null for stdio. Returns the pid, or an errno.
-Result<pid_t> spawn_command(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty, all;
-  sigemptyset(&empty);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own group, led by itself
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return Status::from_errno(fmt::format("cannot run {}", argv[0]), rc);
-  return pid;
 }
 
 }  // namespace
@@ -73,16 +30,8 @@ ExecChecker::ExecChecker(EventLoop& loop, std::string name, ExecParams params)
       timeout_timer_(loop, [this] { on_timeout(); }) {}
 
 ExecChecker::~ExecChecker() {
-  if (pid_ <= 0) return;
-  // The leader is not reaped yet, so its pid still names its group.
-  kill(-pid_, SIGKILL);
-  loop_.unwatch(pidfd_);
-  siginfo_t info{};
-  // SIGKILL has been sent: this wait is short.
-  while (waitid(kPidfd, static_cast<id_t>(pidfd_), &info, WEXITED) < 0 &&
-         errno == EINTR) {
-  }
-  close(pidfd_);
+  unwatch_all();
+  // ~Subprocess kills the group (SIGKILL) and reaps: a short wait.
 }
 
 void ExecChecker::start() {
@@ -105,37 +54,52 @@ void ExecChecker::tick() {
 
 void ExecChecker::spawn() {
   ++runs_;
-  auto pid = spawn_command(params_.argv);
-  if (!pid) {
-    result(false, pid.status().message());
+  auto child = notify::Subprocess::spawn(notify::run_as_argv(params_.argv, params_.run_as),
+                                         notify::base_environment());
+  if (!child) {
+    result(false, child.status().message());
     return;
   }
-  int fd = pidfd_open(*pid);
-  if (fd < 0) {
-    // Cannot happen for our own unreaped child short of running out of
-    // fds; do not leave it unwatched.
-    Status s = Status::from_errno("pidfd_open");
-    kill(-*pid, SIGKILL);
-    waitpid(*pid, nullptr, 0);
-    result(false, s.message());
-    return;
-  }
-  if (auto s = loop_.watch(fd, EPOLLIN, [this](uint32_t) { on_exit(); }); !s) {
-    kill(-*pid, SIGKILL);
-    waitpid(*pid, nullptr, 0);
-    close(fd);
-    result(false, s.message());
-    return;
-  }
-  pid_ = *pid;
-  pidfd_ = fd;
+  child_ = std::move(*child);
   timed_out_ = false;
+  Status watched = loop_.watch(child_->pid_fd(), EPOLLIN, [this](uint32_t) { on_exit(); });
+  for (Stream stream : {Stream::out, Stream::err}) {
+    if (!watched) break;
+    watched = loop_.watch(child_->fd(stream), EPOLLIN,
+                          [this, stream](uint32_t) { on_output(stream); });
+  }
+  if (!watched) {
+    // Unwatched, its end or its output could go unseen: do not let it run.
+    unwatch_all();
+    child_.reset();  // kills its group and reaps
+    result(false, watched.message());
+    return;
+  }
   timeout_timer_.arm(loop_.now() + params_.timeout);
 }
 
+// The command's output is read (a full pipe would block it into its
+// timeout) and logged at debug level only: a check runs every interval, so
+// at info a chatty script would flood the log with the same lines every
+// second, while what matters (a verdict change, with the exit status) is
+// logged anyway. With --debug an operator sees why a script fails.
+void ExecChecker::log_output(Stream stream, std::string_view line) const {
+  log::debug("check {}{}: {}", name(), stream == Stream::err ? " (stderr)" : "", line);
+}
+
+void ExecChecker::on_output(Stream stream) {
+  if (!child_) return;
+  int fd = child_->fd(stream);
+  bool open = child_->read(stream, [&](std::string_view line) { log_output(stream, line); });
+  // At EOF read() closed the fd (which took it out of epoll); this drops
+  // the loop's callback.
+  if (!open && fd >= 0) loop_.unwatch(fd);
+}
+
 void ExecChecker::on_timeout() {
+  if (!child_) return;
   timed_out_ = true;
-  kill(-pid_, SIGKILL);
+  child_->signal_group(SIGKILL);
   // The failure counts now; the run stays "running" until it is reaped, so
   // the next interval does not start a second one beside it.
   result(false, fmt::format("{} timed out after {}, killed", params_.argv[0],
@@ -143,27 +107,25 @@ void ExecChecker::on_timeout() {
 }
 
 void ExecChecker::on_exit() {
-  // Leftovers in its group go with it; the leader is a zombie until the
-  // waitid below, so -pid_ cannot name anyone else's group.
-  kill(-pid_, SIGKILL);
-  siginfo_t info{};
-  if (waitid(kPidfd, static_cast<id_t>(pidfd_), &info,
-             WEXITED | WNOHANG) < 0 ||
-      info.si_pid == 0)
-    return;  // not exited after all (spurious wakeup): wait for the next one
-  loop_.unwatch(pidfd_);
-  close(pidfd_);
-  pidfd_ = -1;
-  pid_ = -1;
+  if (!child_ || !child_->exited()) return;  // spurious wakeup
+  // Leftovers in its group go with it; the leader is a zombie until reap(),
+  // so its group id cannot name anyone else's group yet.
+  child_->signal_group(SIGKILL);
+  unwatch_all();
+  std::unique_ptr<notify::Subprocess> child = std::move(child_);
+  for (Stream stream : {Stream::out, Stream::err})
+    child->drain_and_close(stream, [&](std::string_view line) { log_output(stream, line); });
+  notify::ExitStatus status = child->reap();
   timeout_timer_.disarm();
   if (timed_out_) return;  // counted at the timeout
-  if (info.si_code == CLD_EXITED && info.si_status == 0)
-    result(true, fmt::format("{} exited with status 0", params_.argv[0]));
-  else if (info.si_code == CLD_EXITED)
-    result(false, fmt::format("{} exited with status {}", params_.argv[0], info.si_status));
-  else
-    result(false, fmt::format("{} killed by signal {} ({})", params_.argv[0], info.si_status,
-                              strsignal(info.si_status)));
+  result(status.success(), fmt::format("{} {}", params_.argv[0], status.describe()));
+}
+
+void ExecChecker::unwatch_all() {
+  if (!child_) return;
+  // unwatch() tolerates fds that are closed or were never watched.
+  for (int fd : {child_->pid_fd(), child_->fd(Stream::out), child_->fd(Stream::err)})
+    if (fd >= 0) loop_.unwatch(fd);
 }
 
 void ExecChecker::result(bool ok, std::string reason) {

@@ -2,13 +2,15 @@
 // Exit status 0 is a pass; any other status, death by a signal, a failure to
 // start, or running past the timeout is a failure.
 //
-// The command runs with posix_spawn in a process group of its own, stdin,
-// stdout and stderr on /dev/null, an empty signal mask and default signal
-// dispositions (the daemon blocks signals for its signalfd; a child must not
-// inherit that). Its end is seen through a pidfd in the event loop, so the
-// loop never waits. At the timeout the whole group is killed (SIGKILL); when
-// the command exits by itself, anything it left running in its group is
-// killed too, so checks cannot pile up processes.
+// The command is started the way hooks are (notify::Subprocess, see
+// notify/spawn_linux.h): as `run_as` (hook_user, through setpriv), with
+// only the base environment (notify::base_environment(): PATH, nothing of
+// the daemon's), stdin on /dev/null, no other inherited fds, cwd "/", clean
+// signal state, in a process group of its own. Its end is seen through a
+// pidfd in the event loop, so the loop never waits. At the timeout the whole
+// group is killed (SIGKILL: a check has no cleanup worth a grace period);
+// when the command exits by itself, anything it left running in its group
+// is killed too, so checks cannot pile up processes.
 //
 // One run at a time: when the previous run is still going at the next
 // interval, no second one starts (the timeout ends the first).
@@ -17,13 +19,16 @@
 // (never waitpid(-1)), and leaves SIGCHLD at its default disposition.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checkers/checker.h"
+#include "notify/run_as_linux.h"
+#include "notify/spawn_linux.h"
 #include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
@@ -34,6 +39,9 @@ struct ExecParams {
   Duration timeout = std::chrono::seconds(5);
   uint32_t rise = 1;
   uint32_t fall = 1;
+  // The tracking routers' hook_user, resolved (notify::resolve_hook_user);
+  // nullopt: the daemon's own user.
+  std::optional<notify::RunAs> run_as;
 };
 
 class ExecChecker : public Checker {
@@ -48,7 +56,7 @@ class ExecChecker : public Checker {
   void start() override;
 
   // For tests and status output.
-  bool running() const { return pid_ > 0; }
+  bool running() const { return child_ != nullptr; }
   uint64_t runs() const { return runs_; }
   // Intervals at which no run started because the previous one was going.
   uint64_t skipped() const { return skipped_; }
@@ -56,8 +64,11 @@ class ExecChecker : public Checker {
  private:
   void tick();
   void spawn();
+  void on_output(notify::Stream stream);
+  void log_output(notify::Stream stream, std::string_view line) const;
   void on_exit();
   void on_timeout();
+  void unwatch_all();
   void result(bool ok, std::string reason);
 
   EventLoop& loop_;
@@ -66,8 +77,7 @@ class ExecChecker : public Checker {
   Timer interval_timer_;
   Timer timeout_timer_;
   TimePoint next_tick_{};
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  std::unique_ptr<notify::Subprocess> child_;  // the run going now
   bool timed_out_ = false;
   uint64_t runs_ = 0;
   uint64_t skipped_ = 0;

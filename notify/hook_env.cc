@@ -5,6 +5,11 @@
 #include <map>
 
 namespace pgvrrpd::notify {
+namespace {
+
+constexpr const char* kBasePath = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+}  // namespace
 
 std::string_view hook_state_name(HookState state) {
   switch (state) {
@@ -49,10 +54,12 @@ std::vector<std::string> hook_argv(const std::vector<std::string>& program_argv,
   return argv;
 }
 
+std::vector<std::string> base_environment() { return {fmt::format("PATH={}", kBasePath)}; }
+
 std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,
                                           const HookEvent& event, const EnvVars& extra) {
   std::map<std::string, std::string> env;
-  env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+  env["PATH"] = kBasePath;
   for (const auto& [name, value] : extra) env[name] = value;
   auto optional_text = [](const auto& value) {
     return value ? std::to_string(*value) : std::string();

@@ -76,8 +76,13 @@ using EnvVars = std::vector<std::pair<std::string, std::string>>;
 std::vector<std::string> hook_argv(const std::vector<std::string>& program_argv,
                                    const HookIdentity& id, const HookEvent& event);
 
+// The environment every command the daemon runs starts from, hooks and
+// exec checks alike: PATH=/usr/sbin:/usr/bin:/sbin:/bin and nothing else.
+// Nothing is inherited from the daemon.
+std::vector<std::string> base_environment();
+
 // "NAME=value" strings, sorted by name, each name once (later layers win):
-// base PATH, `extra`, then PGVRRPD_ROUTER, _VRID, _HOOK, _STATE,
+// base_environment(), `extra`, then PGVRRPD_ROUTER, _VRID, _HOOK, _STATE,
 // _PREVIOUS_STATE, _REASON, _PRIORITY, _VIPS (space-separated), _MASTER,
 // _PG_ROLE, _PG_TIMELINE, _PG_LSN, _PG_LAG_BYTES.
 std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,

@@ -33,6 +33,8 @@ TEST_CASE("hook env: argv is the command then TYPE NAME STATE PRIORITY") {
 }
 
 TEST_CASE("hook env: the environment is the base PATH, the operator's variables and the facts") {
+  // What exec checks get, and where every hook's environment starts.
+  CHECK(base_environment() == std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"});
   HookIdentity id{"pg", 51};
   auto env = hook_environment(id, HookKind::on_master, master_event(),
                               {{"PGDATA", "/var/lib/postgresql/16/main"}});

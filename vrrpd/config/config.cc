@@ -218,6 +218,24 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name,
       router.params.serving_timeout = router.hooks.timeout;
     }
   }
+  // An exec check runs as the hook_user of the routers tracking it, so
+  // they must name the same one.
+  for (const CheckConfig& check : result.config.checks) {
+    if (check.type != CheckType::exec) continue;
+    const RouterConfig* first = nullptr;
+    for (const RouterConfig& router : result.config.routers) {
+      if (!std::count(router.track.begin(), router.track.end(), check.name)) continue;
+      if (first == nullptr) {
+        first = &router;
+      } else if (router.hooks.user != first->hooks.user) {
+        report(router.line, fmt::format("exec check '{}' runs as the hook_user of the routers "
+                                        "tracking it: [router {}] has {}, [router {}] at line "
+                                        "{} has {}",
+                                        check.name, router.params.name, router.hooks.user,
+                                        first->params.name, first->line, first->hooks.user));
+      }
+    }
+  }
 
   // Line order reads best; file-wide errors (line 0) go last.
   std::stable_sort(result.errors.begin(), result.errors.end(),

@@ -156,7 +156,8 @@ Status Daemon::start_hooks() {
   return Status::success();
 }
 
-std::unique_ptr<checkers::Checker> Daemon::make_checker(const CheckConfig& check) {
+Result<std::unique_ptr<checkers::Checker>> Daemon::make_checker(const CheckConfig& check,
+                                                                const RouterConfig& tracker) {
   checker_configs_.emplace(check.name, &check);
   switch (check.type) {
     case CheckType::postgres: {
@@ -170,20 +171,24 @@ std::unique_ptr<checkers::Checker> Daemon::make_checker(const CheckConfig& check
       p.fall = check.fall;
       auto pg = std::make_unique<checkers::PostgresChecker>(loop_, check.name, p);
       postgres_checks_.emplace(check.name, pg.get());
-      return pg;
+      return std::unique_ptr<checkers::Checker>(std::move(pg));
     }
     case CheckType::ping:
-      return std::make_unique<checkers::PingChecker>(
+      return std::unique_ptr<checkers::Checker>(std::make_unique<checkers::PingChecker>(
           loop_, check.name,
           checkers::PingParams{*check.target, check.interval, check.timeout, check.rise,
-                               check.fall});
-    case CheckType::exec:
-      return std::make_unique<checkers::ExecChecker>(
+                               check.fall}));
+    case CheckType::exec: {
+      // As hook_user, which every router tracking it shares (config).
+      auto run_as = notify::resolve_hook_user(tracker.hooks.user);
+      if (!run_as) return run_as.status().with_context(fmt::format("check {}", check.name));
+      return std::unique_ptr<checkers::Checker>(std::make_unique<checkers::ExecChecker>(
           loop_, check.name,
           checkers::ExecParams{check.command.argv, check.interval, check.timeout, check.rise,
-                               check.fall});
+                               check.fall, *run_as}));
+    }
   }
-  return nullptr;
+  return Status::error(fmt::format("check {}: unknown type", check.name));
 }
 
 Status Daemon::start_checks() {
@@ -191,7 +196,9 @@ Status Daemon::start_checks() {
     for (const CheckConfig* check : tracked_checks(config_, r->config())) {
       r->policy().track(*check);
       if (checks_.count(check->name)) continue;
-      checks_.emplace(check->name, make_checker(*check));
+      auto made = make_checker(*check, r->config());
+      if (!made) return made.status();
+      checks_.emplace(check->name, std::move(*made));
     }
   }
   // Each check tells every router that tracks it; a postgres check also

@@ -64,9 +64,11 @@ class Daemon {
   void dispatch(Link& link, const VrrpSocket::Received& packet);
   void drop(const Link& link, const vrrp::PacketContext& context, vrrp::Reject reason);
   Status start_checks();
-  // Makes the checker for `check`; a postgres one is also kept, typed, in
+  // Makes the checker for `check`, tracked by `tracker` (an exec check runs
+  // as its hook_user); a postgres one is also kept, typed, in
   // postgres_checks_.
-  std::unique_ptr<checkers::Checker> make_checker(const CheckConfig& check);
+  Result<std::unique_ptr<checkers::Checker>> make_checker(const CheckConfig& check,
+                                                          const RouterConfig& tracker);
   Status start_hooks();
   void on_signal(int signal);
   void stop_when_settled();
