@@ -26,7 +26,7 @@ ExecChecker::ExecChecker(EventLoop& loop, std::string name, ExecParams params)
       loop_(loop),
       params_(std::move(params)),
       hysteresis_(params_.rise, params_.fall),
-      interval_timer_(loop, [this] { tick(); }),
+      ticker_(loop, params_.interval, [this] { tick(); }),
       timeout_timer_(loop, [this] { on_timeout(); }) {}
 
 ExecChecker::~ExecChecker() {
@@ -34,17 +34,9 @@ ExecChecker::~ExecChecker() {
   // ~Subprocess kills the group (SIGKILL) and reaps: a short wait.
 }
 
-void ExecChecker::start() {
-  next_tick_ = loop_.now();
-  tick();
-}
+void ExecChecker::start() { ticker_.start(); }
 
 void ExecChecker::tick() {
-  // A fixed rate from the start; after a stall (a suspended machine), go
-  // on from now rather than firing the missed intervals in a burst.
-  next_tick_ += params_.interval;
-  if (next_tick_ <= loop_.now()) next_tick_ = loop_.now() + params_.interval;
-  interval_timer_.arm(next_tick_);
   if (running()) {
     ++skipped_;
     return;

@@ -30,6 +30,7 @@
 #include "notify/run_as_linux.h"
 #include "notify/spawn_linux.h"
 #include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/loop/periodic_timer.h"
 
 namespace pgvrrpd::checkers {
 
@@ -74,9 +75,8 @@ class ExecChecker : public Checker {
   EventLoop& loop_;
   ExecParams params_;
   Hysteresis hysteresis_;
-  Timer interval_timer_;
+  PeriodicTimer ticker_;  // every interval
   Timer timeout_timer_;
-  TimePoint next_tick_{};
   std::unique_ptr<notify::Subprocess> child_;  // the run going now
   bool timed_out_ = false;
   uint64_t runs_ = 0;

@@ -80,7 +80,7 @@ PingChecker::PingChecker(EventLoop& loop, std::string name, PingParams params)
       loop_(loop),
       params_(params),
       hysteresis_(params.rise, params.fall),
-      interval_timer_(loop, [this] { tick(); }),
+      ticker_(loop, params.interval, [this] { tick(); }),
       timeout_timer_(loop, [this] { on_timeout(); }) {
   id_.identifier = next_identifier();
   id_.cookie = random_cookie();
@@ -116,15 +116,9 @@ Status PingChecker::open_socket() {
   return fd_.watch(EPOLLIN, [this](uint32_t) { on_readable(); });
 }
 
-void PingChecker::start() {
-  next_tick_ = loop_.now();
-  tick();
-}
+void PingChecker::start() { ticker_.start(); }
 
 void PingChecker::tick() {
-  next_tick_ += params_.interval;
-  if (next_tick_ <= loop_.now()) next_tick_ = loop_.now() + params_.interval;
-  interval_timer_.arm(next_tick_);
   if (!outstanding_) send_probe();
 }
 

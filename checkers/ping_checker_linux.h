@@ -21,6 +21,7 @@
 #include "checkers/checker.h"
 #include "checkers/ping_packet.h"
 #include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/loop/periodic_timer.h"
 #include "vrrpd/basics/ip_address.h"
 
 namespace pgvrrpd::checkers {
@@ -58,9 +59,8 @@ class PingChecker : public Checker {
   EventLoop& loop_;
   PingParams params_;
   Hysteresis hysteresis_;
-  Timer interval_timer_;
+  PeriodicTimer ticker_;  // every interval
   Timer timeout_timer_;
-  TimePoint next_tick_{};
   TimePoint sent_at_{};
   WatchedFd fd_{loop_};
   EchoId id_;
