@@ -320,4 +320,28 @@ TEST_CASE("config validate_commands reports the seam's complaints as file:line")
   CHECK(errors[1].to_string() == "t.ini:9: command: is in /tmp");
 }
 
+TEST_CASE("config asks ConfigValidators about every conninfo, in file order") {
+  std::string text = std::string(kMinimal) +
+                     "track = pg\n"
+                     "[check pg]\ntype = postgres\n"
+                     "conninfo = host=/run/postgresql\n"
+                     "peer_conninfo = host=198.51.100.12 sslmode=bogus\n";
+  std::vector<std::string> asked;
+  ConfigValidators judge{[&](const std::string& conninfo) {
+    asked.push_back(conninfo);
+    return conninfo.find("bogus") != std::string::npos ? std::string("bad sslmode")
+                                                       : std::string();
+  }};
+  auto result = parse_config(text, "t.ini", judge);
+  CHECK(asked == std::vector<std::string>{"host=/run/postgresql",
+                                          "host=198.51.100.12 sslmode=bogus"});
+  CHECK(errors_of(result) == "t.ini:9: peer_conninfo is not valid: bad sslmode\n");
+
+  // Unset, the parser itself stays pure and takes the strings as written.
+  auto unchecked = parse_config(text, "t.ini", ConfigValidators{});
+  CHECK(errors_of(unchecked) == "");
+  REQUIRE(unchecked.config.checks.size() == 1);
+  CHECK(unchecked.config.checks[0].peer_conninfo == "host=198.51.100.12 sslmode=bogus");
+}
+
 }  // namespace pgvrrpd
