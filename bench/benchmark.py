@@ -135,14 +135,19 @@ def main():
                              "timing targets are reported, never asserted")
     parser.add_argument("--json", help="every failover run's figures, as they come")
     parser.add_argument("--pgvrrpd", default=pgvrrpd_node.PGVRRPD_BIN)
+    parser.add_argument("--writer-interval-ms", type=float,
+                        default=failover.WRITER_INTERVAL * 1000,
+                        help="between write attempts (default 10; the outage's resolution)")
     args = parser.parse_args()
     pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
     runs = 1 if args.quick else args.runs
+    failover.WRITER_INTERVAL = args.writer_interval_ms / 1000
     started = time.monotonic()
 
     report = [f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
               f"with `python3 bench/benchmark.py{' --quick' if args.quick else ''}`"
-              f"{f' --runs {runs}' if not args.quick and runs != 10 else ''}:", "",
+              f"{f' --runs {runs}' if not args.quick and runs != 10 else ''}"
+              f"{f' --writer-interval-ms {args.writer_interval_ms:g}' if failover.WRITER_INTERVAL != 0.01 else ''}:", "",
               machine(), ""]
     if not args.skip_failover:
         done = failover.run_all(runs, seed=args.seed, json_path=args.json)

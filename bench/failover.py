@@ -81,15 +81,23 @@ def first_after(times, t0: float) -> float | None:
     return min(later) - t0 if later else None
 
 
+# Seconds between the writers' attempts, each on a fresh connection. 10 ms
+# is the measurement's resolution; a machine where a PostgreSQL connection
+# costs ~25 ms of CPU (process creation measured 8 ms per fork+exec on one
+# CI machine) cannot serve two writers at that pace, and every write then
+# times out. The ctest smoke run judges safety only and uses a slower pace.
+WRITER_INTERVAL = 0.01
+
+
 def one_run(scenario: str, daemon: str, delay: float, logs: str | None = None) -> Run:
     run = Run(scenario, daemon, delay)
     with Lab("bench_failover") as lab:
         pair = make_pair(lab, daemon)
         CONFIGS[daemon] = pair.config("n1")
         pair.start()
-        w = pair.writer(fast=True)
+        w = pair.writer(fast=True, interval=WRITER_INTERVAL)
         # n2 straight: its INSERTs fail (read-only) until it is promoted.
-        direct = FastWriter(pair.cl, [pair.s], note="direct").start()
+        direct = FastWriter(pair.cl, [pair.s], interval=WRITER_INTERVAL, note="direct").start()
         probe = pair.two_primaries_probe()
         vip_on_n2 = AddressWatcher(pair.n2, VIP)
         time.sleep(0.5)
@@ -230,8 +238,11 @@ def main():
     parser.add_argument("--json", help="write every run's figures here as they come")
     parser.add_argument("--logs", help="keep each run's daemon and hook logs under this directory")
     parser.add_argument("--pgvrrpd", default=pgvrrpd_node.PGVRRPD_BIN)
+    parser.add_argument("--writer-interval-ms", type=float, default=WRITER_INTERVAL * 1000,
+                        help="between write attempts (default 10)")
     args = parser.parse_args()
     pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
+    globals()["WRITER_INTERVAL"] = args.writer_interval_ms / 1000
     print(summarize(run_all(1 if args.quick else args.runs, args.scenario or SCENARIOS,
                             args.seed, args.json, args.logs)))
 

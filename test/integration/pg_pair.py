@@ -149,10 +149,10 @@ class PgPair:
             raise LabError(f"n2 left BACKUP beside a healthy master: {self.d2.transitions()}")
         assert_single_holder([self.n1, self.n2], VIP, self.n1)
 
-    def under_load(self, fast: bool = False) -> tuple[Writer, "TwoPrimariesProbe"]:
+    def under_load(self, fast: bool = False, **kw) -> tuple[Writer, "TwoPrimariesProbe"]:
         """The steady state before a fault: a client writing through the VIP,
         the two-primaries probe running, the standby caught up."""
-        w = self.writer(fast=fast)
+        w = self.writer(fast=fast, **kw)
         probe = self.two_primaries_probe()
         time.sleep(0.5)
         wait_caught_up(self.p, self.s)

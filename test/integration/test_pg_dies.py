@@ -14,7 +14,11 @@ def main():
     with Lab("pg_dies") as lab:
         pair = PgPair(lab)
         pair.start()
-        w, probe = pair.under_load(fast=True)  # vip_writer: every 10 ms, fresh connections
+        # vip_writer on fresh connections every 30 ms: a resolution ample for
+        # "well under a second", and a pace a machine whose fork costs 8 ms
+        # (each connection forks a backend) still serves; at 10 ms such a
+        # machine queued the writer's own connections past the fault.
+        w, probe = pair.under_load(fast=True, interval=0.03)
         t_fault = time.monotonic()
         pair.p.stop("immediate")
         pair.d2.wait_state("MASTER", 3)
