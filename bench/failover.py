@@ -43,11 +43,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 import pgvrrpd_node  # noqa: E402
+from addrwatch import AddressWatcher  # noqa: E402
 from fast_writer import FastWriter  # noqa: E402
 from keepalived_pair import KeepalivedPgPair  # noqa: E402
-from netlab import AddressWatcher, Lab, LabError, log, wait_until  # noqa: E402
+from netlab import Lab  # noqa: E402
 from pg_pair import VIP, PgPair  # noqa: E402
 from pglab import wait_caught_up, writers  # noqa: E402
+from processes import LabError, log  # noqa: E402
 
 SCENARIOS = ("pg dies", "server dies", "daemon dies")
 DAEMONS = ("pgvrrpd", "keepalived")

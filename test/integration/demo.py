@@ -22,10 +22,12 @@ from datetime import datetime, timezone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pgvrrpd_node  # noqa: E402
-from netlab import AddressWatcher, Lab, wait_until  # noqa: E402
+from addrwatch import AddressWatcher  # noqa: E402
+from netlab import Lab  # noqa: E402
 from pg_pair import HookDir  # noqa: E402
 from pglab import PG_BIN, Writer, make_primary, make_standby, writers  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
+from processes import wait_until  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 VIP = "198.51.100.100"

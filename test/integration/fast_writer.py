@@ -17,8 +17,9 @@ import threading
 import time
 from typing import Sequence
 
-from netlab import Host, LabError, Proc
-from pglab import PORT, PG_USER, PgNode, WriteResult, Writer, _target_hosts
+from netlab import Host
+from pglab import PG_USER, PORT, PgNode, WriteResult, Writer, _target_hosts
+from processes import LabError, Proc
 
 VIP_WRITER_BIN = os.environ.get("VIP_WRITER_BIN") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "test", "vip_writer")

@@ -33,9 +33,10 @@ import tempfile
 import time
 
 from keepalived_lab import Keepalived
-from netlab import Lab, LabError, wait_until
+from netlab import Lab
 from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
 from pglab import PG_BIN, make_primary, make_standby
+from processes import LabError, wait_until
 
 CHECK_PG = f"""#!/bin/sh
 # keepalived vrrp_script: is the local PostgreSQL up (primary or standby)?

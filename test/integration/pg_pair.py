@@ -20,9 +20,10 @@ import threading
 import time
 
 from fast_writer import FastWriter
-from netlab import Lab, LabError, log, wait_until
+from netlab import Lab
 from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, wait_caught_up
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+from processes import LabError, log, wait_until
 
 VIP = "198.51.100.100"
 # As etc/n1.ini and n2.ini: both high, so the backup's Skew_Time (1.2 ms at

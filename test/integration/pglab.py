@@ -85,7 +85,8 @@ import threading
 import time
 from typing import Sequence
 
-from netlab import Host, LabError, Proc, _cmdline, log, wait_until
+from netlab import Host
+from processes import LabError, Proc, children, exited, log, processes_under, wait_until
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 PORT = 5432
@@ -148,31 +149,6 @@ def _as_postgres(cmd: Sequence[str], cwd: str) -> list[str]:
     postmaster keeps the pid the Lab tracks (runuser would stay in between)."""
     return ["setpriv", f"--reuid={PG_USER}", f"--regid={PG_USER}", "--init-groups",
             "--", "env", "-C", cwd, f"HOME={cwd}", *cmd]
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ..."; comm may contain spaces and parentheses
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(d))
-    return out
-
-
-def _exited(pid: int) -> bool:
-    """True once pid has exited (gone, or a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        return True
 
 
 class _Teardown:
@@ -312,8 +288,8 @@ class PgNode:
             return
         pid = self.proc.pid
         os.kill(pid, signal.SIGSTOP)
-        children = _children(pid)
-        for child in children:
+        kids = children(pid)
+        for child in kids:
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
@@ -322,13 +298,13 @@ class PgNode:
         self.proc.wait(timeout)
         # SIGKILL is delivered asynchronously: wait until the children have
         # exited (zombies awaiting init's reaping count as gone).
-        wait_until(lambda: not [c for c in children if not _exited(c)], timeout,
-                   what=f"children {children} of {self}'s postmaster {pid} to die")
+        wait_until(lambda: not [c for c in kids if not exited(c)], timeout,
+                   what=f"children {kids} of {self}'s postmaster {pid} to die")
 
     def processes(self) -> list[int]:
         """Pids of every process (postmaster, children, single-user backends)
         working in this node's data directory, found by their cwd."""
-        return [int(x.split()[0]) for x in postgres_leftovers(self.datadir)]
+        return [int(x.split()[0]) for x in processes_under(self.datadir)]
 
     def log_text(self) -> str:
         return "".join(p.log_text() for p in self.procs)
@@ -705,18 +681,3 @@ def check_no_lost_writes(writer: Writer, node: PgNode) -> int:
                        f"{lost[:20]}{' ...' if len(lost) > 20 else ''}")
     return len(acked)
 
-
-def postgres_leftovers(tmpdir: str) -> list[str]:
-    """Processes (any namespace) whose cwd is under tmpdir: a lab's postgres
-    servers chdir into their data directory, so this finds all of them."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            cwd = os.readlink(f"/proc/{d}/cwd")
-        except OSError:
-            continue
-        if cwd == tmpdir or cwd.startswith(tmpdir + "/"):
-            out.append(f"{d} {' '.join(_cmdline(int(d)))}")
-    return out

@@ -23,7 +23,9 @@ import os
 import signal
 import time
 
-from netlab import Host, Lab, LabError, log, run_test, wait_until
+from netlab import Host, Lab
+from processes import LabError, children, log, wait_until
+from runner import run_test
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 PROBE = os.environ.get("CHECKER_PROBE_BIN") or os.path.join(
@@ -88,16 +90,7 @@ class Pg:
         return self.pg(f"{PGBIN}/psql", "-h", self.sock, "-U", "postgres", "-At", "-c", query).stdout.strip()
 
     def children(self) -> list[int]:
-        pids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                            pids.append(int(d))
-                except (OSError, ValueError, IndexError):
-                    pass
-        return pids
+        return children(self.proc.pid)
 
     def wait_gone(self, timeout: float = 15) -> None:
         """Until the postmaster and every child of it have exited (shared memory free)."""

@@ -9,8 +9,10 @@ import os
 import shutil
 import tempfile
 
-from netlab import Lab, LabError, log, run_test, timed
+from netlab import Lab
 from pglab import PG_BIN, make_primary, make_standby, probe_write, writers
+from processes import LabError, log, timed
+from runner import run_test
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
