@@ -21,7 +21,7 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
     with Lab("ka_pg") as lab:
         pair = KeepalivedPgPair(lab)
         pair.start()                     # n1 MASTER with the VIP, n2 BACKUP
-        w = pair.writer(fast=True)       # FastWriter through the VIP
+        w = pair.writer(fast=True)       # vip_writer through the VIP, every 10 ms
         pair.p.stop("immediate") ...
         pair.promote_log("n2")           # what the notify_master script did
 """

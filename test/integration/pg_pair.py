@@ -19,11 +19,11 @@ import tempfile
 import threading
 import time
 
-from fast_writer import FastWriter
 from netlab import Lab
-from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, wait_caught_up
+from pglab import PG_BIN, PgNode, make_primary, make_standby, wait_caught_up
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
+from writer import FAST, Writer
 
 VIP = "198.51.100.100"
 # As etc/n1.ini and n2.ini: both high, so the backup's Skew_Time (1.2 ms at
@@ -178,11 +178,12 @@ class PgPair:
         return self.nodes[short].ini_text()
 
     def writer(self, fast: bool = False, **kw) -> Writer:
-        """Writes through the VIP from cl: psql every ~50 ms (Writer), or
-        with fast=True vip_writer every 10 ms (FastWriter; kw: interval,
-        keep, connect_timeout, statement_timeout)."""
-        w = (FastWriter(self.cl, [VIP], **kw) if fast
-             else Writer(self.cl, [VIP], parallel=True, **kw)).start()
+        """Writes through the VIP from cl (writer.Writer: vip_writer), an
+        attempt every 50 ms with a psql client's deadlines, or with
+        fast=True every 10 ms with millisecond ones (writer.FAST); kw:
+        interval, keep, connect_timeout, statement_timeout."""
+        kw = {"note": "fast", **FAST, **kw} if fast else kw
+        w = Writer(self.cl, [VIP], **kw).start()
         w.wait_acknowledged(5, timeout=10)
         return w
 
@@ -191,8 +192,8 @@ class PgPair:
         """Seconds from the last write acknowledged before the fault to the
         first one acknowledged after the outage: the longest gap between
         consecutive acknowledgements from the last one before t_fault on
-        (resolution: the writer's interval, ~50 ms for Writer, 10 ms for
-        FastWriter). Not simply "the first acknowledged after t_fault": a
+        (resolution: the writer's interval, 50 ms, or 10 ms with fast=True).
+        Not simply "the first acknowledged after t_fault": a
         fault takes some ms to apply (SIGSTOP, SIGKILL of every backend),
         and a write on a kept connection can still be acknowledged by the
         dying server in between."""

@@ -11,10 +11,11 @@ postmaster by pid and a crashed test cannot leave it behind.
         cl = lab.add_host("cl", ipv4="198.51.100.50/24")
         p = make_primary(n1)                    # initdb, start, replicator, writes table
         s = make_standby(p, n2)                 # pg_basebackup, streaming
-        w = Writer(cl, [p, s]).start()          # INSERT every ~50 ms, host=n1,n2 read-write
         p.stop("immediate"); promote(s)
-        w.stop(); check_no_lost_writes(w, s)
         rewind_as_standby(p, s)                 # pg_rewind, else pg_basebackup
+
+Writing from a client (Writer, probe_write, check_no_lost_writes) is in
+writer.py.
 
 API in short:
   PgNode(host, name=None, init=True, listen=None)
@@ -29,8 +30,7 @@ API in short:
   pause_replay(standby) ; resume_replay(standby)
   rewind_as_standby(old, new, fallback=True) -> "rewind" | "rebuild"
   rebuild_as_standby(old, new) ; writers(nodes) -> [nodes accepting writes]
-  probe_write(client, targets, note) -> WriteResult ; Writer(client, targets)
-  check_no_lost_writes(writer, node) ; format_lsn(int) ; parse_lsn(str)
+  format_lsn(int) ; parse_lsn(str)
 
 Layout, per node, in the lab's temp dir (made traversable for postgres):
     pg-NAME/            owned by postgres, 0700
@@ -75,13 +75,11 @@ Facts found by experiment (PostgreSQL 15.18, 2 vCPU, fsync=off):
 """
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import pwd
 import re
 import signal
-import threading
 import time
 from typing import Sequence
 
@@ -520,164 +518,3 @@ def rebuild_as_standby(old: PgNode, new: PgNode, timeout: float = 60) -> float:
     old.start(timeout)
     old.wait_streaming(new, timeout)
     return time.monotonic() - t0
-
-
-# --------------------------------------------------------------------------
-# client writes
-
-@dataclasses.dataclass
-class WriteResult:
-    start: float                 # time.monotonic() before the attempt
-    end: float                   # and after it
-    ok: bool                     # the INSERT's commit was acknowledged
-    id: int | None = None        # writes.id of the acknowledged row
-    server_addr: str | None = None  # inet_server_addr() (the address we reached)
-    server: str | None = None    # the node's name (cluster_name minus the lab prefix)
-    error: str = ""
-    note: str | None = None      # writes.note of the row: unique across a split brain
-
-
-def _target_hosts(targets: Sequence[PgNode | str]) -> str:
-    return ",".join(t.addr if isinstance(t, PgNode) else str(t) for t in targets)
-
-
-def probe_write(client: Host, targets: Sequence[PgNode | str], note: str = "",
-                connect_timeout: int = 1, timeout: float = 5) -> WriteResult:
-    """One INSERT into writes from client, through libpq's multi-host
-    `host=A,B target_session_attrs=read-write` (one target: plain), as psql
-    in the client's namespace. A process per write (~20 ms): fine for
-    correctness tests sampling every ~50 ms; the benchmark's C client will do
-    better. Statement and connect timeouts keep a hung server from blocking."""
-    hosts = _target_hosts(targets)
-    dsn = (f"host={hosts} port={PORT} user={PG_USER} dbname=postgres "
-           f"connect_timeout={connect_timeout} target_session_attrs=read-write "
-           f"options='-c statement_timeout={int(timeout * 600)}'")
-    note = note.replace("'", "")
-    sql = (f"INSERT INTO writes(note) VALUES ('{note}') RETURNING id, "
-           "inet_server_addr(), current_setting('cluster_name')")
-    t0 = time.monotonic()
-    try:
-        cp = client.run([_bin("psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-                         "-d", dsn, "-c", sql], check=False, timeout=timeout)
-    except LabError as e:      # timed out: the commit may or may not have happened
-        return WriteResult(t0, time.monotonic(), False, error=str(e)[:200])
-    t1 = time.monotonic()
-    if cp.returncode != 0:
-        return WriteResult(t0, t1, False, error=cp.stderr.strip()[:200])
-    fields = cp.stdout.strip().split("|")
-    if len(fields) != 3:
-        return WriteResult(t0, t1, False, error=f"unexpected output {cp.stdout!r}")
-    server = fields[2].split("-")[-1]
-    return WriteResult(t0, t1, True, int(fields[0]), fields[1].split("/")[0], server)
-
-
-class Writer:
-    """Background thread: probe_write every `interval` seconds (no overlap),
-    recording every WriteResult. Registered with the lab, stopped before the
-    servers at teardown.
-
-        w = Writer(cl, [n1node, n2node]).start(); ...; w.stop()
-        w.acknowledged_ids() ; w.outages() ; w.summary()
-    """
-
-    def __init__(self, client: Host, targets: Sequence[PgNode | str],
-                 interval: float = 0.05, note: str = "writer", parallel: bool = False):
-        # parallel: start an attempt every interval whether or not the last
-        # one has finished, so one attempt stuck in a TCP SYN retransmit
-        # (sent to a MAC that no longer holds the VIP) cannot hide when the
-        # VIP works again.
-        self.client, self.targets, self.interval, self.note = client, list(targets), \
-            interval, note
-        self.parallel = parallel
-        self._lock = threading.Lock()
-        self._inflight: list[threading.Thread] = []
-        self.results: list[WriteResult] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        client.lab.stoppables.append(self)
-
-    def __repr__(self):
-        return f"Writer({self.client.short} -> {_target_hosts(self.targets)})"
-
-    def start(self) -> "Writer":
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=repr(self))
-        self._thread.start()
-        return self
-
-    def _one(self, n: int) -> WriteResult:
-        r = probe_write(self.client, self.targets, f"{self.note} {n}")
-        with self._lock:
-            self.results.append(r)
-        return r
-
-    def _loop(self):
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            if self.parallel:
-                t0 = time.monotonic()
-                t = threading.Thread(target=self._one, args=(n,), daemon=True)
-                t.start()
-                self._inflight = [x for x in self._inflight if x.is_alive()] + [t]
-                self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))
-            else:
-                r = self._one(n)
-                self._stop.wait(max(0.0, self.interval - (r.end - r.start)))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
-        for t in self._inflight:
-            t.join(10)
-        with self._lock:
-            self.results.sort(key=lambda r: r.start)
-
-    def acknowledged_ids(self) -> list[int]:
-        return [r.id for r in self.results if r.ok]
-
-    def wait_acknowledged(self, count: int, timeout: float = 10, server: str | None = None):
-        """Wait for `count` more acknowledged writes (served by `server` if given)."""
-        def acked():
-            return sum(1 for r in self.results if r.ok and server in (None, r.server))
-        want = acked() + count
-        wait_until(lambda: acked() >= want, timeout, step=0.02,
-                   what=f"{count} acknowledged writes from {self} "
-                        f"{'to ' + server if server else ''} "
-                        f"(last: {self.results[-1:]})")
-
-    def outages(self) -> list[tuple[float, float]]:
-        """(start, length in s) of every run of failed writes: from the end of the
-        last acknowledged write before it to the end of the first one after."""
-        out, last_ok, failing = [], None, False
-        for r in self.results:
-            if r.ok:
-                if failing and last_ok is not None:
-                    out.append((last_ok, r.end - last_ok))
-                last_ok, failing = r.end, False
-            else:
-                failing = True
-        return out
-
-    def summary(self) -> str:
-        ok = sum(r.ok for r in self.results)
-        by = {}
-        for r in self.results:
-            if r.ok:
-                by[r.server] = by.get(r.server, 0) + 1
-        gaps = [round(g, 3) for _, g in self.outages()]
-        return (f"{len(self.results)} writes, {ok} acknowledged {by}, "
-                f"outages (s) {gaps}")
-
-
-def check_no_lost_writes(writer: Writer, node: PgNode) -> int:
-    """Every id the writer saw acknowledged must be in node's writes table.
-    Returns the number of acknowledged ids checked."""
-    acked = set(writer.acknowledged_ids())
-    have = {int(x) for x in node.psql("SELECT id FROM writes").split()}
-    lost = sorted(acked - have)
-    if lost:
-        raise LabError(f"{len(lost)} acknowledged writes missing on {node}: "
-                       f"{lost[:20]}{' ...' if len(lost) > 20 else ''}")
-    return len(acked)
-

@@ -11,11 +11,12 @@ writes at the end. Prints the timings of each step."""
 import time
 
 from netlab import Lab
-from pglab import (Writer, check_no_lost_writes, format_lsn, make_primary, make_standby,
-                   pause_replay, probe_write, promote, rebuild_as_standby, resume_replay,
-                   rewind_as_standby, wait_caught_up, writers)
+from pglab import (format_lsn, make_primary, make_standby, pause_replay, promote,
+                   rebuild_as_standby, resume_replay, rewind_as_standby, wait_caught_up,
+                   writers)
 from processes import LabError, log, processes_under, timed, wait_until
 from runner import run_test
+from writer import Writer, check_no_lost_writes, probe_write
 
 VIP = "198.51.100.100"
 timings: dict[str, float] = {}

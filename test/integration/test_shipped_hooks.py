@@ -10,9 +10,10 @@ import shutil
 import tempfile
 
 from netlab import Lab
-from pglab import PG_BIN, make_primary, make_standby, probe_write, writers
+from pglab import PG_BIN, make_primary, make_standby, writers
 from processes import LabError, log, timed
 from runner import run_test
+from writer import probe_write
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
