@@ -47,8 +47,8 @@ from addrwatch import AddressWatcher  # noqa: E402
 from keepalived_pair import KeepalivedPgPair  # noqa: E402
 from netlab import Lab  # noqa: E402
 from pg_pair import VIP, PgPair  # noqa: E402
-from pglab import wait_caught_up, writers  # noqa: E402
 from processes import LabError, log  # noqa: E402
+from replication import wait_caught_up, writers  # noqa: E402
 from writer import FAST, Writer  # noqa: E402
 
 SCENARIOS = ("pg dies", "server dies", "daemon dies")

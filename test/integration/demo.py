@@ -25,9 +25,10 @@ import pgvrrpd_node  # noqa: E402
 from addrwatch import AddressWatcher  # noqa: E402
 from netlab import Lab  # noqa: E402
 from pg_pair import HookDir  # noqa: E402
-from pglab import PG_BIN, make_primary, make_standby, writers  # noqa: E402
+from pglab import PG_BIN  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 from processes import wait_until  # noqa: E402
+from replication import make_primary, make_standby, writers  # noqa: E402
 from writer import Writer  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")

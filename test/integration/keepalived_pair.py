@@ -35,8 +35,9 @@ import time
 from keepalived_lab import Keepalived
 from netlab import Lab
 from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
-from pglab import PG_BIN, make_primary, make_standby
+from pglab import PG_BIN
 from processes import LabError, wait_until
+from replication import make_primary, make_standby
 
 CHECK_PG = f"""#!/bin/sh
 # keepalived vrrp_script: is the local PostgreSQL up (primary or standby)?

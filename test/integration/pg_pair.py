@@ -20,9 +20,10 @@ import threading
 import time
 
 from netlab import Lab
-from pglab import PG_BIN, PgNode, make_primary, make_standby, wait_caught_up
+from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
+from replication import make_primary, make_standby, wait_caught_up
 from writer import FAST, Writer
 
 VIP = "198.51.100.100"

@@ -8,8 +8,8 @@ import time
 
 from netlab import Lab
 from pg_pair import VIP, PgPair
-from pglab import pause_replay, resume_replay
 from processes import LabError, log, wait_until
+from replication import pause_replay, resume_replay
 from runner import run_test
 
 

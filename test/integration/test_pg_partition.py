@@ -7,9 +7,9 @@ import time
 
 from netlab import Lab
 from pg_pair import VIP, PgPair
-from pglab import writers
 from pgvrrpd_node import assert_single_holder
 from processes import LabError, log, wait_until
+from replication import writers
 from runner import run_test
 
 

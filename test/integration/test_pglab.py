@@ -11,10 +11,11 @@ writes at the end. Prints the timings of each step."""
 import time
 
 from netlab import Lab
-from pglab import (format_lsn, make_primary, make_standby, pause_replay, promote,
-                   rebuild_as_standby, resume_replay, rewind_as_standby, wait_caught_up,
-                   writers)
+from pglab import format_lsn
 from processes import LabError, log, processes_under, timed, wait_until
+from replication import (make_primary, make_standby, pause_replay, promote,
+                         rebuild_as_standby, resume_replay, rewind_as_standby, wait_caught_up,
+                         writers)
 from runner import run_test
 from writer import Writer, check_no_lost_writes, probe_write
 

@@ -10,8 +10,9 @@ import shutil
 import tempfile
 
 from netlab import Lab
-from pglab import PG_BIN, make_primary, make_standby, writers
+from pglab import PG_BIN
 from processes import LabError, log, timed
+from replication import make_primary, make_standby, writers
 from runner import run_test
 from writer import probe_write
 
