@@ -33,26 +33,41 @@ N1_PRIORITY, N2_PRIORITY = 254, 253
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
 
-class HookDir:
-    """The shipped hooks copied where only root can write (pgvrrpd refuses
-    hooks in /tmp or under a user-writable directory), removed at teardown."""
+class ScriptDir:
+    """Scripts (name -> text, mode 0755) in a directory under /run only root
+    can write (pgvrrpd and keepalived refuse scripts in /tmp or under a
+    user-writable directory), removed at teardown."""
 
-    def __init__(self, lab: Lab):
-        self.path = tempfile.mkdtemp(prefix="pgvrrpd-hooks-", dir="/run")
+    def __init__(self, lab: Lab, prefix: str, scripts: dict[str, str]):
+        self.path = tempfile.mkdtemp(prefix=prefix, dir="/run")
         os.chmod(self.path, 0o755)
-        for name in ("promote", "fence", "rejoin"):
-            shutil.copy(os.path.join(HOOKS, name), self.path)
-            os.chmod(os.path.join(self.path, name), 0o755)
+        for name, text in scripts.items():
+            with open(self.script(name), "w") as f:
+                f.write(text)
+            os.chmod(self.script(name), 0o755)
         lab.stoppables.append(self)
 
     def __repr__(self):
-        return f"HookDir({self.path})"
+        return f"{type(self).__name__}({self.path})"
 
-    def hook(self, name: str) -> str:
+    def script(self, name: str) -> str:
         return os.path.join(self.path, name)
 
     def stop(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class HookDir(ScriptDir):
+    """The shipped hooks (notify/hooks: promote, fence, rejoin) in a ScriptDir."""
+
+    def __init__(self, lab: Lab):
+        hooks = {}
+        for name in ("promote", "fence", "rejoin"):
+            with open(os.path.join(HOOKS, name)) as f:
+                hooks[name] = f.read()
+        super().__init__(lab, "pgvrrpd-hooks-", hooks)
+
+    hook = ScriptDir.script
 
 
 class TwoPrimariesProbe:
