@@ -60,7 +60,10 @@ class AddressWatcher:
 
     Subscribes to rtnetlink inside the host's namespace *before* reading the
     current state, so no event between start and the first wait is lost.
-    `events` is a list of (monotonic time, 'present'|'absent').
+    `events` is a list of (monotonic time, 'present'|'absent'). If the
+    kernel drops events (ENOBUFS: a flood of address messages overran the
+    socket), the watcher stops and says so in `failure`; a wait that was
+    not satisfied before then fails at once, naming it.
     """
 
     def __init__(self, host: Host, addr: str):
@@ -69,6 +72,7 @@ class AddressWatcher:
         self.raw: list[tuple[float, str, str, int]] = []  # (t, new|del, addr, flags)
         self._cond = threading.Condition()
         self._stop = False
+        self.failure: str | None = None
         self._sock = _netlink_socket_in(host.ns)
         self._sock.settimeout(0.2)
         self.started = time.monotonic()
@@ -88,7 +92,12 @@ class AddressWatcher:
                 data = self._sock.recv(1 << 16)
             except socket.timeout:
                 continue
-            except OSError:
+            except OSError as e:
+                if not self._stop:
+                    with self._cond:
+                        self.failure = (f"netlink receive failed after {len(self.raw)} address "
+                                        f"events in {time.monotonic() - self.started:.3f} s: {e}")
+                        self._cond.notify_all()
                 break
             now = time.monotonic()
             for kind, a, flags in self._parse(data):
@@ -136,13 +145,15 @@ class AddressWatcher:
 
     def _wait(self, want: bool, timeout: float) -> float:
         with self._cond:
-            ok = self._cond.wait_for(lambda: self.present == want, timeout)
-            if ok:
+            self._cond.wait_for(lambda: self.present == want or self.failure, timeout)
+            if self.present == want:
                 return self.since
         state = "present" if want else "absent"
         raise LabError(
             f"{self.addr} was expected to be {state} on {self.host.short} ({self.host.ns}) "
-            f"within {timeout:g} s but is not; state changes seen (s since watch start): "
+            f"within {timeout:g} s but is not"
+            + (f" (the watcher stopped: {self.failure})" if self.failure else "")
+            + "; state changes seen (s since watch start): "
             f"{[(round(t - self.started, 3), k) for t, k in self.events]}; "
             f"addresses now: {[a['local'] for a in self.host.addresses()]}")
 
