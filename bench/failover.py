@@ -43,11 +43,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 import pgvrrpd_node  # noqa: E402
-from fast_writer import FastWriter  # noqa: E402
+from addrwatch import AddressWatcher  # noqa: E402
 from keepalived_pair import KeepalivedPgPair  # noqa: E402
-from netlab import AddressWatcher, Lab, LabError, log, wait_until  # noqa: E402
+from netlab import Lab  # noqa: E402
 from pg_pair import VIP, PgPair  # noqa: E402
-from pglab import wait_caught_up, writers  # noqa: E402
+from processes import LabError, log  # noqa: E402
+from replication import wait_caught_up, writers  # noqa: E402
+from writer import FAST, Writer  # noqa: E402
 
 SCENARIOS = ("pg dies", "server dies", "daemon dies")
 DAEMONS = ("pgvrrpd", "keepalived")
@@ -97,7 +99,8 @@ def one_run(scenario: str, daemon: str, delay: float, logs: str | None = None) -
         pair.start()
         w = pair.writer(fast=True, interval=WRITER_INTERVAL)
         # n2 straight: its INSERTs fail (read-only) until it is promoted.
-        direct = FastWriter(pair.cl, [pair.s], interval=WRITER_INTERVAL, note="direct").start()
+        direct = Writer(pair.cl, [pair.s], note="direct",
+                        **{**FAST, "interval": WRITER_INTERVAL}).start()
         probe = pair.two_primaries_probe()
         vip_on_n2 = AddressWatcher(pair.n2, VIP)
         time.sleep(0.5)

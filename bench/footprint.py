@@ -40,8 +40,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import pgvrrpd_node  # noqa: E402
 from capture import Capture, read_fields  # noqa: E402
 from keepalived_lab import Keepalived, keepalived_version  # noqa: E402
-from netlab import Lab, LabError, log, wait_until  # noqa: E402
+from netlab import Lab  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
+from processes import LabError, log, wait_until  # noqa: E402
 
 DAEMONS = ("pgvrrpd", "keepalived")
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -19,7 +19,8 @@ import signal
 import time
 from typing import Sequence
 
-from netlab import BRIDGE, Lab, LabError, Proc, _run, log, wait_until
+from netlab import BRIDGE, Lab
+from processes import LabError, Proc, run, wait_until
 
 TSHARK = shutil.which("tshark") or "/usr/bin/tshark"
 
@@ -46,13 +47,13 @@ def decode_check(pcap: str, prefs: dict[str, str] | None = None,
     for k, v in (prefs or {}).items():
         opts += ["-o", f"{k}:{v}"]
     base = [TSHARK, "-n", "-r", pcap] + opts
-    cp = _run(base + ["-Y", display_filter, "-T", "fields", "-e", "frame.number"],
+    cp = run(base + ["-Y", display_filter, "-T", "fields", "-e", "frame.number"],
               timeout=120)
     count = len([line for line in cp.stdout.splitlines() if line.strip()])
     fields = ["frame.number", "_ws.col.Info", "vrrp.version", "vrrp.checksum",
               "vrrp.checksum.status", "_ws.malformed", "_ws.expert.severity",
               "_ws.expert.message"]
-    cp = _run(base + ["-Y", "_ws.malformed or _ws.expert.severity >= \"Warning\" "
+    cp = run(base + ["-Y", "_ws.malformed or _ws.expert.severity >= \"Warning\" "
                             "or vrrp.checksum.status != \"Good\"",
                       "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
                       "-E", "aggregator=|"] + sum((["-e", f] for f in fields), []),
@@ -80,7 +81,7 @@ def read_fields(pcap: str, fields: Sequence[str], display_filter: str = "vrrp",
     occurrences joined with '|'), e.g.
     read_fields(pcap, ["frame.time_epoch", "ip.src", "vrrp.prio"])."""
     opts = sum((["-o", f"{k}:{v}"] for k, v in (prefs or {}).items()), [])
-    cp = _run([TSHARK, "-n", "-r", pcap, *opts, "-Y", display_filter, "-T", "fields",
+    cp = run([TSHARK, "-n", "-r", pcap, *opts, "-Y", display_filter, "-T", "fields",
                "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|"]
               + sum((["-e", f] for f in fields), []), timeout=120)
     return [dict(zip(fields, line.split("\t"))) for line in cp.stdout.splitlines()

@@ -22,10 +22,14 @@ from datetime import datetime, timezone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pgvrrpd_node  # noqa: E402
-from netlab import AddressWatcher, Lab, wait_until  # noqa: E402
+from addrwatch import AddressWatcher  # noqa: E402
+from netlab import Lab  # noqa: E402
 from pg_pair import HookDir  # noqa: E402
-from pglab import PG_BIN, Writer, make_primary, make_standby, writers  # noqa: E402
+from pglab import PG_BIN  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
+from processes import wait_until  # noqa: E402
+from replication import make_primary, make_standby, writers  # noqa: E402
+from writer import Writer  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 VIP = "198.51.100.100"
@@ -109,7 +113,7 @@ def main():
         d2.wait_state("BACKUP", 5)
         wait_until(lambda: n1.has_address(VIP), 5, 0.02, "the VIP on n1")
         print("pgvrrpd: n1 MASTER with the VIP, n2 BACKUP", flush=True)
-        w = Writer(cl, [VIP], parallel=True).start()
+        w = Writer(cl, [VIP]).start()
         w.wait_acknowledged(5)
         print(f"client: writing through the VIP every 50 ms ({w.summary()})\n", flush=True)
 

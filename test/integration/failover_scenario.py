@@ -7,9 +7,11 @@ from __future__ import annotations
 import signal
 import time
 
-from netlab import AddressWatcher, Lab, LabError, log, wait_until
+from addrwatch import AddressWatcher
+from netlab import Lab
 from pgvrrpd_node import (PgvrrpdNode, assert_single_holder, master_down_interval,
                           skew_time)
+from processes import LabError, log, wait_until
 
 # Scheduling and netlink latency allowed on top of the RFC timers.
 MARGIN = 0.15

@@ -25,11 +25,13 @@ import re
 import signal
 import time
 
+from addrwatch import AddressWatcher
 from capture import Capture, read_fields
 from keepalived_lab import Keepalived
-from netlab import AddressWatcher, Host, Lab, LabError, log, wait_until
+from netlab import Host, Lab
 from pgvrrpd_node import (DROPPED, PgvrrpdNode, assert_single_holder,
                           master_down_interval, skew_time)
+from processes import LabError, log, wait_until
 
 # Scheduling and netlink latency allowed on top of the RFC timers.
 MARGIN = 0.15

@@ -14,7 +14,8 @@ import signal
 import subprocess
 from typing import Iterable
 
-from netlab import Host, LabError, Proc, _cmdline, bare, check_address, log, wait_until
+from netlab import Host, bare, check_address
+from processes import LabError, Proc, cmdline, log, wait_until
 
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 
@@ -149,7 +150,7 @@ class Keepalived:
                 pid = int(f.read().strip())
         except (OSError, ValueError):
             return None
-        cmd = _cmdline(pid)
+        cmd = cmdline(pid)
         return pid if cmd and "keepalived" in cmd[0] and self.conf in cmd else None
 
     def pids(self) -> list[int]:

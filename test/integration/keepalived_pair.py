@@ -14,28 +14,27 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
 - notify_master: promote the local server if it is a standby
   (one psql call: pg_promote(true, 60) if in recovery), logging to a file.
 - global_defs (from keepalived_lab.Keepalived): enable_script_security, script_user
-  root; the scripts live in a root-owned 0755 directory under /run, which
-  keepalived's script security accepts (it refuses scripts in or under
-  non-root-writable directories such as /tmp).
+  root; the scripts live in a root-owned 0755 directory under /run
+  (pg_pair.ScriptDir), which keepalived's script security accepts (it
+  refuses scripts in or under non-root-writable directories such as /tmp).
 
     with Lab("ka_pg") as lab:
         pair = KeepalivedPgPair(lab)
         pair.start()                     # n1 MASTER with the VIP, n2 BACKUP
-        w = pair.writer(fast=True)       # FastWriter through the VIP
+        w = pair.writer(fast=True)       # vip_writer through the VIP, every 10 ms
         pair.p.stop("immediate") ...
         pair.promote_log("n2")           # what the notify_master script did
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 
 from keepalived_lab import Keepalived
-from netlab import Lab, LabError, wait_until
-from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair
-from pglab import PG_BIN, make_primary, make_standby
+from netlab import Lab
+from pg_pair import N1_PRIORITY, N2_PRIORITY, VIP, PgPair, ScriptDir
+from pglab import PG_BIN
+from processes import LabError, wait_until
+from replication import make_primary, make_standby
 
 CHECK_PG = f"""#!/bin/sh
 # keepalived vrrp_script: is the local PostgreSQL up (primary or standby)?
@@ -55,28 +54,6 @@ echo "promote: $r at $(cut -d' ' -f1 /proc/uptime)"
 """
 
 
-class ScriptDir:
-    """check_pg and promote, where only root can write, removed at teardown."""
-
-    def __init__(self, lab: Lab):
-        self.path = tempfile.mkdtemp(prefix="keepalived-pg-", dir="/run")
-        os.chmod(self.path, 0o755)
-        for name, text in (("check_pg", CHECK_PG), ("promote", PROMOTE)):
-            with open(os.path.join(self.path, name), "w") as f:
-                f.write(text)
-            os.chmod(os.path.join(self.path, name), 0o755)
-        lab.stoppables.append(self)
-
-    def __repr__(self):
-        return f"ScriptDir({self.path})"
-
-    def script(self, name: str) -> str:
-        return os.path.join(self.path, name)
-
-    def stop(self):
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
 class PgKeepalived(Keepalived):
     """keepalived_lab.Keepalived with top-level blocks (vrrp_script) before the instance."""
 
@@ -93,7 +70,8 @@ class KeepalivedPgPair:
         self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
         self.cl = lab.add_host("cl", ipv4="198.51.100.20/24")
-        self.scripts = ScriptDir(lab)
+        self.scripts = ScriptDir(lab, "keepalived-pg-",
+                                 {"check_pg": CHECK_PG, "promote": PROMOTE})
         self.p = make_primary(self.n1, listen="*")
         self.s = make_standby(self.p, self.n2, listen="*")
         self.nodes: dict[str, PgKeepalived] = {}

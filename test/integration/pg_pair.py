@@ -19,10 +19,12 @@ import tempfile
 import threading
 import time
 
-from fast_writer import FastWriter
-from netlab import Lab, LabError, log, wait_until
-from pglab import PG_BIN, PgNode, Writer, make_primary, make_standby, wait_caught_up
+from netlab import Lab
+from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+from processes import LabError, log, wait_until
+from replication import make_primary, make_standby, wait_caught_up
+from writer import FAST, Writer
 
 VIP = "198.51.100.100"
 # As etc/n1.ini and n2.ini: both high, so the backup's Skew_Time (1.2 ms at
@@ -31,26 +33,41 @@ N1_PRIORITY, N2_PRIORITY = 254, 253
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
 
-class HookDir:
-    """The shipped hooks copied where only root can write (pgvrrpd refuses
-    hooks in /tmp or under a user-writable directory), removed at teardown."""
+class ScriptDir:
+    """Scripts (name -> text, mode 0755) in a directory under /run only root
+    can write (pgvrrpd and keepalived refuse scripts in /tmp or under a
+    user-writable directory), removed at teardown."""
 
-    def __init__(self, lab: Lab):
-        self.path = tempfile.mkdtemp(prefix="pgvrrpd-hooks-", dir="/run")
+    def __init__(self, lab: Lab, prefix: str, scripts: dict[str, str]):
+        self.path = tempfile.mkdtemp(prefix=prefix, dir="/run")
         os.chmod(self.path, 0o755)
-        for name in ("promote", "fence", "rejoin"):
-            shutil.copy(os.path.join(HOOKS, name), self.path)
-            os.chmod(os.path.join(self.path, name), 0o755)
+        for name, text in scripts.items():
+            with open(self.script(name), "w") as f:
+                f.write(text)
+            os.chmod(self.script(name), 0o755)
         lab.stoppables.append(self)
 
     def __repr__(self):
-        return f"HookDir({self.path})"
+        return f"{type(self).__name__}({self.path})"
 
-    def hook(self, name: str) -> str:
+    def script(self, name: str) -> str:
         return os.path.join(self.path, name)
 
     def stop(self):
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+class HookDir(ScriptDir):
+    """The shipped hooks (notify/hooks: promote, fence, rejoin) in a ScriptDir."""
+
+    def __init__(self, lab: Lab):
+        hooks = {}
+        for name in ("promote", "fence", "rejoin"):
+            with open(os.path.join(HOOKS, name)) as f:
+                hooks[name] = f.read()
+        super().__init__(lab, "pgvrrpd-hooks-", hooks)
+
+    hook = ScriptDir.script
 
 
 class TwoPrimariesProbe:
@@ -177,11 +194,12 @@ class PgPair:
         return self.nodes[short].ini_text()
 
     def writer(self, fast: bool = False, **kw) -> Writer:
-        """Writes through the VIP from cl: psql every ~50 ms (Writer), or
-        with fast=True vip_writer every 10 ms (FastWriter; kw: interval,
-        keep, connect_timeout, statement_timeout)."""
-        w = (FastWriter(self.cl, [VIP], **kw) if fast
-             else Writer(self.cl, [VIP], parallel=True, **kw)).start()
+        """Writes through the VIP from cl (writer.Writer: vip_writer), an
+        attempt every 50 ms with a psql client's deadlines, or with
+        fast=True every 10 ms with millisecond ones (writer.FAST); kw:
+        interval, keep, connect_timeout, statement_timeout."""
+        kw = {"note": "fast", **FAST, **kw} if fast else kw
+        w = Writer(self.cl, [VIP], **kw).start()
         w.wait_acknowledged(5, timeout=10)
         return w
 
@@ -190,8 +208,8 @@ class PgPair:
         """Seconds from the last write acknowledged before the fault to the
         first one acknowledged after the outage: the longest gap between
         consecutive acknowledgements from the last one before t_fault on
-        (resolution: the writer's interval, ~50 ms for Writer, 10 ms for
-        FastWriter). Not simply "the first acknowledged after t_fault": a
+        (resolution: the writer's interval, 50 ms, or 10 ms with fast=True).
+        Not simply "the first acknowledged after t_fault": a
         fault takes some ms to apply (SIGSTOP, SIGKILL of every backend),
         and a write on a kept connection can still be acknowledged by the
         dying server in between."""

@@ -7,14 +7,11 @@ postmaster by pid and a crashed test cannot leave it behind.
 
     with Lab("pg") as lab:
         n1 = lab.add_host("n1", ipv4="198.51.100.11/24", ipv6="2001:db8:100::11/64")
-        n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
-        cl = lab.add_host("cl", ipv4="198.51.100.50/24")
-        p = make_primary(n1)                    # initdb, start, replicator, writes table
-        s = make_standby(p, n2)                 # pg_basebackup, streaming
-        w = Writer(cl, [p, s]).start()          # INSERT every ~50 ms, host=n1,n2 read-write
-        p.stop("immediate"); promote(s)
-        w.stop(); check_no_lost_writes(w, s)
-        rewind_as_standby(p, s)                 # pg_rewind, else pg_basebackup
+        p = PgNode(n1)                          # initdb (init=False: empty data dir)
+        p.start(); p.psql("SELECT 1"); p.stop("immediate")
+
+Building pairs (make_primary, make_standby, promote, rewind...) is in
+replication.py, writing from a client (Writer, probe_write) in writer.py.
 
 API in short:
   PgNode(host, name=None, init=True, listen=None)
@@ -23,14 +20,9 @@ API in short:
         .running() .processes() .psql(sql, host=None, dbname="postgres", check=True)
         .is_in_recovery() .lsn() .receive_lsn() .replay_lsn() .timeline()
         .system_identifier() .wal_receiver() .conninfo(user, dbname)
+        .configure_standby(primary) .wait_streaming(primary) .run_as_postgres(cmd)
         .log_text() .log_tail()
-  make_primary(host, name) ; make_standby(primary, host, name) -> PgNode
-  promote(node) -> s ; wait_caught_up(primary, standby) -> s
-  pause_replay(standby) ; resume_replay(standby)
-  rewind_as_standby(old, new, fallback=True) -> "rewind" | "rebuild"
-  rebuild_as_standby(old, new) ; writers(nodes) -> [nodes accepting writes]
-  probe_write(client, targets, note) -> WriteResult ; Writer(client, targets)
-  check_no_lost_writes(writer, node) ; format_lsn(int) ; parse_lsn(str)
+  pg_tool(name) -> path ; format_lsn(int) ; parse_lsn(str)
 
 Layout, per node, in the lab's temp dir (made traversable for postgres):
     pg-NAME/            owned by postgres, 0700
@@ -58,34 +50,21 @@ put a VIP on the host pass listen="*" (still only inside the namespace, which
 holds nothing but lab addresses): PostgreSQL cannot bind an address that is
 not on the host yet.
 
-Facts found by experiment (PostgreSQL 15.18, 2 vCPU, fsync=off):
-- initdb 0.6-1.4 s, pg_basebackup 0.3-0.7 s, pg_rewind 0.3-0.8 s (including
-  its own crash recovery of a SIGKILLed target), first start ~0.1 s; the
-  upper ends on a loaded machine.
-- pg_promote(wait => true) returns after ~120 ms because it polls every
-  100 ms; the promotion itself is faster (a client's first write on the new
-  primary came 40-80 ms after the old one was stopped).
-- A freshly promoted server's pg_control still names the old timeline until
-  its end-of-recovery checkpoint; pg_rewind against it then says "no rewind
-  required" and the old primary can never follow. rewind_as_standby runs
-  CHECKPOINT on the source first; the rejoin hook must do the same.
-- Sequence values are not unique across a split brain: the stale primary and
-  the promoted one hand out the same writes.id values; tell rows apart by
-  content.
+Facts found by experiment (PostgreSQL 15.18, 2 vCPU, fsync=off): initdb
+0.6-1.4 s, first start ~0.1 s; the upper ends on a loaded machine.
 """
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 import pwd
 import re
 import signal
-import threading
 import time
 from typing import Sequence
 
-from netlab import Host, LabError, Proc, _cmdline, log, wait_until
+from netlab import Host
+from processes import LabError, Proc, children, exited, processes_under, wait_until
 
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 PORT = 5432
@@ -138,7 +117,8 @@ def format_lsn(value: int) -> str:
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
 
 
-def _bin(tool: str) -> str:
+def pg_tool(tool: str) -> str:
+    """The path of a PostgreSQL program (psql, pg_rewind...) in PG_BIN."""
     return os.path.join(PG_BIN, tool)
 
 
@@ -148,31 +128,6 @@ def _as_postgres(cmd: Sequence[str], cwd: str) -> list[str]:
     postmaster keeps the pid the Lab tracks (runuser would stay in between)."""
     return ["setpriv", f"--reuid={PG_USER}", f"--regid={PG_USER}", "--init-groups",
             "--", "env", "-C", cwd, f"HOME={cwd}", *cmd]
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ..."; comm may contain spaces and parentheses
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(d))
-    return out
-
-
-def _exited(pid: int) -> bool:
-    """True once pid has exited (gone, or a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        return True
 
 
 class _Teardown:
@@ -250,7 +205,7 @@ class PgNode:
     def initdb(self) -> float:
         """initdb (trust, C locale, UTF8, no fsync) plus the lab's config; seconds."""
         t0 = time.monotonic()
-        self.run_as_postgres([_bin("initdb"), "-D", self.datadir, "-U", PG_USER,
+        self.run_as_postgres([pg_tool("initdb"), "-D", self.datadir, "-U", PG_USER,
                               "-A", "trust", "--locale=C", "-E", "UTF8", "--no-sync",
                               "--no-instructions"])
         self._write(os.path.join(self.datadir, "postgresql.conf"), COMMON_CONF, "a")
@@ -275,7 +230,7 @@ class PgNode:
             raise LabError(f"{self} is already running (pid {self.proc.pid})")
         t0 = time.monotonic()
         self.starts += 1
-        self.proc = self.host.spawn(_as_postgres([_bin("postgres"), "-D", self.datadir],
+        self.proc = self.host.spawn(_as_postgres([pg_tool("postgres"), "-D", self.datadir],
                                                  self.dir),
                                     f"pg-{self.name}-{self.starts}")
         self.procs.append(self.proc)
@@ -284,7 +239,7 @@ class PgNode:
             if not self.proc.alive():
                 raise LabError(f"{self} postmaster exited with {self.proc.returncode} "
                                f"during start; log:\n{self.proc.log_tail(30)}")
-            cp = self.host.run([_bin("pg_isready"), "-q", "-h", self.sockdir, "-p",
+            cp = self.host.run([pg_tool("pg_isready"), "-q", "-h", self.sockdir, "-p",
                                 str(self.port), "-U", PG_USER, "-t", "1"], check=False)
             return cp.returncode == 0
         wait_until(ready, timeout, step=0.05, what=f"{self} to accept connections")
@@ -312,8 +267,8 @@ class PgNode:
             return
         pid = self.proc.pid
         os.kill(pid, signal.SIGSTOP)
-        children = _children(pid)
-        for child in children:
+        kids = children(pid)
+        for child in kids:
             try:
                 os.kill(child, signal.SIGKILL)
             except ProcessLookupError:
@@ -322,13 +277,13 @@ class PgNode:
         self.proc.wait(timeout)
         # SIGKILL is delivered asynchronously: wait until the children have
         # exited (zombies awaiting init's reaping count as gone).
-        wait_until(lambda: not [c for c in children if not _exited(c)], timeout,
-                   what=f"children {children} of {self}'s postmaster {pid} to die")
+        wait_until(lambda: not [c for c in kids if not exited(c)], timeout,
+                   what=f"children {kids} of {self}'s postmaster {pid} to die")
 
     def processes(self) -> list[int]:
         """Pids of every process (postmaster, children, single-user backends)
         working in this node's data directory, found by their cwd."""
-        return [int(x.split()[0]) for x in postgres_leftovers(self.datadir)]
+        return [int(x.split()[0]) for x in processes_under(self.datadir)]
 
     def log_text(self) -> str:
         return "".join(p.log_text() for p in self.procs)
@@ -342,7 +297,7 @@ class PgNode:
         """Run sql (one or more statements) with psql inside this node's
         namespace, through the unix socket or, with host=ADDR, over TCP.
         Unaligned, tuples only: '|' between columns, one row per line."""
-        cmd = [_bin("psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+        cmd = [pg_tool("psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
                "-h", host or self.sockdir, "-p", str(self.port), "-U", user,
                "-d", dbname, "-f", "-"]
         cp = self.host.run(cmd, check=False, timeout=timeout, input=sql)
@@ -382,7 +337,7 @@ class PgNode:
     def system_identifier(self) -> int:
         if self.running():
             return int(self.psql("SELECT system_identifier FROM pg_control_system()"))
-        out = self.run_as_postgres([_bin("pg_controldata"), "-D", self.datadir]).stdout
+        out = self.run_as_postgres([pg_tool("pg_controldata"), "-D", self.datadir]).stdout
         return int(re.search(r"Database system identifier:\s+(\d+)", out)[1])
 
     def wal_receiver(self) -> dict[str, str]:
@@ -421,302 +376,3 @@ class PgNode:
         wait_until(streaming, timeout, step=0.05,
                    what=f"{self} to stream from {primary} ({primary.addr}); "
                         f"log:\n{self.log_tail(10)}")
-
-
-# --------------------------------------------------------------------------
-# building a pair
-
-def make_primary(host: Host, name: str | None = None, **kw) -> PgNode:
-    """initdb, start, create the replicator role and the writes table."""
-    node = PgNode(host, name, **kw)
-    node.start_seconds = node.start()
-    node.psql("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD 'replicator';\n"
-              + WRITES_TABLE + ";")
-    return node
-
-
-def _basebackup(node: PgNode, source: PgNode) -> float:
-    """pg_basebackup of source (over the bridge, as replicator, WAL streamed)
-    into node's empty data directory, then configured as source's standby."""
-    t0 = time.monotonic()
-    node.run_as_postgres([_bin("pg_basebackup"), "-d", source.conninfo(user="replicator"),
-                          "-D", node.datadir, "-X", "stream", "-c", "fast", "--no-sync"],
-                         timeout=120)
-    node.configure_standby(source)
-    return time.monotonic() - t0
-
-
-def make_standby(primary: PgNode, host: Host, name: str | None = None,
-                 timeout: float = 30, **kw) -> PgNode:
-    """A streaming standby of primary on host: pg_basebackup from primary's
-    real IP, start, wait until pg_stat_wal_receiver shows streaming."""
-    node = PgNode(host, name, init=False, **kw)
-    node.basebackup_seconds = _basebackup(node, primary)
-    node.start(timeout)
-    node.wait_streaming(primary, timeout)
-    return node
-
-
-def promote(node: PgNode, timeout: int = 30) -> float:
-    """SELECT pg_promote(wait => true); returns the seconds until it is a primary."""
-    t0 = time.monotonic()
-    out = node.psql(f"SELECT pg_promote(true, {timeout})", timeout=timeout + 5)
-    if out != "t":
-        raise LabError(f"pg_promote on {node} was expected to return t, got {out!r}; "
-                       f"log:\n{node.log_tail(15)}")
-    if node.is_in_recovery():
-        raise LabError(f"{node} is still in recovery after pg_promote")
-    return time.monotonic() - t0
-
-
-def wait_caught_up(primary: PgNode, standby: PgNode, timeout: float = 30) -> float:
-    """Wait until standby has replayed everything primary had written when
-    called; returns the seconds waited."""
-    t0 = time.monotonic()
-    target = primary.lsn()
-    wait_until(lambda: (standby.replay_lsn() or 0) >= target, timeout, step=0.02,
-               what=f"{standby} to replay up to {format_lsn(target)}")
-    return time.monotonic() - t0
-
-
-def pause_replay(standby: PgNode, timeout: float = 10) -> None:
-    """pg_wal_replay_pause(); returns once replay is actually paused."""
-    standby.psql("SELECT pg_wal_replay_pause()")
-    wait_until(lambda: standby.psql("SELECT pg_get_wal_replay_pause_state()") == "paused",
-               timeout, step=0.02, what=f"{standby} replay to be paused")
-
-
-def resume_replay(standby: PgNode) -> None:
-    standby.psql("SELECT pg_wal_replay_resume()")
-
-
-def writers(nodes: Sequence[PgNode]) -> list[PgNode]:
-    """The nodes that accept writes (answer, and are not in recovery),
-    whoever started their server: the lab, or a hook through pg_ctl."""
-    return [n for n in nodes if n.psql("SELECT pg_is_in_recovery()", check=False) == "f"]
-
-
-def rewind_as_standby(old: PgNode, new: PgNode, fallback: bool = True,
-                      timeout: float = 60) -> str:
-    """Rejoin old (a former primary) as a standby of new: stop it (fast) if
-    running, CHECKPOINT on new, pg_rewind --source-server from new's real IP (pg_rewind first
-    runs crash recovery itself if old was not shut down cleanly), then
-    standby.signal + primary_conninfo, start, wait for streaming. If pg_rewind
-    fails and fallback is set, rebuild with pg_basebackup instead. Returns
-    "rewind" or "rebuild"; old.rewind_seconds (stop + pg_rewind),
-    old.rejoin_seconds (until streaming) and old.rewind_output say more."""
-    t0 = time.monotonic()
-    old.stop("fast")
-    # pg_rewind reads the source's timeline from its pg_control, which a
-    # freshly promoted server only updates at the end-of-recovery checkpoint
-    # (requested, not waited for, by the promotion). Without this CHECKPOINT
-    # pg_rewind says "same timeline, no rewind required" and the old primary
-    # can never follow (PostgreSQL 15 docs, pg_rewind Notes).
-    new.psql("CHECKPOINT")
-    cp = old.run_as_postgres([_bin("pg_rewind"), "--target-pgdata", old.datadir,
-                              "--source-server", new.conninfo(), "--no-sync", "--progress"],
-                             check=False, timeout=timeout)
-    old.rewind_seconds = time.monotonic() - t0
-    old.rewind_output = (cp.stdout + cp.stderr).strip()
-    if cp.returncode != 0:
-        if not fallback:
-            raise LabError(f"pg_rewind of {old} from {new} failed ({cp.returncode}):\n"
-                           f"{old.rewind_output}")
-        log(f"pg_rewind of {old} failed ({cp.returncode}), rebuilding: "
-            f"{old.rewind_output.splitlines()[-1:]}")
-        rebuild_as_standby(old, new, timeout)
-        old.rejoin_seconds = time.monotonic() - t0
-        return "rebuild"
-    old.configure_standby(new)
-    old.start(timeout)
-    old.wait_streaming(new, timeout)
-    old.rejoin_seconds = time.monotonic() - t0
-    return "rewind"
-
-
-def rebuild_as_standby(old: PgNode, new: PgNode, timeout: float = 60) -> float:
-    """Rejoin old as a standby of new the reliable way: throw its data
-    directory away, pg_basebackup from new, start, wait for streaming."""
-    t0 = time.monotonic()
-    old.stop("fast")
-    old.run_as_postgres(["rm", "-rf", "--", old.datadir])
-    _basebackup(old, new)
-    old.start(timeout)
-    old.wait_streaming(new, timeout)
-    return time.monotonic() - t0
-
-
-# --------------------------------------------------------------------------
-# client writes
-
-@dataclasses.dataclass
-class WriteResult:
-    start: float                 # time.monotonic() before the attempt
-    end: float                   # and after it
-    ok: bool                     # the INSERT's commit was acknowledged
-    id: int | None = None        # writes.id of the acknowledged row
-    server_addr: str | None = None  # inet_server_addr() (the address we reached)
-    server: str | None = None    # the node's name (cluster_name minus the lab prefix)
-    error: str = ""
-    note: str | None = None      # writes.note of the row: unique across a split brain
-
-
-def _target_hosts(targets: Sequence[PgNode | str]) -> str:
-    return ",".join(t.addr if isinstance(t, PgNode) else str(t) for t in targets)
-
-
-def probe_write(client: Host, targets: Sequence[PgNode | str], note: str = "",
-                connect_timeout: int = 1, timeout: float = 5) -> WriteResult:
-    """One INSERT into writes from client, through libpq's multi-host
-    `host=A,B target_session_attrs=read-write` (one target: plain), as psql
-    in the client's namespace. A process per write (~20 ms): fine for
-    correctness tests sampling every ~50 ms; the benchmark's C client will do
-    better. Statement and connect timeouts keep a hung server from blocking."""
-    hosts = _target_hosts(targets)
-    dsn = (f"host={hosts} port={PORT} user={PG_USER} dbname=postgres "
-           f"connect_timeout={connect_timeout} target_session_attrs=read-write "
-           f"options='-c statement_timeout={int(timeout * 600)}'")
-    note = note.replace("'", "")
-    sql = (f"INSERT INTO writes(note) VALUES ('{note}') RETURNING id, "
-           "inet_server_addr(), current_setting('cluster_name')")
-    t0 = time.monotonic()
-    try:
-        cp = client.run([_bin("psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-                         "-d", dsn, "-c", sql], check=False, timeout=timeout)
-    except LabError as e:      # timed out: the commit may or may not have happened
-        return WriteResult(t0, time.monotonic(), False, error=str(e)[:200])
-    t1 = time.monotonic()
-    if cp.returncode != 0:
-        return WriteResult(t0, t1, False, error=cp.stderr.strip()[:200])
-    fields = cp.stdout.strip().split("|")
-    if len(fields) != 3:
-        return WriteResult(t0, t1, False, error=f"unexpected output {cp.stdout!r}")
-    server = fields[2].split("-")[-1]
-    return WriteResult(t0, t1, True, int(fields[0]), fields[1].split("/")[0], server)
-
-
-class Writer:
-    """Background thread: probe_write every `interval` seconds (no overlap),
-    recording every WriteResult. Registered with the lab, stopped before the
-    servers at teardown.
-
-        w = Writer(cl, [n1node, n2node]).start(); ...; w.stop()
-        w.acknowledged_ids() ; w.outages() ; w.summary()
-    """
-
-    def __init__(self, client: Host, targets: Sequence[PgNode | str],
-                 interval: float = 0.05, note: str = "writer", parallel: bool = False):
-        # parallel: start an attempt every interval whether or not the last
-        # one has finished, so one attempt stuck in a TCP SYN retransmit
-        # (sent to a MAC that no longer holds the VIP) cannot hide when the
-        # VIP works again.
-        self.client, self.targets, self.interval, self.note = client, list(targets), \
-            interval, note
-        self.parallel = parallel
-        self._lock = threading.Lock()
-        self._inflight: list[threading.Thread] = []
-        self.results: list[WriteResult] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        client.lab.stoppables.append(self)
-
-    def __repr__(self):
-        return f"Writer({self.client.short} -> {_target_hosts(self.targets)})"
-
-    def start(self) -> "Writer":
-        self._thread = threading.Thread(target=self._loop, daemon=True, name=repr(self))
-        self._thread.start()
-        return self
-
-    def _one(self, n: int) -> WriteResult:
-        r = probe_write(self.client, self.targets, f"{self.note} {n}")
-        with self._lock:
-            self.results.append(r)
-        return r
-
-    def _loop(self):
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            if self.parallel:
-                t0 = time.monotonic()
-                t = threading.Thread(target=self._one, args=(n,), daemon=True)
-                t.start()
-                self._inflight = [x for x in self._inflight if x.is_alive()] + [t]
-                self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))
-            else:
-                r = self._one(n)
-                self._stop.wait(max(0.0, self.interval - (r.end - r.start)))
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
-        for t in self._inflight:
-            t.join(10)
-        with self._lock:
-            self.results.sort(key=lambda r: r.start)
-
-    def acknowledged_ids(self) -> list[int]:
-        return [r.id for r in self.results if r.ok]
-
-    def wait_acknowledged(self, count: int, timeout: float = 10, server: str | None = None):
-        """Wait for `count` more acknowledged writes (served by `server` if given)."""
-        def acked():
-            return sum(1 for r in self.results if r.ok and server in (None, r.server))
-        want = acked() + count
-        wait_until(lambda: acked() >= want, timeout, step=0.02,
-                   what=f"{count} acknowledged writes from {self} "
-                        f"{'to ' + server if server else ''} "
-                        f"(last: {self.results[-1:]})")
-
-    def outages(self) -> list[tuple[float, float]]:
-        """(start, length in s) of every run of failed writes: from the end of the
-        last acknowledged write before it to the end of the first one after."""
-        out, last_ok, failing = [], None, False
-        for r in self.results:
-            if r.ok:
-                if failing and last_ok is not None:
-                    out.append((last_ok, r.end - last_ok))
-                last_ok, failing = r.end, False
-            else:
-                failing = True
-        return out
-
-    def summary(self) -> str:
-        ok = sum(r.ok for r in self.results)
-        by = {}
-        for r in self.results:
-            if r.ok:
-                by[r.server] = by.get(r.server, 0) + 1
-        gaps = [round(g, 3) for _, g in self.outages()]
-        return (f"{len(self.results)} writes, {ok} acknowledged {by}, "
-                f"outages (s) {gaps}")
-
-
-def check_no_lost_writes(writer: Writer, node: PgNode) -> int:
-    """Every id the writer saw acknowledged must be in node's writes table.
-    Returns the number of acknowledged ids checked."""
-    acked = set(writer.acknowledged_ids())
-    have = {int(x) for x in node.psql("SELECT id FROM writes").split()}
-    lost = sorted(acked - have)
-    if lost:
-        raise LabError(f"{len(lost)} acknowledged writes missing on {node}: "
-                       f"{lost[:20]}{' ...' if len(lost) > 20 else ''}")
-    return len(acked)
-
-
-def postgres_leftovers(tmpdir: str) -> list[str]:
-    """Processes (any namespace) whose cwd is under tmpdir: a lab's postgres
-    servers chdir into their data directory, so this finds all of them."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            cwd = os.readlink(f"/proc/{d}/cwd")
-        except OSError:
-            continue
-        if cwd == tmpdir or cwd.startswith(tmpdir + "/"):
-            out.append(f"{d} {' '.join(_cmdline(int(d)))}")
-    return out

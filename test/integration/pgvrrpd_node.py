@@ -13,7 +13,8 @@ import re
 import signal
 import time
 
-from netlab import Host, LabError, Proc, wait_until
+from netlab import Host
+from processes import LabError, Proc, wait_until
 
 PGVRRPD_BIN = os.environ.get("PGVRRPD_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "pgvrrpd")

@@ -3,8 +3,10 @@
 per reason and dropped; the master stays master and keeps its VIP."""
 import re
 
-from netlab import Lab, LabError, log, run_test
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+from processes import LabError, log
+from runner import run_test
 
 VIP = "198.51.100.100"
 GROUP = "224.0.0.18"

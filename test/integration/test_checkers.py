@@ -6,7 +6,9 @@ down, or loses its carrier, fails at once from the netlink notification."""
 import os
 import time
 
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
+from processes import LabError, log, wait_until
+from runner import run_test
 
 PROBE = os.environ["CHECKER_PROBE_BIN"]
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Two pgvrrpd nodes: election, SIGKILL and SIGTERM takeover (family=6, interval=0.1)."""
 import failover_scenario
-from netlab import run_test
+from runner import run_test
 
 run_test(lambda: failover_scenario.run("failover_v3_ipv6", family=6, interval=0.1))

@@ -6,8 +6,10 @@ ARP entry left pointing at the wrong one)."""
 import time
 
 from capture import Capture, read_fields
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode
+from processes import LabError, log, wait_until
+from runner import run_test
 
 VIP = "198.51.100.100"
 KEYS = {"advert_interval": 0.1, "virtual_ip": [VIP + "/24"]}

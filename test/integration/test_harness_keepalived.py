@@ -25,10 +25,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from addrwatch import AddressWatcher  # noqa: E402
 from capture import Capture, decode_check, read_fields  # noqa: E402
 from keepalived_lab import Keepalived  # noqa: E402
-from netlab import (AddressWatcher, Lab, LabError, log, run_test,  # noqa: E402
-                    wait_until)
+from netlab import Lab  # noqa: E402
+from processes import LabError, log, wait_until  # noqa: E402
+from runner import run_test  # noqa: E402
 
 ADVERT_INT = 0.1
 TAKEOVER_LIMIT_MS = 1500  # expected ~ 3*0.1 + skew (0.06) = 0.36 s after the last advert

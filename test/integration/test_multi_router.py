@@ -4,8 +4,11 @@ master of one router (an IPv4 router with two VIPs, an IPv6 router), and
 the survivor takes both over when the other node's daemon is killed."""
 import signal
 
-from netlab import AddressWatcher, Lab, LabError, log, run_test
+from addrwatch import AddressWatcher
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+from processes import LabError, log
+from runner import run_test
 
 V4 = ["198.51.100.100", "198.51.100.101"]
 V6 = "2001:db8:100::100"

@@ -7,9 +7,12 @@ without a gap and n2 stays backup."""
 import signal
 import time
 
-from netlab import AddressWatcher, Lab, LabError, log, run_test
+from addrwatch import AddressWatcher
+from netlab import Lab
 from pg_pair import VIP, PgPair
 from pgvrrpd_node import assert_single_holder
+from processes import LabError, log
+from runner import run_test
 
 
 def main():

@@ -5,9 +5,11 @@ promotes; writes through the VIP resume well under a second at 0.1 s
 adverts; never two writable servers; no acknowledged write lost."""
 import time
 
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
 from pg_pair import VIP, PgPair
 from pgvrrpd_node import assert_single_holder
+from processes import LabError, log, wait_until
+from runner import run_test
 
 
 def main():

@@ -12,10 +12,13 @@ see "Failover policy" in pgvrrpd(8) for why PostgreSQL should not be
 started at boot on a pgvrrpd node."""
 import time
 
-from netlab import AddressWatcher, Lab, LabError, log, run_test, wait_until
+from addrwatch import AddressWatcher
+from netlab import Lab
 from pg_pair import VIP, PgPair
-from pglab import writers
 from pgvrrpd_node import assert_single_holder
+from processes import LabError, log, wait_until
+from replication import writers
+from runner import run_test
 
 
 def main():

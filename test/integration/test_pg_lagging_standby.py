@@ -6,9 +6,11 @@ primary's last known LSN, the guard clears and it takes over by itself (no
 master has appeared meanwhile), with no acknowledged write lost."""
 import time
 
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
 from pg_pair import VIP, PgPair
-from pglab import pause_replay, resume_replay
+from processes import LabError, log, wait_until
+from replication import pause_replay, resume_replay
+from runner import run_test
 
 
 def main():

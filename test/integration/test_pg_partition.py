@@ -5,10 +5,12 @@ PostgreSQL; n2 takes over. When the partition heals, n1's server is
 rejoined as a standby of n2. Never two writable servers."""
 import time
 
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
 from pg_pair import VIP, PgPair
-from pglab import writers
 from pgvrrpd_node import assert_single_holder
+from processes import LabError, log, wait_until
+from replication import writers
+from runner import run_test
 
 
 def main():

@@ -7,9 +7,11 @@ crash): it never takes the VIP back, and the rejoin hook makes its server a
 standby of n2 (the "failback" row)."""
 import time
 
-from netlab import Lab, LabError, log, run_test, wait_until
+from netlab import Lab
 from pg_pair import VIP, PgPair
 from pgvrrpd_node import assert_single_holder
+from processes import LabError, log, wait_until
+from runner import run_test
 
 
 def main():

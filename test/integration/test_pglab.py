@@ -10,10 +10,14 @@ pg_basebackup; no acknowledged write is lost and exactly one server accepts
 writes at the end. Prints the timings of each step."""
 import time
 
-from netlab import Lab, LabError, log, run_test, timed, wait_until
-from pglab import (Writer, check_no_lost_writes, format_lsn, make_primary, make_standby,
-                   pause_replay, postgres_leftovers, probe_write, promote, rebuild_as_standby,
-                   resume_replay, rewind_as_standby, wait_caught_up, writers)
+from netlab import Lab
+from pglab import format_lsn
+from processes import LabError, log, processes_under, timed, wait_until
+from replication import (make_primary, make_standby, pause_replay, promote,
+                         rebuild_as_standby, resume_replay, rewind_as_standby, wait_caught_up,
+                         writers)
+from runner import run_test
+from writer import Writer, check_no_lost_writes, probe_write
 
 VIP = "198.51.100.100"
 timings: dict[str, float] = {}
@@ -152,7 +156,7 @@ def main():
         expect([n.name for n in ws] == ["n2"], f"writable servers at the end: {ws}")
         tmpdir = lab.tmpdir
 
-    left = postgres_leftovers(tmpdir)
+    left = processes_under(tmpdir)
     expect(not left, f"postgres processes left behind: {left}")
     print("timings: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items()),
           flush=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The postgres checker against real PostgreSQL 15, through pg_check_probe
-(a PostgresChecker in an EventLoop printing JSON lines, t = CLOCK_MONOTONIC,
-the same clock as time.monotonic()).
+"""The postgres checker against real PostgreSQL 15, through `checker_probe
+postgres` (a PostgresChecker in an EventLoop printing JSON lines, t =
+CLOCK_MONOTONIC, the same clock as time.monotonic()).
 
 Scenarios, each timed: a primary passes with role primary; SIGQUIT (pg_ctl
 stop -m immediate) and SIGKILL of the postmaster fail at once (< 100 ms); a
@@ -23,11 +23,13 @@ import os
 import signal
 import time
 
-from netlab import Host, Lab, LabError, log, run_test, wait_until
+from netlab import Host, Lab
+from processes import LabError, children, log, wait_until
+from runner import run_test
 
 PGBIN = "/usr/lib/postgresql/15/bin"
-PROBE = os.environ.get("PG_CHECK_PROBE") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "test", "pg_check_probe")
+PROBE = os.environ.get("CHECKER_PROBE_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "test", "checker_probe")
 AS_POSTGRES = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"]
 INTERVAL_MS, TIMEOUT_MS = 200, 300
 FAST_FAIL_MS = 100
@@ -88,16 +90,7 @@ class Pg:
         return self.pg(f"{PGBIN}/psql", "-h", self.sock, "-U", "postgres", "-At", "-c", query).stdout.strip()
 
     def children(self) -> list[int]:
-        pids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                            pids.append(int(d))
-                except (OSError, ValueError, IndexError):
-                    pass
-        return pids
+        return children(self.proc.pid)
 
     def wait_gone(self, timeout: float = 15) -> None:
         """Until the postmaster and every child of it have exited (shared memory free)."""
@@ -120,10 +113,10 @@ def _gid(name):
 
 
 class Probe:
-    """pg_check_probe on a host; its JSON lines read back from the log."""
+    """`checker_probe postgres` on a host; its JSON lines read back from the log."""
 
     def __init__(self, host: Host, conninfo: str, peer: str | None = None, name: str = "probe"):
-        argv = [PROBE, "--conninfo", conninfo, "--interval-ms", str(INTERVAL_MS),
+        argv = [PROBE, "postgres", "--conninfo", conninfo, "--interval-ms", str(INTERVAL_MS),
                 "--timeout-ms", str(TIMEOUT_MS)]
         if peer:
             argv += ["--peer-conninfo", peer]

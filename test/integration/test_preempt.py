@@ -5,8 +5,10 @@ the failover tests); with preempt = true a higher-priority node takes over
 6.1)."""
 import time
 
-from netlab import Lab, LabError, run_test
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder, master_down_interval
+from processes import LabError
+from runner import run_test
 
 VIP = "198.51.100.100"
 KEYS = {"advert_interval": 0.1, "virtual_ip": [VIP + "/24"]}

@@ -5,8 +5,11 @@ another master is heard."""
 import signal
 import time
 
-from netlab import AddressWatcher, Lab, LabError, log, run_test
+from addrwatch import AddressWatcher
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
+from processes import LabError, log
+from runner import run_test
 
 VIP = "198.51.100.100"
 KEYS = {"advert_interval": 0.1, "virtual_ip": [VIP + "/24"], "vip_lease": 3}

@@ -9,8 +9,12 @@ import os
 import shutil
 import tempfile
 
-from netlab import Lab, LabError, log, run_test, timed
-from pglab import PG_BIN, make_primary, make_standby, probe_write, writers
+from netlab import Lab
+from pglab import PG_BIN
+from processes import LabError, log, timed
+from replication import make_primary, make_standby, writers
+from runner import run_test
+from writer import probe_write
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 

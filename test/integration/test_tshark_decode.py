@@ -21,8 +21,10 @@ import signal
 import time
 
 from capture import Capture, decode_check, read_fields
-from netlab import Lab, LabError, log, run_test
+from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, master_down_interval
+from processes import LabError, log
+from runner import run_test
 
 HIGH, LOW = 150, 100
 AS_IN_V2 = {"vrrp.v3_checksum_as_in_v2": "TRUE"}

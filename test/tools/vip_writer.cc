@@ -3,8 +3,8 @@
 // installed.
 //
 //   vip_writer [--interval-ms 10] [--connect-timeout-ms 500]
-//              [--statement-timeout-ms 1000] [--duration-s 0] [--max-inflight 64]
-//              [--keep] [--note TEXT] [--out FILE] CONNINFO
+//              [--statement-timeout-ms 1000] [--duration-s 0] [--count 0]
+//              [--max-inflight 64] [--keep] [--note TEXT] [--out FILE] CONNINFO
 //
 // Each attempt INSERTs a row into the pglab `writes` table on a fresh
 // connection (as a client reconnecting after a failover would), or with
@@ -22,7 +22,8 @@
 // START/END are CLOCK_MONOTONIC (Python's time.monotonic()) in ns. "ok"
 // means the commit was acknowledged; after a statement deadline the outcome
 // is unknown and the line says so. SIGTERM/SIGINT (or the end of
-// --duration-s) stops new attempts; the ones in flight finish or time out.
+// --duration-s, or --count attempts started) stops new attempts; the ones in
+// flight finish or time out. `--count 1` is one write, as a test's probe.
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -52,6 +53,7 @@ Ns now_ns() {
 struct Options {
   Ns interval = 10 * kMs, connect_timeout = 500 * kMs, statement_timeout = 1000 * kMs;
   Ns duration = 0;  // 0: until SIGTERM/SIGINT
+  uint64_t count = 0;  // attempts to start; 0: no limit
   size_t max_inflight = 64;
   bool keep = false;
   std::string note = "vip_writer", conninfo;
@@ -225,7 +227,7 @@ class Writer {
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "vip_writer: %s\nusage: vip_writer [--interval-ms N] [--connect-timeout-ms N] "
-               "[--statement-timeout-ms N] [--duration-s S] [--max-inflight N] [--keep] "
+               "[--statement-timeout-ms N] [--duration-s S] [--count N] [--max-inflight N] [--keep] "
                "[--note TEXT] [--out FILE] CONNINFO\n",
                msg);
   std::exit(2);
@@ -246,6 +248,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--connect-timeout-ms") o.connect_timeout = number(i, kMs);
     else if (a == "--statement-timeout-ms") o.statement_timeout = number(i, kMs);
     else if (a == "--duration-s") o.duration = number(i, 1e9);
+    else if (a == "--count") o.count = static_cast<uint64_t>(number(i, 1));
     else if (a == "--max-inflight") o.max_inflight = static_cast<size_t>(number(i, 1));
     else if (a == "--keep") o.keep = true;
     else if (a == "--note" && i + 1 < argc) o.note = argv[++i];
@@ -284,7 +287,8 @@ int main(int argc, char** argv) {
   uint64_t seq = 0;
   for (;;) {
     Ns t = now_ns();
-    bool stopping = g_stop || (o.duration > 0 && t - t0 >= o.duration);
+    bool stopping = g_stop || (o.duration > 0 && t - t0 >= o.duration) ||
+                    (o.count > 0 && seq >= o.count);
     if (stopping && w.inflight() == 0) break;
     if (!stopping && t >= next) {
       if (w.inflight() < o.max_inflight) w.start(++seq);  // else this tick is skipped

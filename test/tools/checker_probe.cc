@@ -1,21 +1,29 @@
-// pg_check_probe: runs one PostgresChecker in an EventLoop and prints its
-// verdict changes and fact changes as JSON lines on stdout, with t = the
-// CLOCK_MONOTONIC time in seconds (Python's time.monotonic()), for the
-// integration tests. Not installed.
+// checker_probe: runs one checker in an EventLoop and prints what it sees,
+// for the integration tests. Built, never installed.
 //
-//   pg_check_probe --conninfo STR [--peer-conninfo STR] [--interval-ms N]
-//                  [--timeout-ms N] [--rise N] [--fall N] [--max-lag BYTES]
-// SIGUSR1: poll_now(); SIGUSR2: toggle fast poll; SIGTERM/SIGINT: exit.
+//   checker_probe ping ADDRESS INTERVAL TIMEOUT RISE FALL
+//   checker_probe link IFNAME
+//       (test_checkers.py) prints "<monotonic seconds> PASS|FAIL <reason>"
+//       lines, flushed; runs until SIGTERM or SIGINT.
+//   checker_probe postgres --conninfo STR [--peer-conninfo STR] [--interval-ms N]
+//                          [--timeout-ms N] [--rise N] [--fall N] [--max-lag BYTES]
+//       (test_postgres_checker.py) runs one PostgresChecker and prints its
+//       verdict changes and fact changes as JSON lines on stdout, with t = the
+//       CLOCK_MONOTONIC time in seconds (Python's time.monotonic()).
+//       SIGUSR1: poll_now(); SIGUSR2: toggle fast poll; SIGTERM/SIGINT: exit.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "checkers/link_checker_linux.h"
+#include "checkers/ping_checker_linux.h"
 #include "checkers/postgres_checker.h"
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/basics/log.h"
@@ -24,6 +32,64 @@ using namespace pgvrrpd;
 using namespace pgvrrpd::checkers;
 
 namespace {
+
+[[noreturn]] void usage(const char* why) {
+  if (why) std::fprintf(stderr, "checker_probe: %s\n", why);
+  std::fprintf(stderr,
+               "usage: checker_probe ping ADDRESS INTERVAL TIMEOUT RISE FALL\n"
+               "       checker_probe link IFNAME\n"
+               "       checker_probe postgres --conninfo STR [--peer-conninfo STR] "
+               "[--interval-ms N] [--timeout-ms N] [--rise N] [--fall N] [--max-lag BYTES]\n");
+  std::exit(2);
+}
+
+// ---- ping and link: verdict lines
+
+Duration parse_seconds(const char* text) {
+  return std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(std::strtod(text, nullptr)));
+}
+
+int run_ping_or_link(int argc, char** argv) {
+  if (argc < 3) usage(nullptr);
+  std::string kind = argv[1];
+  EventLoop loop;
+  if (auto s = loop.open(); !s) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  if (auto s = loop.handle_signals({SIGTERM, SIGINT}, [&](int) { loop.stop(); }); !s) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  std::unique_ptr<Checker> checker;
+  if (kind == "ping" && argc == 7) {
+    auto target = IpAddress::parse(argv[2]);
+    if (!target) usage("bad ADDRESS");
+    checker = std::make_unique<PingChecker>(
+        loop, "probe",
+        PingParams{*target, parse_seconds(argv[3]), parse_seconds(argv[4]),
+                   static_cast<uint32_t>(std::atoi(argv[5])),
+                   static_cast<uint32_t>(std::atoi(argv[6]))});
+  } else if (kind == "link" && argc == 3) {
+    checker = std::make_unique<LinkChecker>(loop, argv[2]);
+  } else {
+    usage(nullptr);
+  }
+  checker->set_listener([&](bool passing, const std::string& reason) {
+    double now = std::chrono::duration<double>(loop.now().time_since_epoch()).count();
+    std::printf("%.3f %s %s\n", now, passing ? "PASS" : "FAIL", reason.c_str());
+    std::fflush(stdout);
+  });
+  checker->start();
+  if (auto s = loop.run(); !s) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// ---- postgres: JSON lines
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -90,14 +156,8 @@ std::string facts_json(const PgFacts& f) {
       opt_time(f.peer_primary_at));
 }
 
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "pg_check_probe: %s\n", why);
-  std::exit(2);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+// argv[0] is "postgres", the options follow.
+int run_postgres(int argc, char** argv) {
   log::init(log::Sink::stderr_);
   PostgresCheckParams params;
   for (int i = 1; i < argc; ++i) {
@@ -153,4 +213,11 @@ int main(int argc, char** argv) {
   checker.stop();
   emit("\"event\": \"exit\"");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "postgres") == 0) return run_postgres(argc - 1, argv + 1);
+  return run_ping_or_link(argc, argv);
 }
