@@ -66,7 +66,7 @@ class Run:
     outage: float | None = None       # s
     vip: float | None = None          # s to the VIP on n2; None: it never moved
     promotion: float | None = None    # s to n2 writable; None: never promoted
-    two_primaries_seen: int = 0       # probe samples with both servers writable
+    two_primaries_seen: int = 0       # proven overlaps of writable answers (two_primaries.py)
     two_primaries_end: bool = False
     vip_holders: list = dataclasses.field(default_factory=list)
     acknowledged: int = 0

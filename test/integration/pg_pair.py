@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 
 from netlab import Lab
@@ -24,6 +23,7 @@ from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
 from replication import make_primary, make_standby, wait_caught_up
+from two_primaries import TwoPrimariesProbe
 from writer import FAST, Writer
 
 VIP = "198.51.100.100"
@@ -68,51 +68,6 @@ class HookDir(ScriptDir):
         super().__init__(lab, "pgvrrpd-hooks-", hooks)
 
     hook = ScriptDir.script
-
-
-class TwoPrimariesProbe:
-    """Samples, every ~100 ms, which of the servers accept a write from the
-    client over their real IPs (a read-write session: not in recovery);
-    `violations` lists the samples where two did."""
-
-    def __init__(self, lab: Lab, client, nodes: list[PgNode], interval: float = 0.1):
-        self.client, self.nodes, self.interval = client, nodes, interval
-        self.samples = 0
-        self.violations: list[tuple[float, list[str]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        lab.stoppables.append(self)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            t = time.monotonic()
-            up = [n.host.short for n in self.nodes if self._writable(n)]
-            self.samples += 1
-            if len(up) > 1:
-                self.violations.append((t, up))
-            self._stop.wait(self.interval)
-
-    def _writable(self, node: PgNode) -> bool:
-        dsn = (f"host={node.addr} port={node.port} user=postgres dbname=postgres "
-               "connect_timeout=1 target_session_attrs=read-write")
-        try:
-            cp = self.client.run([os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-q",
-                                  "-d", dsn, "-c", "SELECT 1"], check=False, timeout=3)
-        except LabError:
-            return False
-        return cp.returncode == 0 and cp.stdout.strip() == "1"
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(10)
-
-    def check(self):
-        self.stop()
-        if self.violations:
-            raise LabError(f"two servers accepted writes at {len(self.violations)} of "
-                           f"{self.samples} samples: {self.violations[:5]}")
-        log(f"two-primaries probe: {self.samples} samples, never two writable servers")
 
 
 class PgPair:
