@@ -364,15 +364,30 @@ class PgNode:
         self._write(auto, "".join(lines))
         self._write(os.path.join(self.datadir, "standby.signal"), "")
 
+    def rejoin_log_tail(self, lines: int = 15) -> str:
+        """The log of a server the shipped rejoin hook started (it logs next
+        to the data directory, notify/hooks/rejoin), if there is one."""
+        path = os.path.join(os.path.dirname(self.datadir), "pgvrrpd-rejoin.log")
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
     def wait_streaming(self, primary: "PgNode", timeout: float = 30) -> None:
         """Wait until the WAL receiver streams from primary's address."""
+        last: list[object] = [None]
+
         def streaming():
             try:
-                r = self.wal_receiver()
-            except LabError:  # not accepting connections yet (a hook is restarting it)
+                last[0] = r = self.wal_receiver()
+            except LabError as e:  # not accepting connections yet (a hook is restarting it)
+                last[0] = str(e).splitlines()[0][-200:]
                 return None
             return r if r.get("status") == "streaming" and \
                 r.get("sender_host") == primary.addr else None
         wait_until(streaming, timeout, step=0.05,
-                   what=f"{self} to stream from {primary} ({primary.addr}); "
-                        f"log:\n{self.log_tail(10)}")
+                   what=lambda: f"{self} to stream from {primary} ({primary.addr}); "
+                                f"last pg_stat_wal_receiver: {last[0]!r}; log:\n"
+                                f"{self.log_tail(8)}rejoin hook's server log:\n"
+                                f"{self.rejoin_log_tail()}")

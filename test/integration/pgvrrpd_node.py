@@ -115,8 +115,14 @@ class PgvrrpdNode:
     def wait_state(self, state: str, timeout: float, router: str | None = None) -> float:
         """Waits until the last transition is to `state`; returns monotonic time."""
         wait_until(lambda: self.state(router) == state, timeout, 0.01,
-                   f"{self.host.short} pgvrrpd router {router or self.name} to reach {state}")
+                   lambda: f"{self.host.short} pgvrrpd router {router or self.name} to reach "
+                           f"{state}; its last log lines:\n{self.recent_log(12)}")
         return time.monotonic()
+
+    def recent_log(self, lines: int) -> str:
+        """The last lines of this daemon's log, each cut to 200 characters:
+        enough to say why a wait failed without burying the error."""
+        return "\n".join(l[:200] for l in self.log_text().splitlines()[-lines:])
 
     def drops(self) -> list[str]:
         return DROPPED.findall(self.log_text())

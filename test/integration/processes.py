@@ -36,11 +36,13 @@ def log(msg: str) -> None:
 
 
 def wait_until(pred: Callable[[], object], timeout: float, step: float = 0.01,
-               what: str | None = None):
+               what: str | Callable[[], str] | None = None):
     """Poll pred() until it returns a truthy value; return that value.
 
     Raises LabError naming `what` (or pred's name) and pred's last value after
-    `timeout` seconds. Exceptions raised by pred propagate.
+    `timeout` seconds; a callable `what` is asked then, so that it can
+    describe the state at the timeout (a log tail, say), not at the start.
+    Exceptions raised by pred propagate.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -48,7 +50,7 @@ def wait_until(pred: Callable[[], object], timeout: float, step: float = 0.01,
         if value:
             return value
         if time.monotonic() >= deadline:
-            desc = what or getattr(pred, "__name__", "condition")
+            desc = (what() if callable(what) else what) or getattr(pred, "__name__", "condition")
             raise LabError(f"timed out after {timeout:g} s waiting for {desc} "
                            f"(last value: {value!r})")
         time.sleep(step)
