@@ -92,7 +92,12 @@ class PgPair:
                             auto_rejoin=True, hook_user="postgres", hook_timeout=60,
                             hook_env=[f"PGDATA={node.datadir}", f"PGBIN={PG_BIN}",
                                       f"PGHOST={node.sockdir}", f"PGPORT={node.port}",
-                                      "PGUSER=postgres", "REPLICATION_USER=postgres"])
+                                      "PGUSER=postgres", "REPLICATION_USER=postgres",
+                                      # The servers run with fsync off; pg_rewind
+                                      # fsyncs ~1000 files, which at a 10-20 ms
+                                      # flush is past the tests' waits.
+                                      "REWIND_OPTIONS=--no-sync",
+                                      "BASEBACKUP_OPTIONS=--no-sync"])
             check = dict(type="postgres",
                          conninfo=f"host={node.sockdir} port={node.port} user=postgres "
                                   "dbname=postgres",
@@ -195,3 +200,15 @@ class PgPair:
         words = (" started for transition", " exited with", " killed by", " timed out")
         return [l.split(": ", 2)[-1] for l in daemon.log_text().splitlines()
                 if any(w in l for w in words)]
+
+    def wait_rejoined(self, timeout: float = 60) -> None:
+        """n1's rejoin hook succeeded, n1 is BACKUP again and its server
+        streams from n2. (Waiting for BACKUP alone is not enough: a daemon
+        just started is BACKUP for a moment before its check fails.)"""
+        def rejoined():
+            return any("rejoin exited with status 0" in h for h in self.hook_lines(self.d1))
+        wait_until(rejoined, timeout, 0.05,
+                   lambda: f"n1's rejoin hook to succeed; its hooks: {self.hook_lines(self.d1)}; "
+                           f"its last log lines:\n{self.d1.recent_log(12)}")
+        self.d1.wait_state("BACKUP", 10)
+        self.p.wait_streaming(self.s, 10)

@@ -47,8 +47,7 @@ def main():
         log(f"stale primary writable for {window * 1000:.0f} ms after its start "
             f"(until pgvrrpd heard the master and fenced it)")
         probe = pair.two_primaries_probe()
-        pair.d1.wait_state("BACKUP", 30)
-        pair.p.wait_streaming(pair.s, 15)
+        pair.wait_rejoined()
         time.sleep(1)
         w.stop()
         probe.check()

@@ -46,8 +46,7 @@ def main():
 
         # Heal: n1 comes back as a standby of n2, the VIP stays on n2.
         sw.run(["nft", "delete table bridge part"])
-        pair.d1.wait_state("BACKUP", 30)
-        pair.p.wait_streaming(pair.s, 10)
+        pair.wait_rejoined()
         time.sleep(0.5)
         w.stop()
         probe.check()

@@ -4,7 +4,8 @@ takes over after Master_Down_Interval (its guard clears as soon as n1's
 server stops answering), promotes, and writes through the VIP resume; no
 human needed. Then n1 comes back (its PostgreSQL not started, as after a
 crash): it never takes the VIP back, and the rejoin hook makes its server a
-standby of n2 (the "failback" row)."""
+standby of n2 (the "failback" row); a first rejoin that fails is tried
+again."""
 import time
 
 from netlab import Lab
@@ -35,9 +36,23 @@ def main():
         pair.n1.link_up()
         # The VIP went with the crash (a reboot, or its lease ran out).
         pair.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        # Its first rejoin fails (the hook, run as postgres, cannot reach
+        # n2's server yet; pgvrrpd's own checks, as root, can): pgvrrpd tries
+        # again FencePolicy::kRejoinFirstRetry (5 s) later.
+        pair.n1.run(["nft", "add table inet rejoin_block"])
+        pair.n1.run(["nft", "add chain inet rejoin_block out "
+                            "{ type filter hook output priority 0 ; }"])
+        pair.n1.run(["nft", "add rule inet rejoin_block out meta skuid postgres "
+                            "tcp dport 5432 reject with tcp reset"])
         pair.d1.start()
-        pair.d1.wait_state("BACKUP", 30)
-        pair.p.wait_streaming(pair.s, 10)
+        wait_until(lambda: any("rejoin exited with status" in h and "status 0" not in h
+                               for h in pair.hook_lines(pair.d1)), 30, 0.05,
+                   lambda: f"n1's first rejoin to fail: {pair.hook_lines(pair.d1)}")
+        pair.n1.run(["nft", "delete table inet rejoin_block"])
+        pair.wait_rejoined()
+        runs = [h for h in pair.hook_lines(pair.d1) if "rejoin started" in h]
+        if len(runs) != 2 or "rejoin failed" not in pair.d1.log_text():
+            raise LabError(f"expected a failed rejoin, then one retry: {pair.hook_lines(pair.d1)}")
         time.sleep(1)
         w.stop()
         probe.check()

@@ -128,7 +128,7 @@ TEST_CASE("fence: not before the router has decided (start-up)") {
   Router r(params(100), kSelf);
   r.start(t0);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a primary whose router heard another master is fenced, then rejoined") {
@@ -136,20 +136,20 @@ TEST_CASE("fence: a primary whose router heard another master is fenced, then re
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   // Only once per episode, and never while a hook runs.
-  CHECK(f.evaluate(r, primary_server(), true, true) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, true, t0 + 1s) == FencePolicy::Step::none);
   f.fence_finished(true);
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::rejoin);
-  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
-  f.rejoin_finished(true);
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::none);
+  f.rejoin_finished(true, t0 + 1s);
   auto standby = primary_server();
   standby.role = PgRole::standby;
-  CHECK(f.evaluate(r, standby, true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, standby, true, false, t0 + 1s) == FencePolicy::Step::none);
   // A new episode: fenced again.
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
 }
 
 TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
@@ -157,11 +157,11 @@ TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(false);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(true);
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a failed fence is not followed by a rejoin") {
@@ -169,9 +169,9 @@ TEST_CASE("fence: a failed fence is not followed by a rejoin") {
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(false);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") {
@@ -180,12 +180,12 @@ TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") 
   r.expire(t0 + r.master_down_interval());
   r.set_fault(t0 + 5s, "witness", true, "gateway lost");
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::fence);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(true);
   // Isolated: it never heard another master, so there is none to rejoin.
   LocalPg stopped;
   stopped.known = true;
-  CHECK(f.evaluate(r, stopped, true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: the master's own primary is never fenced") {
@@ -193,7 +193,7 @@ TEST_CASE("fence: the master's own primary is never fenced") {
   r.start(t0);
   r.expire(t0 + r.master_down_interval());
   FencePolicy f(true);
-  CHECK(f.evaluate(r, primary_server(), true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
@@ -210,9 +210,9 @@ TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
   LocalPg down;
   down.known = true;
   // Not while the new master's server is still being promoted.
-  CHECK(f.evaluate(r, down, false, false) == FencePolicy::Step::none);
-  CHECK(f.evaluate(r, down, true, false) == FencePolicy::Step::rejoin);
-  CHECK(f.evaluate(r, down, true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, false, false, t0 + 1s) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
 TEST_CASE("fence: a server not checked yet is neither fenced nor rejoined") {
@@ -220,5 +220,60 @@ TEST_CASE("fence: a server not checked yet is neither fenced nor rejoined") {
   r.start(t0);
   r.receive(t0 + 100ms, advert_from(200), kLowerPeer);
   FencePolicy f(true);
-  CHECK(f.evaluate(r, LocalPg{}, true, false) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, LocalPg{}, true, false, t0 + 1s) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a failed rejoin is tried again, later and later, until it works") {
+  Router r(params(150), kSelf);
+  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  FencePolicy f(true);
+  LocalPg down;
+  down.known = true;
+  auto t = t0 + 1s;
+  CHECK(f.evaluate(r, down, true, false, t) == FencePolicy::Step::rejoin);
+  f.rejoin_finished(false, t);
+  REQUIRE(f.rejoin_retry_at());
+  CHECK(*f.rejoin_retry_at() == t + FencePolicy::kRejoinFirstRetry);
+  CHECK(f.evaluate(r, down, true, false, t + 4s) == FencePolicy::Step::none);
+  // Not while another fence/rejoin hook runs, even when due.
+  CHECK(f.evaluate(r, down, true, true, t + 5s) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, true, false, t + 5s) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, down, true, false, t + 5s) == FencePolicy::Step::none);
+  // The wait doubles after each failure, up to kRejoinMaxRetry.
+  f.rejoin_finished(false, t + 6s);
+  CHECK(*f.rejoin_retry_at() == t + 6s + 10s);
+  auto at = t + 6s;
+  for (int i = 0; i < 10; ++i) {
+    at = *f.rejoin_retry_at();
+    CHECK(f.evaluate(r, down, true, false, at) == FencePolicy::Step::rejoin);
+    f.rejoin_finished(false, at);
+  }
+  CHECK(*f.rejoin_retry_at() - at == FencePolicy::kRejoinMaxRetry);
+  // It worked: nothing pending, and a later episode starts from the first wait.
+  at = *f.rejoin_retry_at();
+  CHECK(f.evaluate(r, down, true, false, at) == FencePolicy::Step::rejoin);
+  f.rejoin_finished(true, at);
+  CHECK_FALSE(f.rejoin_retry_at());
+  auto standby = primary_server();
+  standby.role = PgRole::standby;
+  CHECK(f.evaluate(r, standby, true, false, at) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, true, false, at + 1s) == FencePolicy::Step::rejoin);
+  f.rejoin_finished(false, at + 1s);
+  CHECK(*f.rejoin_retry_at() == at + 1s + FencePolicy::kRejoinFirstRetry);
+}
+
+TEST_CASE("fence: a due retry waits for the master's server to serve") {
+  Router r(params(150), kSelf);
+  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  FencePolicy f(true);
+  LocalPg down;
+  down.known = true;
+  CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
+  f.rejoin_finished(false, t0 + 1s);
+  CHECK(f.evaluate(r, down, false, false, t0 + 7s) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, down, true, false, t0 + 8s) == FencePolicy::Step::rejoin);
 }

@@ -1,5 +1,7 @@
 #include "vrrpd/policy/failover_policy.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace pgvrrpd {
@@ -36,8 +38,15 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
   return std::nullopt;
 }
 
+void FencePolicy::rejoin_finished(bool ok, TimePoint now) {
+  rejoin_ok_ = ok;
+  if (ok) return;
+  retry_at_ = now + retry_backoff_;
+  retry_backoff_ = std::min<Duration>(2 * retry_backoff_, kRejoinMaxRetry);
+}
+
 FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
-                                        bool master_serving, bool hook_busy) {
+                                        bool master_serving, bool hook_busy, TimePoint now) {
   using vrrp::State;
   bool standby_again = local.known && local.alive && local.role == PgRole::standby;
   if (router.state() == State::master || standby_again) {
@@ -45,9 +54,15 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
     fenced_ = rejoined_ = false;
     fence_ok_.reset();
     rejoin_ok_.reset();
+    retry_at_.reset();
+    retry_backoff_ = kRejoinFirstRetry;
     return Step::none;
   }
   if (hook_busy || !router.decided()) return Step::none;
+  if (retry_at_ && now >= *retry_at_) {
+    retry_at_.reset();
+    rejoined_ = false;  // the failed rejoin may run again below
+  }
   bool not_master = router.state() == State::backup || router.state() == State::fault;
   if (!fenced_ && not_master && local.known && local.alive && local.role == PgRole::primary) {
     fenced_ = true;

@@ -56,12 +56,17 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 // primary that came back and heard the current master, an isolated node in
 // FAULT) must stop accepting writes: the fence hook stops it. With
 // auto_rejoin the rejoin hook then makes a stopped server (fenced, or found
-// down beside a master) a standby of the current master. One fence and one
-// rejoin per episode; an episode ends when the server is a standby again or
-// the router becomes master.
+// down beside a master) a standby of the current master. One fence per
+// episode; an episode ends when the server is a standby again or the router
+// becomes master. A rejoin that failed (the master unreachable for a moment,
+// a copy cut short, a hook killed at hook_timeout) is tried again, after
+// kRejoinFirstRetry, doubling up to kRejoinMaxRetry: left alone, the node
+// would stay out of the pair until an operator came.
 class FencePolicy {
  public:
   enum class Step { none, fence, rejoin };
+  static constexpr Duration kRejoinFirstRetry = std::chrono::seconds(5);
+  static constexpr Duration kRejoinMaxRetry = std::chrono::minutes(5);
 
   explicit FencePolicy(bool auto_rejoin) : auto_rejoin_(auto_rejoin) {}
 
@@ -70,9 +75,12 @@ class FencePolicy {
   // primary (a rejoin copies from it, so it waits for the promotion to
   // finish). `hook_busy`: a fence/rejoin hook is still running.
   Step evaluate(const vrrp::Router& router, const LocalPg& local, bool master_serving,
-                bool hook_busy);
+                bool hook_busy, TimePoint now);
   void fence_finished(bool ok) { fence_ok_ = ok; }
-  void rejoin_finished(bool ok) { rejoin_ok_ = ok; }
+  void rejoin_finished(bool ok, TimePoint now);
+  // When a failed rejoin may be tried again (nullopt: none pending), for
+  // the caller to evaluate() again then.
+  std::optional<TimePoint> rejoin_retry_at() const { return retry_at_; }
   // The hook never ran (superseded by a transition): try again.
   void fence_dropped() { fenced_ = false; }
   void rejoin_dropped() { rejoined_ = false; }
@@ -83,6 +91,8 @@ class FencePolicy {
   bool rejoined_ = false;   // rejoin started in this episode
   std::optional<bool> fence_ok_;
   std::optional<bool> rejoin_ok_;
+  std::optional<TimePoint> retry_at_;
+  Duration retry_backoff_ = kRejoinFirstRetry;
 };
 
 }  // namespace pgvrrpd

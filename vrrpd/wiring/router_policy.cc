@@ -56,7 +56,8 @@ RouterPolicy::RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Ro
       router_(router),
       apply_(std::move(apply)),
       fence_(config.hooks.auto_rejoin),
-      guard_timer_(loop, [this] { reevaluate(); }) {}
+      guard_timer_(loop, [this] { reevaluate(); }),
+      rejoin_retry_timer_(loop, [this] { reevaluate(); }) {}
 
 void RouterPolicy::track(const CheckConfig& check) { unknown_checks_.insert(check.name); }
 
@@ -146,7 +147,7 @@ void RouterPolicy::reevaluate() {
 
 void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
   bool busy = (fence_job_ || rejoin_job_);
-  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy);
+  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy, loop_.now());
   if (step == FencePolicy::Step::none) return;
   auto state = hook_state(router_.state());
   if (step == FencePolicy::Step::fence) {
@@ -177,10 +178,19 @@ void RouterPolicy::on_hook_result(const notify::HookResult& r) {
       fence_.fence_finished(r.success());
   } else if (r.kind == notify::HookKind::rejoin && r.transition == rejoin_job_) {
     rejoin_job_ = 0;
-    if (r.outcome == Outcome::superseded)
+    if (r.outcome == Outcome::superseded) {
       fence_.rejoin_dropped();
-    else
-      fence_.rejoin_finished(r.success());
+    } else {
+      auto now = loop_.now();
+      fence_.rejoin_finished(r.success(), now);
+      if (auto retry = fence_.rejoin_retry_at()) {
+        log::warning("router {}: rejoin failed ({}): trying again in {} s if the server is "
+                     "still down beside a serving master",
+                     config_.params.name, r.status.describe(),
+                     std::chrono::duration_cast<std::chrono::seconds>(*retry - now).count());
+        rejoin_retry_timer_.arm(*retry);
+      }
+    }
   } else if (r.kind == notify::HookKind::on_master && !r.success() &&
              r.outcome != Outcome::superseded && router_.vips_pending()) {
     // The promotion failed: give up now instead of at hook_timeout.
