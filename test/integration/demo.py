@@ -130,8 +130,8 @@ def main():
         rows.append(((first.end - t0) * 1000, f"first write through the VIP accepted "
                      f"(id {first.id}, by {first.server})"))
         show(rows)
-        d1.wait_state("BACKUP", 30)
-        p1.wait_streaming(p2, 15)
+        d1.wait_state("BACKUP", 60)
+        p1.wait_streaming(p2, 60)
         show(events(d1, t0_wall, ["rejoin: rewound", "rejoin exited", "to=BACKUP"]))
         print(f"  n1's server is a standby of n2 again; VIP on n2 only: "
               f"{n2.has_address(VIP) and not n1.has_address(VIP)}\n", flush=True)
@@ -160,8 +160,8 @@ def main():
         t0, t0_wall = time.monotonic(), time.time()
         d2 = start_daemon(n2, node_config("n2", p2, hooks))
         wait_until(lambda: p2 not in writers([p2]), 10, 0.01, "n2's stale primary fenced")
-        d2.wait_state("BACKUP", 30)
-        p2.wait_streaming(p1, 15)
+        d2.wait_state("BACKUP", 60)
+        p2.wait_streaming(p1, 60)
         show(events(d2, t0_wall, ["fencing it", "fence exited", "rejoin: rewound",
                                   "rejoin exited", "transition"]))
         w.stop()
