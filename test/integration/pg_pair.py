@@ -72,7 +72,9 @@ class HookDir(ScriptDir):
 
 class PgPair:
     def __init__(self, lab: Lab, advert_interval: float = 0.1, pg_interval: float = 0.1,
-                 max_lag: str | None = None, witness: bool = False):
+                 max_lag: str | None = None, witness: bool = False,
+                 n1_hook_env: tuple[str, ...] = ()):
+        """n1_hook_env: more hook_env lines for n1 (a test's own stop command, say)."""
         self.lab = lab
         self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
@@ -97,7 +99,8 @@ class PgPair:
                                       # fsyncs ~1000 files, which at a 10-20 ms
                                       # flush is past the tests' waits.
                                       "REWIND_OPTIONS=--no-sync",
-                                      "BASEBACKUP_OPTIONS=--no-sync"])
+                                      "BASEBACKUP_OPTIONS=--no-sync",
+                                      *(n1_hook_env if host is self.n1 else ())])
             check = dict(type="postgres",
                          conninfo=f"host={node.sockdir} port={node.port} user=postgres "
                                   "dbname=postgres",

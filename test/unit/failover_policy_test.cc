@@ -11,6 +11,7 @@ using pgvrrpd::GuardParams;
 using pgvrrpd::LocalPg;
 using pgvrrpd::PeerPg;
 using pgvrrpd::PgRole;
+using pgvrrpd::RetryBackoff;
 using pgvrrpd::takeover_blocker;
 
 namespace {
@@ -139,7 +140,7 @@ TEST_CASE("fence: a primary whose router heard another master is fenced, then re
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   // Only once per episode, and never while a hook runs.
   CHECK(f.evaluate(r, primary_server(), true, true, t0 + 1s) == FencePolicy::Step::none);
-  f.fence_finished(true);
+  f.fence_finished(true, t0 + 1s);
   LocalPg stopped;
   stopped.known = true;
   CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
@@ -158,7 +159,7 @@ TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(false);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
-  f.fence_finished(true);
+  f.fence_finished(true, t0 + 1s);
   LocalPg stopped;
   stopped.known = true;
   CHECK(f.evaluate(r, stopped, true, false, t0 + 1s) == FencePolicy::Step::none);
@@ -170,8 +171,52 @@ TEST_CASE("fence: a failed fence is not followed by a rejoin") {
   r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
-  f.fence_finished(false);
+  f.fence_finished(false, t0 + 1s);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::none);
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 2s) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a fence that left the server a primary runs again, later and later") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
+  CHECK(f.fence_runs() == 1);
+  // Failed, or "succeeded" with the server still answering as a primary.
+  f.fence_finished(true, t0 + 2s);
+  REQUIRE(f.next_retry());
+  CHECK(*f.next_retry() == t0 + 2s + RetryBackoff::kFirst);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 6s) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, true, t0 + 7s) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 7s) == FencePolicy::Step::fence);
+  CHECK(f.fence_runs() == 2);
+  f.fence_finished(false, t0 + 8s);
+  CHECK(*f.next_retry() == t0 + 8s + 2 * RetryBackoff::kFirst);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 18s) == FencePolicy::Step::fence);
+  // This one stopped it: no more fences, and the rejoin follows.
+  f.fence_finished(true, t0 + 19s);
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 19s) == FencePolicy::Step::rejoin);
+  CHECK(f.evaluate(r, stopped, true, true, t0 + 60s) == FencePolicy::Step::none);
+}
+
+TEST_CASE("fence: a server that turns primary again after its fence is fenced again") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  FencePolicy f(false);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
+  f.fence_finished(true, t0 + 2s);
+  LocalPg stopped;
+  stopped.known = true;
+  CHECK(f.evaluate(r, stopped, true, false, t0 + 10s) == FencePolicy::Step::none);
+  // Someone started it again, as a primary, long after the retry was due.
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 60s) == FencePolicy::Step::fence);
+  CHECK(f.fence_runs() == 2);
 }
 
 TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") {
@@ -181,7 +226,7 @@ TEST_CASE("fence: an isolated master in FAULT with a primary server is fenced") 
   r.set_fault(t0 + 5s, "witness", true, "gateway lost");
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
-  f.fence_finished(true);
+  f.fence_finished(true, t0 + 1s);
   // Isolated: it never heard another master, so there is none to rejoin.
   LocalPg stopped;
   stopped.known = true;
@@ -234,8 +279,8 @@ TEST_CASE("fence: a failed rejoin is tried again, later and later, until it work
   auto t = t0 + 1s;
   CHECK(f.evaluate(r, down, true, false, t) == FencePolicy::Step::rejoin);
   f.rejoin_finished(false, t);
-  REQUIRE(f.rejoin_retry_at());
-  CHECK(*f.rejoin_retry_at() == t + FencePolicy::kRejoinFirstRetry);
+  REQUIRE(f.next_retry());
+  CHECK(*f.next_retry() == t + RetryBackoff::kFirst);
   CHECK(f.evaluate(r, down, true, false, t + 4s) == FencePolicy::Step::none);
   // Not while another fence/rejoin hook runs, even when due.
   CHECK(f.evaluate(r, down, true, true, t + 5s) == FencePolicy::Step::none);
@@ -243,25 +288,25 @@ TEST_CASE("fence: a failed rejoin is tried again, later and later, until it work
   CHECK(f.evaluate(r, down, true, false, t + 5s) == FencePolicy::Step::none);
   // The wait doubles after each failure, up to kRejoinMaxRetry.
   f.rejoin_finished(false, t + 6s);
-  CHECK(*f.rejoin_retry_at() == t + 6s + 10s);
+  CHECK(*f.next_retry() == t + 6s + 10s);
   auto at = t + 6s;
   for (int i = 0; i < 10; ++i) {
-    at = *f.rejoin_retry_at();
+    at = *f.next_retry();
     CHECK(f.evaluate(r, down, true, false, at) == FencePolicy::Step::rejoin);
     f.rejoin_finished(false, at);
   }
-  CHECK(*f.rejoin_retry_at() - at == FencePolicy::kRejoinMaxRetry);
+  CHECK(*f.next_retry() - at == RetryBackoff::kMax);
   // It worked: nothing pending, and a later episode starts from the first wait.
-  at = *f.rejoin_retry_at();
+  at = *f.next_retry();
   CHECK(f.evaluate(r, down, true, false, at) == FencePolicy::Step::rejoin);
   f.rejoin_finished(true, at);
-  CHECK_FALSE(f.rejoin_retry_at());
+  CHECK_FALSE(f.next_retry());
   auto standby = primary_server();
   standby.role = PgRole::standby;
   CHECK(f.evaluate(r, standby, true, false, at) == FencePolicy::Step::none);
   CHECK(f.evaluate(r, down, true, false, at + 1s) == FencePolicy::Step::rejoin);
   f.rejoin_finished(false, at + 1s);
-  CHECK(*f.rejoin_retry_at() == at + 1s + FencePolicy::kRejoinFirstRetry);
+  CHECK(*f.next_retry() == at + 1s + RetryBackoff::kFirst);
 }
 
 TEST_CASE("fence: a due retry waits for the master's server to serve") {

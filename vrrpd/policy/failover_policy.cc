@@ -38,11 +38,39 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
   return std::nullopt;
 }
 
+void RetryBackoff::failed(TimePoint now) {
+  ++failures_;
+  due_at_ = now + wait_;
+  wait_ = std::min<Duration>(2 * wait_, kMax);
+}
+
+bool RetryBackoff::take_due(TimePoint now) {
+  if (!due_at_ || now < *due_at_) return false;
+  due_at_.reset();
+  return true;
+}
+
+void RetryBackoff::reset() { *this = RetryBackoff{}; }
+
+void FencePolicy::fence_finished(bool ok, TimePoint now) {
+  fence_ok_ = ok;
+  // Armed whatever the outcome: a "successful" stop that left the server a
+  // primary is a failed fence too. evaluate() fences again only if the
+  // server still answers as a primary when it is due.
+  fence_retry_.failed(now);
+}
+
 void FencePolicy::rejoin_finished(bool ok, TimePoint now) {
-  rejoin_ok_ = ok;
-  if (ok) return;
-  retry_at_ = now + retry_backoff_;
-  retry_backoff_ = std::min<Duration>(2 * retry_backoff_, kRejoinMaxRetry);
+  if (ok)
+    rejoin_retry_.reset();
+  else
+    rejoin_retry_.failed(now);
+}
+
+std::optional<TimePoint> FencePolicy::next_retry() const {
+  auto f = fence_retry_.due_at(), r = rejoin_retry_.due_at();
+  if (f && r) return std::min(*f, *r);
+  return f ? f : r;
 }
 
 FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
@@ -52,20 +80,21 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
   if (router.state() == State::master || standby_again) {
     // Episode over: a later stale primary gets fenced afresh.
     fenced_ = rejoined_ = false;
+    fence_runs_ = 0;
     fence_ok_.reset();
-    rejoin_ok_.reset();
-    retry_at_.reset();
-    retry_backoff_ = kRejoinFirstRetry;
+    fence_retry_.reset();
+    rejoin_retry_.reset();
     return Step::none;
   }
   if (hook_busy || !router.decided()) return Step::none;
-  if (retry_at_ && now >= *retry_at_) {
-    retry_at_.reset();
-    rejoined_ = false;  // the failed rejoin may run again below
-  }
+  bool primary = local.known && local.alive && local.role == PgRole::primary;
+  // Still (or again) a primary once the fence's retry is due: fence again.
+  if (primary && fence_retry_.take_due(now)) fenced_ = false;
+  if (rejoin_retry_.take_due(now)) rejoined_ = false;
   bool not_master = router.state() == State::backup || router.state() == State::fault;
-  if (!fenced_ && not_master && local.known && local.alive && local.role == PgRole::primary) {
+  if (!fenced_ && not_master && primary) {
     fenced_ = true;
+    ++fence_runs_;
     return Step::fence;
   }
   // Rejoin towards the current master (the router must have heard one: a

@@ -52,21 +52,43 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
                                             std::optional<TimePoint> master_quiet_since,
                                             TimePoint now, const GuardParams& params);
 
+// When a hook that failed may run again: kFirst after the first failure,
+// doubling up to kMax; reset() when what it was for is done.
+class RetryBackoff {
+ public:
+  static constexpr Duration kFirst = std::chrono::seconds(5);
+  static constexpr Duration kMax = std::chrono::minutes(5);
+
+  void failed(TimePoint now);
+  // True once, when the retry is due.
+  bool take_due(TimePoint now);
+  void reset();
+  std::optional<TimePoint> due_at() const { return due_at_; }
+  int failures() const { return failures_; }
+
+ private:
+  std::optional<TimePoint> due_at_;
+  Duration wait_ = kFirst;
+  int failures_ = 0;
+};
+
 // Fencing: a server that is primary while its router is not master (an old
 // primary that came back and heard the current master, an isolated node in
 // FAULT) must stop accepting writes: the fence hook stops it. With
 // auto_rejoin the rejoin hook then makes a stopped server (fenced, or found
-// down beside a master) a standby of the current master. One fence per
-// episode; an episode ends when the server is a standby again or the router
-// becomes master. A rejoin that failed (the master unreachable for a moment,
-// a copy cut short, a hook killed at hook_timeout) is tried again, after
-// kRejoinFirstRetry, doubling up to kRejoinMaxRetry: left alone, the node
-// would stay out of the pair until an operator came.
+// down beside a master) a standby of the current master. An episode ends
+// when the server is a standby again or the router becomes master.
+//
+// Hooks fail: a fence whose server still answers as a primary when it
+// finished (failed, killed at hook_timeout, or a stop command that did not
+// stop it) is run again while that lasts, and a rejoin that failed (the
+// master unreachable for a moment, a copy cut short) while the server stays
+// down beside a serving master, each on its RetryBackoff: left alone, a
+// stale primary would keep taking writes on its real IP, or the node would
+// stay out of the pair until an operator came.
 class FencePolicy {
  public:
   enum class Step { none, fence, rejoin };
-  static constexpr Duration kRejoinFirstRetry = std::chrono::seconds(5);
-  static constexpr Duration kRejoinMaxRetry = std::chrono::minutes(5);
 
   explicit FencePolicy(bool auto_rejoin) : auto_rejoin_(auto_rejoin) {}
 
@@ -76,23 +98,26 @@ class FencePolicy {
   // finish). `hook_busy`: a fence/rejoin hook is still running.
   Step evaluate(const vrrp::Router& router, const LocalPg& local, bool master_serving,
                 bool hook_busy, TimePoint now);
-  void fence_finished(bool ok) { fence_ok_ = ok; }
+  void fence_finished(bool ok, TimePoint now);
   void rejoin_finished(bool ok, TimePoint now);
-  // When a failed rejoin may be tried again (nullopt: none pending), for
-  // the caller to evaluate() again then.
-  std::optional<TimePoint> rejoin_retry_at() const { return retry_at_; }
   // The hook never ran (superseded by a transition): try again.
   void fence_dropped() { fenced_ = false; }
   void rejoin_dropped() { rejoined_ = false; }
+  // The earliest pending retry (nullopt: none), for the caller to
+  // evaluate() again then; it may be past (a fence retry waits for the
+  // server to be a primary again).
+  std::optional<TimePoint> next_retry() const;
+  // Fence runs in this episode, the first included (a retry is > 1).
+  int fence_runs() const { return fence_runs_; }
 
  private:
   bool auto_rejoin_;
   bool fenced_ = false;     // fence started in this episode
   bool rejoined_ = false;   // rejoin started in this episode
+  int fence_runs_ = 0;
   std::optional<bool> fence_ok_;
-  std::optional<bool> rejoin_ok_;
-  std::optional<TimePoint> retry_at_;
-  Duration retry_backoff_ = kRejoinFirstRetry;
+  RetryBackoff fence_retry_;
+  RetryBackoff rejoin_retry_;
 };
 
 }  // namespace pgvrrpd

@@ -57,7 +57,7 @@ RouterPolicy::RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Ro
       apply_(std::move(apply)),
       fence_(config.hooks.auto_rejoin),
       guard_timer_(loop, [this] { reevaluate(); }),
-      rejoin_retry_timer_(loop, [this] { reevaluate(); }) {}
+      retry_timer_(loop, [this] { reevaluate(); }) {}
 
 void RouterPolicy::track(const CheckConfig& check) { unknown_checks_.insert(check.name); }
 
@@ -142,6 +142,13 @@ void RouterPolicy::reevaluate() {
     guard_timer_.arm(now + kGuardRecheck);
   else
     guard_timer_.disarm();
+  // A retry already due waits for its condition (say, the server a primary
+  // again), which the checks' next facts bring: no timer in the past.
+  auto retry = fence_.next_retry();
+  if (retry && *retry > now)
+    retry_timer_.arm(*retry);
+  else
+    retry_timer_.disarm();
   busy_ = false;
 }
 
@@ -151,8 +158,13 @@ void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
   if (step == FencePolicy::Step::none) return;
   auto state = hook_state(router_.state());
   if (step == FencePolicy::Step::fence) {
-    log::warning("router {}: local PostgreSQL is a primary while the router is {}: fencing it",
-                 config_.params.name, vrrp::state_name(router_.state()));
+    if (fence_.fence_runs() > 1)
+      log::error("router {}: local PostgreSQL is still a primary while the router is {}: "
+                 "fencing it again (attempt {})",
+                 config_.params.name, vrrp::state_name(router_.state()), fence_.fence_runs());
+    else
+      log::warning("router {}: local PostgreSQL is a primary while the router is {}: fencing it",
+                   config_.params.name, vrrp::state_name(router_.state()));
     if (hooks_) fence_job_ = hooks_->run_hook(notify::HookKind::fence,
                                               hook_event(state, "fence", ""));
     if (!fence_job_ && !missing_fence_warned_) {
@@ -175,21 +187,17 @@ void RouterPolicy::on_hook_result(const notify::HookResult& r) {
     if (r.outcome == Outcome::superseded)
       fence_.fence_dropped();
     else
-      fence_.fence_finished(r.success());
+      fence_.fence_finished(r.success(), loop_.now());
   } else if (r.kind == notify::HookKind::rejoin && r.transition == rejoin_job_) {
     rejoin_job_ = 0;
     if (r.outcome == Outcome::superseded) {
       fence_.rejoin_dropped();
     } else {
-      auto now = loop_.now();
-      fence_.rejoin_finished(r.success(), now);
-      if (auto retry = fence_.rejoin_retry_at()) {
-        log::warning("router {}: rejoin failed ({}): trying again in {} s if the server is "
+      fence_.rejoin_finished(r.success(), loop_.now());
+      if (!r.success())
+        log::warning("router {}: rejoin failed ({}): trying again later if the server is "
                      "still down beside a serving master",
-                     config_.params.name, r.status.describe(),
-                     std::chrono::duration_cast<std::chrono::seconds>(*retry - now).count());
-        rejoin_retry_timer_.arm(*retry);
-      }
+                     config_.params.name, r.status.describe());
     }
   } else if (r.kind == notify::HookKind::on_master && !r.success() &&
              r.outcome != Outcome::superseded && router_.vips_pending()) {

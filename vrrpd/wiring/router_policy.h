@@ -69,7 +69,7 @@ class RouterPolicy {
   bool busy_ = false;  // inside reevaluate(): no re-entry
   bool missing_fence_warned_ = false;
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
-  Timer rejoin_retry_timer_;  // tries a failed rejoin again (FencePolicy)
+  Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
 };
 
 }  // namespace pgvrrpd
