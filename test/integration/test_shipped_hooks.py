@@ -4,7 +4,8 @@ PostgreSQL 15 in namespaces, run the way pgvrrpd runs them: as the postgres
 user, with keepalived-style arguments and the documented environment.
 promote makes the standby writable (and is a no-op on a primary); fence
 stops a stale primary; rejoin turns it into a streaming standby of the new
-primary, by pg_rewind and, when that cannot work, by pg_basebackup."""
+primary, by pg_rewind and, when that cannot work, by pg_basebackup; it
+refuses a foreign cluster and a directory that is not a data directory."""
 import os
 import shutil
 import tempfile
@@ -52,6 +53,7 @@ def scenario():
         n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
         cl = lab.add_host("cl", ipv4="198.51.100.20/24")
+        n3 = lab.add_host("n3", ipv4="198.51.100.13/24")
         p = make_primary(n1)
         s = make_standby(p, n2)
         if not probe_write(cl, [p]).ok:
@@ -85,13 +87,36 @@ def scenario():
         check_standby_of(p, s, after.id)
         log(f"rejoin hook (pg_rewind): {t.ms:.0f} ms")
 
-        # Fallback: a data directory pg_rewind cannot use (its control file
-        # gone) is copied afresh with pg_basebackup.
+        # rejoin refuses another cluster (a forged advert naming a foreign
+        # server as master) and a directory that is no data directory, and
+        # leaves both alone.
         run_hook(p, "fence", "BACKUP")
-        n1.run(["rm", "-f", os.path.join(p.datadir, "global", "pg_control")])
+        foreign = make_primary(n3)
+        own_id = p.system_identifier()
+        cp = run_hook(p, "rejoin", "BACKUP", {**env, "PGVRRPD_MASTER": foreign.addr},
+                      check=False)
+        if cp.returncode == 0 or "is another cluster" not in cp.stderr:
+            raise LabError(f"rejoin from a foreign cluster was not refused: {cp.stderr}")
+        if p.system_identifier() != own_id or \
+                not os.path.exists(os.path.join(p.datadir, "PG_VERSION")):
+            raise LabError("the refused rejoin changed n1's data directory")
+        not_data = os.path.join(p.dir, "not-a-data-dir")
+        os.makedirs(not_data)
+        with open(os.path.join(not_data, "keep"), "w") as f:
+            f.write("an operator's file\n")
+        shutil.chown(not_data, "postgres")
+        cp = run_hook(p, "rejoin", "BACKUP", {**env, "PGDATA": not_data}, check=False)
+        if cp.returncode == 0 or "not a PostgreSQL data directory" not in cp.stderr or \
+                not os.path.exists(os.path.join(not_data, "keep")):
+            raise LabError(f"rejoin into a directory without PG_VERSION: {cp.stderr}")
+        log("rejoin refused a foreign cluster and a directory without PG_VERSION")
+
+        # Fallback: when pg_rewind fails (here an option it does not know)
+        # the server is copied afresh with pg_basebackup.
         later = probe_write(cl, [s], note="before rebuild")
         with timed() as t:
-            out = run_hook(p, "rejoin", "BACKUP", env).stdout
+            out = run_hook(p, "rejoin", "BACKUP",
+                           {**env, "REWIND_OPTIONS": "--no-such-option"}).stdout
         if "copied from" not in out:
             raise LabError(f"rejoin did not fall back to pg_basebackup: {out}")
         check_standby_of(p, s, later.id)
