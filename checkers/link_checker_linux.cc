@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -25,7 +26,9 @@ std::vector<LinkEvent> parse_link_messages(std::span<const uint8_t> datagram) {
     std::memcpy(&header, datagram.data() + offset, sizeof header);
     if (header.nlmsg_len < sizeof header || header.nlmsg_len > datagram.size() - offset) break;
     auto message = datagram.subspan(offset, header.nlmsg_len);
-    offset += NLMSG_ALIGN(header.nlmsg_len);
+    // The last message's padding may be missing: never step past the end
+    // (the loop's size arithmetic is unsigned).
+    offset = std::min(datagram.size(), offset + NLMSG_ALIGN(header.nlmsg_len));
 
     if (header.nlmsg_type == NLMSG_ERROR) {
       nlmsgerr error;

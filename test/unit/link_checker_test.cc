@@ -134,6 +134,22 @@ TEST_CASE("link messages: truncated and malformed input ends the walk safely") {
   CHECK(events[0].name == "abcd");
 }
 
+TEST_CASE("link messages: a last message without its padding ends the walk") {
+  // nlmsg_len 49: the name attribute's 9 bytes, unpadded, end the datagram.
+  // Stepping by NLMSG_ALIGN(49) = 52 went past the end, and the unsigned
+  // "bytes left" wrapped around (ASan: a heap read past the buffer).
+  auto good = link_message(RTM_NEWLINK, "eth0", IFF_UP | IFF_RUNNING);
+  size_t unpadded = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(ifinfomsg)) + RTA_SPACE(4) + RTA_LENGTH(5);
+  REQUIRE(unpadded % 4 != 0);
+  std::vector<uint8_t> datagram(good.begin(), good.begin() + static_cast<long>(unpadded));
+  uint32_t length = static_cast<uint32_t>(unpadded);
+  std::memcpy(datagram.data(), &length, sizeof length);
+  datagram.shrink_to_fit();
+  auto events = parse_link_messages(datagram);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].name == "eth0");
+}
+
 namespace {
 
 std::vector<std::pair<bool, std::string>> link_verdicts(const std::string& interface) {
