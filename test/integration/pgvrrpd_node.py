@@ -89,6 +89,13 @@ class PgvrrpdNode:
                                     f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}")
         return self
 
+    def ignored_signals(self) -> set[int]:
+        """The signals the running daemon ignores (SigIgn in /proc)."""
+        assert self.proc
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            mask = int(next(l for l in f if l.startswith("SigIgn:")).split()[1], 16)
+        return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.proc
         self.proc.kill(sig)

@@ -29,6 +29,9 @@ def main():
         cl = lab.add_host("cl", ipv4="198.51.100.20/24", ipv6="2001:db8:100::20/64")
         a = node(n1, 150, 100).start()
         a.wait_state("MASTER", 3, "a")
+        # A closed pipe or socket must cost a write, never the daemon.
+        if signal.SIGPIPE not in a.ignored_signals():
+            raise LabError(f"pgvrrpd does not ignore SIGPIPE: {sorted(a.ignored_signals())}")
         b = node(n2, 100, 150).start()
         # n1 is master of both until n2 (priority 150 for b) preempts b.
         b.wait_state("MASTER", 3, "b")

@@ -1,6 +1,7 @@
 // pgvrrpd: command line, configuration check, then the daemon. Wiring only.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -99,6 +100,11 @@ int main(int argc, char** argv) {
     std::printf("configuration OK\n");
     return 0;
   }
+
+  // A hook, journald or a peer that closes its end of a pipe or socket must
+  // cost one failed write (EPIPE), never the daemon. Hooks get the default
+  // back (spawn_linux.cc: posix_spawnattr_setsigdefault).
+  std::signal(SIGPIPE, SIG_IGN);
 
   // Under systemd stderr is a pipe to the journal, not a terminal: syslog
   // then, unless told otherwise.
