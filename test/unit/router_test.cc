@@ -185,6 +185,28 @@ TEST_CASE("RFC 5798 6.4.3: a lower-priority advert leaves the master master, whi
   CHECK(r.next_deadline() == now + 1s);
 }
 
+TEST_CASE("a flood of lower-priority adverts is answered at most once per interval") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  auto start = t0 + 10s;
+  int adverts = 0, announces = 0;
+  // 10,000 per second for 3 intervals (1 s each).
+  for (int i = 0; i < 30000; ++i) {
+    auto out = r.receive(start + i * 100us, advert_from(100), kLowerPeer);
+    CHECK(r.state() == State::master);
+    for (const auto& a : out) {
+      adverts += a.kind == Kind::send_advert;
+      announces += a.kind == Kind::announce;
+    }
+    for (const auto& a : r.expire(start + i * 100us)) adverts += a.kind == Kind::send_advert;
+  }
+  // One answer per interval, plus the regular adverts the answers reset.
+  CHECK(announces == 3);
+  CHECK(adverts <= 6);
+  CHECK(adverts >= 3);
+}
+
 TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once") {
   Router r(params(200), kSelf);
   r.start(t0);

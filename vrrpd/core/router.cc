@@ -212,10 +212,14 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   // RFC 5798 6.4.3 says discard. We also advertise and announce at once: a
   // lower-priority master means a split just healed, and both it and the
   // clients' ARP/ND caches should learn who the master is now, not one
-  // interval later.
+  // interval later. At most once per interval: a flood of such adverts
+  // must not become a flood of adverts and gratuitous ARP from us.
+  auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
+  if (last_lower_answer_ && now < *last_lower_answer_ + interval) return out;
+  last_lower_answer_ = now;
   out.push_back(Action::send_advert(priority_));
   out.push_back(Action::announce());
-  adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+  adver_timer_ = now + interval;
   return out;
 }
 

@@ -187,6 +187,8 @@ class Router {
   Centiseconds master_adver_interval_;
   std::optional<TimePoint> master_down_timer_;
   std::optional<TimePoint> adver_timer_;
+  // When we last answered a lower-priority master (rate limit, receive()).
+  std::optional<TimePoint> last_lower_answer_;
   bool holding_stale_vips_ = false;
   std::optional<IpAddress> resigned_master_;  // sent priority 0 while we were backup
   uint8_t priority_;
