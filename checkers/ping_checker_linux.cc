@@ -145,8 +145,12 @@ void PingChecker::send_probe() {
 }
 
 void PingChecker::on_readable() {
+  // A raw ICMP socket sees every ICMP packet the host gets: under a flood,
+  // read a bounded batch and let the loop serve adverts and timers first
+  // (the socket is level-triggered: the rest waits for the next turn).
+  constexpr int kMaxPacketsPerWake = 64;
   std::array<uint8_t, 1500> buffer;
-  while (true) {
+  for (int i = 0; i < kMaxPacketsPerWake; ++i) {
     sockaddr_storage from{};
     socklen_t from_length = sizeof from;
     ssize_t n = recvfrom(fd_.get(), buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
