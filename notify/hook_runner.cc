@@ -151,12 +151,23 @@ void HookRunner::on_output(Stream stream) {
   int fd = sub.fd(stream);
   HookKind kind = running_->kind;
   bool open = sub.read(stream, [&](std::string_view line) {
-    log::info("{} {}{}: {}", router(), hook_kind_name(kind), stream_tag(stream), line);
+    log_output(*running_, stream, line);
     if (output_listener_) output_listener_(kind, stream, line);
   });
   // At EOF read() closed the fd, which already took it out of epoll; this
   // drops the loop's callback.
   if (!open && fd >= 0) loop_.unwatch(fd);
+}
+
+void HookRunner::log_output(Running& run, Stream stream, std::string_view line) {
+  // A chatty or hostile hook must not flood syslog (or stall the loop on
+  // it): the pipe is still read to the end, the log gets the first lines.
+  if (run.lines_logged >= kMaxLoggedLines) {
+    ++run.lines_not_logged;
+    return;
+  }
+  ++run.lines_logged;
+  log::info("{} {}{}: {}", router(), hook_kind_name(run.kind), stream_tag(stream), line);
 }
 
 void HookRunner::on_exit() {
@@ -199,10 +210,13 @@ void HookRunner::finish() {
   unwatch_all_of(sub);
   for (Stream stream : {Stream::out, Stream::err}) {
     sub.drain_and_close(stream, [&](std::string_view line) {
-      log::info("{} {}{}: {}", router(), hook_kind_name(run.kind), stream_tag(stream), line);
+      log_output(run, stream, line);
       if (output_listener_) output_listener_(run.kind, stream, line);
     });
   }
+  if (run.lines_not_logged > 0)
+    log::warning("{} {}: {} more output lines not logged (at most {} per run)", router(),
+                 hook_kind_name(run.kind), run.lines_not_logged, kMaxLoggedLines);
   HookResult result;
   result.kind = run.kind;
   result.transition = run.number;

@@ -86,6 +86,9 @@ class HookRunner {
   using OutputListener =
       std::function<void(HookKind kind, Stream stream, std::string_view line)>;
 
+  // Output lines of one run that are logged; the rest are counted.
+  static constexpr uint32_t kMaxLoggedLines = 200;
+
   HookRunner(EventLoop& loop, HookSetup config);
   // A hook still running is killed with its process group (SIGKILL) and
   // reaped, which blocks briefly; waiting hooks are dropped silently. To let
@@ -128,6 +131,8 @@ class HookRunner {
     bool timed_out = false;    // SIGTERM sent to the group
     bool killed = false;       // SIGKILL sent to the group
     bool main_exited = false;  // seen through the pidfd, not reaped yet
+    uint32_t lines_logged = 0;
+    uint64_t lines_not_logged = 0;  // beyond kMaxLoggedLines
   };
 
   uint64_t enqueue(Job job);
@@ -136,6 +141,7 @@ class HookRunner {
   void start_next();
   bool start(const Job& job, HookKind kind);
   void on_output(Stream stream);
+  void log_output(Running& run, Stream stream, std::string_view line);
   void on_exit();
   void on_timeout();
   void on_grace_over();

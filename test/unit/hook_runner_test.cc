@@ -19,12 +19,15 @@
 #include <string>
 #include <vector>
 
+#include "log_capture.h"
+
 namespace pgvrrpd::notify {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Outcome = HookResult::Outcome;
+using pgvrrpd::testing::LogCapture;
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
@@ -197,6 +200,21 @@ TEST_CASE("hook runner: output beyond the pipe buffer neither blocks the hook no
   REQUIRE(f.results.size() == 1);
   CHECK(f.results[0].success());
   CHECK(f.output.size() == 20000);
+}
+
+TEST_CASE("hook runner: a run logs its first kMaxLoggedLines output lines and counts the rest") {
+  LogCapture log;
+  Fixture f;
+  f.config.command(HookKind::on_master) = f.script("chatty.sh", "yes 0123456789 | head -n 20000");
+  auto runner = f.runner();
+  runner->transition(event(HookState::master));
+  REQUIRE(f.run_until([&] { return runner->idle(); }));
+  CHECK(log.count("on_master: 0123456789") == HookRunner::kMaxLoggedLines);
+  CHECK(log.count("on_master: 19800 more output lines not logged (at most 200 per run)") == 1);
+  // The next run starts with a fresh allowance.
+  runner->transition(event(HookState::master));
+  REQUIRE(f.run_until([&] { return runner->idle(); }));
+  CHECK(log.count("on_master: 0123456789") == 2 * HookRunner::kMaxLoggedLines);
 }
 
 TEST_CASE("hook runner: exit status and death by signal are reported") {
