@@ -262,15 +262,34 @@ TEST_CASE("router runtime: a failed VIP add is logged and retried until the VIP 
   }
 }
 
-TEST_CASE("router runtime: a VIP add that keeps failing is reported again every 10 s") {
+TEST_CASE("router runtime: a master whose VIP add keeps failing resigns, so the peer takes "
+          "over, and tries again later") {
   LogCapture log;
   Rig rig("vip_lease = 0");
   rig.netlink.fail_adds = 1000;
   auto m = rig.become_master();
-  rig.t.run_until(m + 25s);
-  CHECK(rig.adds().size() >= 20);
-  CHECK(log.count("(attempt 1, retrying)") == 1);
-  CHECK(log.count("retrying)") == 3);  // at 0 s, ~10 s and ~20 s
+  rig.t.run_until(m + VipKeeper::kAddFaultAfter - 100ms);
+  CHECK(rig.state() == vrrp::State::master);
+  rig.t.run_until(m + VipKeeper::kAddFaultAfter + 100ms);
+  CHECK(rig.state() == vrrp::State::fault);
+  CHECK(log.count("to=FAULT reason=\"cannot add VIP 198.51.100.51/24 on eth0: adding "
+                  "198.51.100.51/24: No buffer space available (failing for 4 attempts)\"") == 1);
+  // Resigned as RFC 5798 6.4.3 says a stopping master does: priority 0.
+  REQUIRE(rig.socket.sent_at(0).size() == 1);
+  CHECK(rig.socket.sent_at(0)[0].at > m + VipKeeper::kAddFaultAfter - 100ms);
+  auto adds_when_faulted = rig.adds().size();
+  CHECK(adds_when_faulted == 4);
+  rig.t.run_for(5s);
+  CHECK(rig.adds().size() == adds_when_faulted);  // no retries while it is not master
+
+  // kVipFaultHold later it is a candidate again; once the adds work, master.
+  auto faulted = m + VipKeeper::kAddFaultAfter;
+  rig.t.run_until(faulted + RouterRuntime::kVipFaultHold + 200ms);
+  CHECK(rig.state() == vrrp::State::backup);
+  CHECK(log.count("to=BACKUP reason=\"fault cleared: trying the VIPs again\"") == 1);
+  rig.netlink.fail_adds = 0;
+  rig.run_until_master();
+  CHECK(rig.netlink.has(kVip));
 }
 
 TEST_CASE("router runtime: a failed VIP remove is retried until the VIP is gone, and no refresh "

@@ -17,7 +17,18 @@ RouterRuntime::RouterRuntime(EventLoop& loop, RouterLinks links, const RouterCon
       }),
       vips_(loop, links.netlink, links.ifindex, config),
       announce_timer_(loop, [this] { announce_once(); }),
-      policy_(loop, config, router_, [this](const vrrp::Actions& a) { apply(a); }) {}
+      vip_fault_clear_(loop, [this] {
+        apply(router_.set_fault(loop_.now(), "vip", false, "trying the VIPs again"));
+      }),
+      policy_(loop, config, router_, [this](const vrrp::Actions& a) { apply(a); }) {
+  // A master that cannot put its VIP on the interface serves nobody: it
+  // resigns (FAULT, a priority 0 advert) so the peer takes over, and tries
+  // again kVipFaultHold later.
+  vips_.set_add_failed_listener([this](const std::string& reason) {
+    apply(router_.set_fault(loop_.now(), "vip", true, reason));
+    vip_fault_clear_.arm(loop_.now() + kVipFaultHold);
+  });
+}
 
 void RouterRuntime::start(bool vips_present) {
   if (vips_present) vips_.adopt();

@@ -29,6 +29,9 @@ struct RouterLinks {
 
 class RouterRuntime {
  public:
+  // How long a router stays FAULT after its VIPs could not be added.
+  static constexpr Duration kVipFaultHold = std::chrono::seconds(10);
+
   RouterRuntime(EventLoop& loop, RouterLinks links, const RouterConfig& config,
                 IpAddress primary_address);
   RouterRuntime(const RouterRuntime&) = delete;
@@ -63,6 +66,7 @@ class RouterRuntime {
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
   VipKeeper vips_;         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
+  Timer vip_fault_clear_;  // ends the FAULT a failed VIP add caused
   uint32_t announcements_left_ = 0;
   std::optional<TimePoint> last_warning_;
   uint64_t suppressed_warnings_ = 0;

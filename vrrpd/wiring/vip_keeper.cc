@@ -38,11 +38,16 @@ VipKeeper::VipKeeper(EventLoop& loop, Netlink& netlink, int ifindex, const Route
       sync_(loop, [this] {
         sync();
         schedule_next();
+      }),
+      report_add_failure_(loop, [this] {
+        auto reason = std::move(add_failure_);
+        add_failure_.clear();
+        if (add_failed_ && !reason.empty()) add_failed_(reason);
       }) {}
 
 void VipKeeper::adopt() {
   want_ = Want::present;
-  for (auto& vip : vips_) vip = Vip{true, 0};
+  for (auto& vip : vips_) vip = settled_vip();
 }
 
 void VipKeeper::add() { want(Want::present); }
@@ -51,7 +56,7 @@ void VipKeeper::remove() { want(Want::absent); }
 void VipKeeper::want(Want wanted) {
   for (auto& vip : vips_) {
     vip.settled = false;
-    if (wanted != want_) vip.failures = 0;  // a new streak for the new goal
+    if (wanted != want_) vip = Vip{};  // a new streak for the new goal
   }
   want_ = wanted;
   sync();
@@ -85,12 +90,19 @@ void VipKeeper::report(size_t i, const Status& status, const char* verb) {
     if (vip.failures > 0)
       log::info("router {}: {} VIP {}: done after {} failed attempt{}", config_.params.name, verb,
                 where(), vip.failures, vip.failures == 1 ? "" : "s");
-    vip = Vip{true, 0};
+    vip = settled_vip();
     return;
   }
   vip.settled = false;
   ++vip.failures;
   auto now = loop_.now();
+  if (!vip.failing_since) vip.failing_since = now;
+  if (want_ == Want::present && !vip.reported && now - *vip.failing_since >= kAddFaultAfter) {
+    vip.reported = true;
+    add_failure_ = fmt::format("cannot add VIP {}: {} (failing for {} attempts)", where(),
+                               status.message(), vip.failures);
+    report_add_failure_.arm(now);
+  }
   if (vip.failures > 1 && last_error_log_ && now - *last_error_log_ < kErrorLogInterval) return;
   last_error_log_ = now;
   log::error("router {}: {} VIP {}: {} (attempt {}, retrying)", config_.params.name, verb,
@@ -102,6 +114,7 @@ void VipKeeper::schedule_next() {
   uint32_t lease_seconds = config_.vip_lease_seconds;
   std::optional<Duration> delay;
   if (want_ == Want::present && lease_seconds > 0) delay = vip_refresh_period(lease_seconds);
+  if (want_ != Want::present) report_add_failure_.disarm();  // no longer wanted
   if (failing) delay = std::min(delay.value_or(kRetryDelay), kRetryDelay);
   sync_.cancel();
   if (delay)

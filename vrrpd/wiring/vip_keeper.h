@@ -4,11 +4,14 @@
 // address table) is logged and retried until it succeeds or the router
 // changes its mind, so a transient error neither leaves a master without
 // its VIP (clients time out) nor a backup or a stopped node with one (two
-// hosts answering ARP for the VIP).
+// hosts answering ARP for the VIP). Adds that keep failing are reported to
+// the router, which gives up mastership so that the peer takes over.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "vrrpd/basics/time.h"
@@ -31,6 +34,10 @@ class VipKeeper {
   // A failed add or remove is tried again after this (or at the next lease
   // refresh, when that comes sooner).
   static constexpr Duration kRetryDelay = std::chrono::seconds(1);
+  // A VIP whose adds have failed this long (it may be gone: clients time
+  // out) is reported once per streak to the AddFailed listener.
+  static constexpr Duration kAddFaultAfter = std::chrono::seconds(3);
+  using AddFailed = std::function<void(const std::string& reason)>;
 
   VipKeeper(EventLoop& loop, Netlink& netlink, int ifindex, const RouterConfig& config);
   VipKeeper(const VipKeeper&) = delete;
@@ -49,12 +56,23 @@ class VipKeeper {
   // interface (the daemon's shutdown waits for this).
   bool removing() const;
 
+  // Called from the loop (never from inside add/remove) when a VIP's adds
+  // have failed for kAddFaultAfter.
+  void set_add_failed_listener(AddFailed listener) { add_failed_ = std::move(listener); }
+
  private:
   enum class Want { nothing, present, absent };
   struct Vip {
     bool settled = false;   // in the wanted state as far as netlink said
     uint32_t failures = 0;  // failed calls in a row
+    std::optional<TimePoint> failing_since;  // the first of them
+    bool reported = false;  // to the AddFailed listener, in this streak
   };
+  static Vip settled_vip() {
+    Vip v;
+    v.settled = true;
+    return v;
+  }
 
   void want(Want wanted);
   void sync();           // adds every VIP (present) or removes the unsettled ones (absent)
@@ -70,6 +88,9 @@ class VipKeeper {
   Timer next_sync_;        // the next lease refresh or retry...
   DeferredTask sync_;      // ...in the next gap between adverts
   std::optional<TimePoint> last_error_log_;
+  AddFailed add_failed_;
+  std::string add_failure_;  // what the listener is told, when not empty
+  Timer report_add_failure_;  // tells it from the loop, out of sync()
 };
 
 }  // namespace pgvrrpd
