@@ -107,9 +107,34 @@ TEST_CASE("unicast: unexpected_source when the sender is not a configured peer")
         Reject::unexpected_source);
 }
 
-TEST_CASE("unicast: a configured peer passes whatever the TTL and destination") {
-  PacketContext c{kPeer, kLocal, 62};  // routed peer, two hops away
+TEST_CASE("unicast: a configured peer passes whatever the destination, with TTL 255") {
+  PacketContext c{kPeer, kLocal, 255};
   CHECK(filter_advert(v3_advert(), c, unicast_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("unicast: bad_ttl below 255 unless unicast_ttl_check is off (routed peers)") {
+  PacketContext c{kPeer, kLocal, 62};  // routed peer, two hops away
+  CHECK(filter_advert(v3_advert(), c, unicast_router(), kLocal) == Reject::bad_ttl);
+  RouterParams routed = unicast_router();
+  routed.unicast_ttl_check = false;
+  CHECK(filter_advert(v3_advert(), c, routed, kLocal) == Reject::none);
+}
+
+TEST_CASE("peer: a multicast router with peers obeys only them") {
+  RouterParams r = v3_router();
+  r.peers = {kPeer};
+  CHECK(filter_advert(v3_advert(), kMulticast, r, kLocal) == Reject::none);
+  PacketContext stranger{ip("198.51.100.99"), kMulticast.destination, 255};
+  CHECK(filter_advert(v3_advert(), stranger, r, kLocal) == Reject::unexpected_source);
+  // Without peers (accept_any_source), any sender on the link.
+  CHECK(filter_advert(v3_advert(), stranger, v3_router(), kLocal) == Reject::none);
+}
+
+TEST_CASE("peer: a unicast router also obeys its peer = entries") {
+  RouterParams r = unicast_router();
+  r.peers = {ip("198.51.100.31")};
+  PacketContext c{ip("198.51.100.31"), kLocal, 255};
+  CHECK(filter_advert(v3_advert(), c, r, kLocal) == Reject::none);
 }
 
 TEST_CASE("RFC 5798 7.1: owner_conflict when we are the address owner") {
@@ -132,6 +157,19 @@ TEST_CASE("RFC 5798 7.1: address_count_mismatch when the VIP count differs") {
   a.addresses = {ip("198.51.100.100"), ip("198.51.100.101"), ip("198.51.100.102")};
   CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) ==
         Reject::address_count_mismatch);
+}
+
+TEST_CASE("RFC 3768 7.1: address_mismatch when as many but other addresses are advertised") {
+  Advert a = v3_advert();
+  a.addresses.back() = ip("198.51.100.199");
+  CHECK(filter_advert(a, kMulticast, v3_router(), kLocal) == Reject::address_mismatch);
+  Advert v2 = v2_advert();
+  v2.addresses.front() = ip("198.51.100.199");
+  CHECK(filter_advert(v2, kMulticast, v2_router(), kLocal) == Reject::address_mismatch);
+  // The same addresses in another order are the same list.
+  Advert reordered = v3_advert();
+  std::swap(reordered.addresses.front(), reordered.addresses.back());
+  CHECK(filter_advert(reordered, kMulticast, v3_router(), kLocal) == Reject::none);
 }
 
 TEST_CASE("RFC 3768 7.1: a count mismatch from the address owner is processed") {

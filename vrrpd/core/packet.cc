@@ -74,6 +74,7 @@ std::string_view reject_name(Reject reason) {
     case Reject::interval_mismatch: return "interval_mismatch";
     case Reject::auth_mismatch: return "auth_mismatch";
     case Reject::unexpected_source: return "unexpected_source";
+    case Reject::address_mismatch: return "address_mismatch";
     case Reject::unexpected_destination: return "unexpected_destination";
     case Reject::family_mismatch: return "family_mismatch";
     case Reject::own_packet: return "own_packet";

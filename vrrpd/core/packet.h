@@ -55,11 +55,12 @@ enum class Reject : uint8_t {
   address_count_mismatch,  // count differs from the configured VIP count
   interval_mismatch,       // v2: Adver Int differs from ours (RFC 3768 7.1)
   auth_mismatch,           // v2: auth type/data differ from ours (RFC 3768 7.1)
-  unexpected_source,       // unicast router: source is not a configured peer
+  unexpected_source,       // source is not a configured peer (peer, unicast_peer)
   unexpected_destination,  // multicast router: not sent to the VRRP group
   family_mismatch,         // address family differs from the router's
   own_packet,              // our own advert looped back
   owner_conflict,          // we are the address owner (priority 255), RFC 5798 7.1
+  address_mismatch,        // as many addresses as our VIPs, but others (RFC 3768 7.1)
   count_                   // number of reasons, keep last
 };
 

@@ -27,21 +27,29 @@ Reject filter_advert(const Advert& advert, const PacketContext& context,
   // Multicast loops our own adverts back to us.
   if (context.source == local) return Reject::own_packet;
 
-  if (router.unicast_peers.empty()) {
+  bool unicast = !router.unicast_peers.empty();
+  if (!unicast) {
     // RFC 5798 7.1 / RFC 3768 7.1: TTL (hop limit) 255 proves the sender is
     // on the link. Only the group is accepted as destination (RFC 5798
     // 5.1.1.2 / 5.1.2.2), so a peer stuck in unicast mode is seen, not obeyed.
     if (context.ttl != kRequiredTtl) return Reject::bad_ttl;
     if (context.destination != vrrp_multicast_group(router.family))
       return Reject::unexpected_destination;
-  } else {
-    // Unicast is outside the RFCs. Peers may be routed (keepalived makes the
-    // TTL configurable for that), so the TTL is not checked; the configured
-    // peer list is what keeps strangers out.
-    const auto& peers = router.unicast_peers;
-    if (std::find(peers.begin(), peers.end(), context.source) == peers.end())
-      return Reject::unexpected_source;
+  } else if (router.unicast_ttl_check && context.ttl != kRequiredTtl) {
+    // Unicast is outside the RFCs; keepalived sends it with TTL 255 too.
+    // Routed peers need unicast_ttl_check = false.
+    return Reject::bad_ttl;
   }
+  // VRRP has no authentication: anyone on the link can send an advert with
+  // a high priority. The configured peers are the only senders we obey; a
+  // forged source on the same link gets past this, which is why the policy
+  // also asks the peer's database before it gives anything up.
+  auto listed = [&](const std::vector<IpAddress>& list) {
+    return std::find(list.begin(), list.end(), context.source) != list.end();
+  };
+  if ((unicast || !router.peers.empty()) && !listed(router.unicast_peers) &&
+      !listed(router.peers))
+    return Reject::unexpected_source;
 
   // RFC 5798 7.1 / RFC 3768 7.1: an address owner MUST discard adverts for
   // its VRID; it stays master whatever others say. (RFC 9568 7.1 relaxes this
@@ -56,9 +64,16 @@ Reject filter_advert(const Advert& advert, const PacketContext& context,
   // a master advertising other VIPs is a misconfiguration we must not follow.
   // A priority 0 advert is dropped too: the backup then waits out
   // Master_Down_Interval instead of Skew_Time, slower but never wrong.
-  if (advert.addresses.size() != router.virtual_ips.size() &&
-      advert.priority != kOwnerPriority)
-    return Reject::address_count_mismatch;
+  if (advert.priority != kOwnerPriority) {
+    if (advert.addresses.size() != router.virtual_ips.size())
+      return Reject::address_count_mismatch;
+    // RFC 3768 7.1 asks for the same addresses, not only as many, in any
+    // order (keepalived sends them in its configured order).
+    for (const auto& vip : router.virtual_ips)
+      if (std::find(advert.addresses.begin(), advert.addresses.end(), vip.address) ==
+          advert.addresses.end())
+        return Reject::address_mismatch;
+  }
 
   // RFC 3768 7.1: v2 intervals are not learned, they must agree.
   if (router.version == 2 && advert.interval != router.advert_interval)

@@ -37,6 +37,13 @@ struct RouterParams {
   // carry the addresses alone.
   std::vector<IpPrefix> virtual_ips;
   std::vector<IpAddress> unicast_peers;  // empty: multicast
+  // The only sources adverts are accepted from, besides unicast_peers (a
+  // unicast router accepts only those). Empty on a multicast router: any
+  // source on the link (accept_any_source; VRRP has no authentication).
+  std::vector<IpAddress> peers;
+  // Unicast: require TTL / hop limit 255 as multicast does (the sender is
+  // on the link); off for routed unicast peers.
+  bool unicast_ttl_check = true;
   ChecksumMode checksum_mode = ChecksumMode::pseudo_header;
   // v2 authentication (RFC 3768 5.3.6): 0 none, 1 simple text password.
   uint8_t auth_type = 0;
