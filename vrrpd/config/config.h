@@ -68,6 +68,9 @@ struct RouterConfig {
   std::string interface;
   vrrp::RouterParams params;  // name, vrid, version, family, priority, ...
   std::optional<IpAddress> unicast_source;
+  // accept_any_source = true was given: a multicast router without peer =
+  // obeys any sender on the link on purpose (pgvrrpd(8), TRUST).
+  bool accept_any_source = false;
   // Seconds the VIP stays on the interface if we stop refreshing it
   // (SIGKILL); 0 = permanent.
   uint32_t vip_lease_seconds = 3;

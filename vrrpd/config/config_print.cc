@@ -56,6 +56,9 @@ std::string format_config(const Config& config) {
     for (const IpPrefix& vip : router.params.virtual_ips) line("virtual_ip", vip.to_string());
     for (const IpAddress& peer : p.unicast_peers) line("unicast_peer", peer.to_string());
     if (router.unicast_source) line("unicast_source", router.unicast_source->to_string());
+    if (!p.unicast_ttl_check) line("unicast_ttl_check", "false");
+    for (const IpAddress& peer : p.peers) line("peer", peer.to_string());
+    if (router.accept_any_source) line("accept_any_source", "true");
     line("preempt", p.preempt ? "true" : "false");
     line("vip_lease", std::to_string(router.vip_lease_seconds));
     line("garp_repeat", std::to_string(router.garp_repeat));

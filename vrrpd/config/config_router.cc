@@ -19,6 +19,9 @@ constexpr KeyRule kRouterKeys[] = {
     {"virtual_ip", true, true},
     {"unicast_peer", true, false},
     {"unicast_source", false, false},
+    {"unicast_ttl_check", false, false},
+    {"peer", true, false},
+    {"accept_any_source", false, false},
     {"preempt", false, false},
     {"vip_lease", false, false},
     {"garp_repeat", false, false},
@@ -217,6 +220,47 @@ void parse_unicast(Context& c) {
     c.report(e->line, fmt::format("unicast_source must not be a virtual_ip, got {}", e->value));
   } else {
     router.unicast_source = source;
+  }
+}
+
+// Whom adverts are accepted from: peer = (any mode) and unicast_peer; a
+// multicast router without peers obeys anyone on the link.
+void parse_peers(Context& c) {
+  auto& router = c.out.router;
+  auto& params = router.params;
+  std::map<IpAddress, int> seen;
+  if (auto it = c.keys.find("peer"); it != c.keys.end()) {
+    for (const IniEntry* e : it->second) {
+      auto address = parse_address_key(c, e, "peer");
+      if (!address) continue;
+      if (auto [at, inserted] = seen.emplace(*address, e->line); !inserted) {
+        c.report(e->line, fmt::format("duplicate peer {}, first at line {}", address->to_string(),
+                                      at->second));
+        continue;
+      }
+      params.peers.push_back(*address);
+    }
+  }
+  if (const IniEntry* e = first(c.keys, "accept_any_source")) {
+    if (auto any = parse_bool_key(c, e, "accept_any_source")) {
+      if (*any && !seen.empty())
+        c.report(e->line, fmt::format("accept_any_source = true contradicts peer (line {}): "
+                                      "with peers, adverts are accepted only from them",
+                                      seen.begin()->second));
+      else if (*any && !params.unicast_peers.empty())
+        c.report(e->line, "accept_any_source applies only to multicast; a unicast router "
+                          "accepts adverts only from its unicast_peer addresses");
+      else
+        router.accept_any_source = *any;
+    }
+  }
+  if (const IniEntry* e = first(c.keys, "unicast_ttl_check")) {
+    if (auto check = parse_bool_key(c, e, "unicast_ttl_check")) {
+      if (params.unicast_peers.empty())
+        c.report(e->line, "unicast_ttl_check applies only with unicast_peer");
+      else
+        params.unicast_ttl_check = *check;
+    }
   }
 }
 
@@ -436,6 +480,7 @@ CheckedRouter parse_router_section(const IniSection& section, std::string name,
   parse_advert_interval(c);
   parse_virtual_ips(c);
   parse_unicast(c);
+  parse_peers(c);
   if (auto preempt = parse_bool_key(c, first(keys, "preempt"), "preempt")) params.preempt = *preempt;
   if (auto lease = parse_uint_key(c, "vip_lease", 0, 3600, "whole seconds "))
     router.vip_lease_seconds = *lease;
