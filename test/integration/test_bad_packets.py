@@ -49,6 +49,7 @@ cases = {
     "bad_version": (advert(src, dst, vt=0x41), 255),
     "bad_type": (advert(src, dst, vt=0x32), 255),
     "address_count_mismatch": (advert(src, dst, addrs=("198.51.100.100", "198.51.100.101")), 255),
+    "address_mismatch": (advert(src, dst, addrs=("198.51.100.199",)), 255),
     "bad_version_v2_packet": (advert_v2(), 255),
 }
 for name, (data, ttl) in cases.items():
@@ -58,7 +59,7 @@ for name, (data, ttl) in cases.items():
 '''
 
 EXPECTED = {"bad_checksum": 3, "bad_ttl": 3, "unknown_vrid": 3, "too_short": 3,
-            "bad_type": 3, "address_count_mismatch": 3,
+            "bad_type": 3, "address_count_mismatch": 3, "address_mismatch": 3,
             # version nibble 4 in the codec, and a v2 packet to a v3 router
             # in the receive filter: both bad_version
             "bad_version": 6}
