@@ -322,3 +322,45 @@ TEST_CASE("fence: a due retry waits for the master's server to serve") {
   CHECK(f.evaluate(r, down, false, false, t0 + 7s) == FencePolicy::Step::none);
   CHECK(f.evaluate(r, down, true, false, t0 + 8s) == FencePolicy::Step::rejoin);
 }
+
+TEST_CASE("yield guard: a healthy primary is kept while the peer's server answers as a standby") {
+  GuardParams g;
+  PeerPg standby_peer;
+  standby_peer.role = PgRole::standby;
+  standby_peer.last_answer_at = t0;
+  auto reason = pgvrrpd::yield_blocker(primary_server(), standby_peer, t0 + 100ms, g);
+  REQUIRE(reason);
+  CHECK(*reason == "the peer's PostgreSQL answers as a standby, so its node is not master");
+  // A stale answer, an unknown or unreachable peer, or a primary peer (a
+  // split that healed): adverts rule.
+  CHECK_FALSE(pgvrrpd::yield_blocker(primary_server(), standby_peer, t0 + g.peer_fresh + 1ms, g));
+  CHECK_FALSE(pgvrrpd::yield_blocker(primary_server(), PeerPg{}, t0, g));
+  auto primary_peer = standby_peer;
+  primary_peer.role = PgRole::primary;
+  CHECK_FALSE(pgvrrpd::yield_blocker(primary_server(), primary_peer, t0, g));
+  // Nothing to keep when the local server is not a live primary.
+  auto standby = primary_server();
+  standby.role = PgRole::standby;
+  CHECK_FALSE(pgvrrpd::yield_blocker(standby, standby_peer, t0, g));
+  LocalPg down;
+  down.known = true;
+  CHECK_FALSE(pgvrrpd::yield_blocker(down, standby_peer, t0, g));
+}
+
+TEST_CASE("fence: a backup does not fence for a master its peer's server contradicts; FAULT does") {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  REQUIRE(r.state() == State::backup);
+  FencePolicy f(true);
+  CHECK(f.evaluate(r, primary_server(), false, false, t0 + 1s, true) == FencePolicy::Step::none);
+  CHECK(f.evaluate(r, primary_server(), true, false, t0 + 2s, false) == FencePolicy::Step::fence);
+
+  Router isolated(params(150), kSelf);
+  isolated.start(t0);
+  isolated.expire(t0 + isolated.master_down_interval());
+  isolated.set_fault(t0 + 5s, "witness", true, "gateway lost");
+  FencePolicy g(true);
+  CHECK(g.evaluate(isolated, primary_server(), false, false, t0 + 6s, true) ==
+        FencePolicy::Step::fence);
+}

@@ -154,6 +154,29 @@ TEST_CASE("RFC 5798 6.4.3: a higher-priority advert makes the master back up") {
   CHECK(m.next_deadline() == now + m.master_down_interval());
 }
 
+TEST_CASE("yield guard: a master with a yield blocker keeps mastership and says so once") {
+  Router m(params(100), kSelf);
+  m.start(t0);
+  m.expire(t0 + m.master_down_interval());
+  m.set_yield_blocker("its server answers as a standby");
+  auto out = m.receive(t0 + 10s, advert_from(255), kLowerPeer);
+  CHECK(m.state() == State::master);
+  CHECK_FALSE(transition(out));
+  CHECK_FALSE(has(out, Kind::remove_vips));
+  REQUIRE(has(out, Kind::notice));
+  CHECK(out.back().reason ==
+        "not yielding to the priority 255 advert from 198.51.100.11: its server answers as a "
+        "standby");
+  out = m.receive(t0 + 10s + 100ms, advert_from(255), kLowerPeer);
+  CHECK(out.empty());
+  // Still advertising on schedule.
+  CHECK(sent_priority(m.expire(t0 + 11s)) == 100);
+  // Cleared: the next such advert is obeyed.
+  m.set_yield_blocker(std::nullopt);
+  out = m.receive(t0 + 11s + 50ms, advert_from(255), kLowerPeer);
+  CHECK(m.state() == State::backup);
+}
+
 TEST_CASE("RFC 5798 6.4.3: equal priority, the greater primary address wins") {
   auto make_master = [] {
     auto r = std::make_unique<Router>(params(100), kSelf);

@@ -188,6 +188,15 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
     return out;
   }
+  if (sender_wins(advert, source) && yield_blocker_) {
+    if (yield_refused_to_ != source) {
+      yield_refused_to_ = source;
+      out.push_back(Action::notice(fmt::format(
+          "not yielding to the priority {} advert from {}: {}", advert.priority,
+          source.to_string(), *yield_blocker_)));
+    }
+    return out;
+  }
   if (sender_wins(advert, source)) {
     last_master_heard_ = now;
     last_master_ = source;

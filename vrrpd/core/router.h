@@ -137,6 +137,12 @@ class Router {
   // heard meanwhile.
   Actions set_takeover_blocker(TimePoint now, std::optional<std::string> reason);
 
+  // The yield guard (from the failover policy): while a reason is set, a
+  // master does not yield to an advert that outranks it (a forged one: the
+  // peer it claims to come from says otherwise, e.g. its server answers as
+  // a standby); it keeps advertising and says why, once per such sender.
+  void set_yield_blocker(std::optional<std::string> reason) { yield_blocker_ = std::move(reason); }
+
   // Whether the local server accepts writes (see gate_vips_on_serving).
   Actions set_serving(TimePoint now, bool serving);
 
@@ -201,6 +207,8 @@ class Router {
   uint8_t priority_;
   std::map<std::string, std::string, std::less<>> faults_;  // source -> reason
   std::optional<std::string> takeover_blocker_;
+  std::optional<std::string> yield_blocker_;
+  std::optional<IpAddress> yield_refused_to_;  // the last sender told about it
   bool takeover_pending_ = false;
   bool serving_ = false;
   bool vips_pending_ = false;

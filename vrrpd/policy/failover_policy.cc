@@ -73,8 +73,18 @@ std::optional<TimePoint> FencePolicy::next_retry() const {
   return f ? f : r;
 }
 
+std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
+                                         const GuardParams& params) {
+  if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
+  if (peer.role != PgRole::standby || !peer.last_answer_at ||
+      now - *peer.last_answer_at > params.peer_fresh)
+    return std::nullopt;
+  return "the peer's PostgreSQL answers as a standby, so its node is not master";
+}
+
 FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
-                                        bool master_serving, bool hook_busy, TimePoint now) {
+                                        bool master_serving, bool hook_busy, TimePoint now,
+                                        bool master_doubtful) {
   using vrrp::State;
   bool standby_again = local.known && local.alive && local.role == PgRole::standby;
   if (router.state() == State::master || standby_again) {
@@ -91,7 +101,10 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
   // Still (or again) a primary once the fence's retry is due: fence again.
   if (primary && fence_retry_.take_due(now)) fenced_ = false;
   if (rejoin_retry_.take_due(now)) rejoined_ = false;
-  bool not_master = router.state() == State::backup || router.state() == State::fault;
+  // FAULT (this node isolated, or failing) fences whatever adverts say; a
+  // backup only for a master its peer's server does not contradict.
+  bool not_master = (router.state() == State::backup && !master_doubtful) ||
+                    router.state() == State::fault;
   if (!fenced_ && not_master && primary) {
     fenced_ = true;
     ++fence_runs_;

@@ -52,6 +52,15 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
                                             std::optional<TimePoint> master_quiet_since,
                                             TimePoint now, const GuardParams& params);
 
+// The yield guard: the reason a healthy master must not give up its primary
+// to an advert that outranks it, or a backup fence its primary for one,
+// nullopt when adverts may be obeyed. VRRP adverts carry no proof of origin;
+// the peer's server, asked over TCP on its real IP, does: while it answers
+// (freshly) as a standby, an advert claiming its node is master is forged
+// or stale. Unknown or unreachable says nothing: adverts rule then.
+std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
+                                         const GuardParams& params);
+
 // When a hook that failed may run again: kFirst after the first failure,
 // doubling up to kMax; reset() when what it was for is done.
 class RetryBackoff {
@@ -96,8 +105,10 @@ class FencePolicy {
   // hook to start now. `master_serving`: the master's server answers as a
   // primary (a rejoin copies from it, so it waits for the promotion to
   // finish). `hook_busy`: a fence/rejoin hook is still running.
+  // `master_doubtful`: the master the router heard is contradicted by the
+  // peer's server (yield_blocker): a backup does not fence for it.
   Step evaluate(const vrrp::Router& router, const LocalPg& local, bool master_serving,
-                bool hook_busy, TimePoint now);
+                bool hook_busy, TimePoint now, bool master_doubtful = false);
   void fence_finished(bool ok, TimePoint now);
   void rejoin_finished(bool ok, TimePoint now);
   // The hook never ran (superseded by a transition): try again.

@@ -133,6 +133,9 @@ void RouterPolicy::reevaluate() {
       apply_(router_.set_fault(now, "promotion", false, "local server is a standby again"));
   }
   apply_(router_.set_takeover_blocker(now, blocker()));
+  if (pg_)
+    router_.set_yield_blocker(
+        yield_blocker(local_view(pg_->facts()), peer_view(pg_->facts()), now, guard_));
   if (pg_) {
     // While a promotion is pending, learn "out of recovery" within ~5 ms.
     pg_->set_fast_poll(router_.vips_pending());
@@ -154,7 +157,19 @@ void RouterPolicy::reevaluate() {
 
 void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
   bool busy = (fence_job_ || rejoin_job_);
-  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy, loop_.now());
+  auto doubt = yield_blocker(local, peer, loop_.now(), guard_);
+  bool backup_with_primary = router_.state() == vrrp::State::backup && local.alive &&
+                             local.role == PgRole::primary;
+  if (doubt && backup_with_primary && !fence_doubt_logged_) {
+    fence_doubt_logged_ = true;
+    log::warning("router {}: not fencing the local primary for master {}: {}",
+                 config_.params.name,
+                 router_.last_master() ? router_.last_master()->to_string() : "?", *doubt);
+  } else if (!backup_with_primary) {
+    fence_doubt_logged_ = false;
+  }
+  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy, loop_.now(),
+                              doubt.has_value());
   if (step == FencePolicy::Step::none) return;
   auto state = hook_state(router_.state());
   if (step == FencePolicy::Step::fence) {
