@@ -365,9 +365,9 @@ class PgNode:
         self._write(os.path.join(self.datadir, "standby.signal"), "")
 
     def rejoin_log_tail(self, lines: int = 15) -> str:
-        """The log of a server the shipped rejoin hook started (it logs next
-        to the data directory, notify/hooks/rejoin), if there is one."""
-        path = os.path.join(os.path.dirname(self.datadir), "pgvrrpd-rejoin.log")
+        """The log of a server the shipped rejoin hook started (REJOIN_LOG,
+        by default in the data directory: notify/hooks/rejoin), if any."""
+        path = os.path.join(self.datadir, "pgvrrpd-rejoin.log")
         try:
             with open(path, errors="replace") as f:
                 return "".join(f.readlines()[-lines:])

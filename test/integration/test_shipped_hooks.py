@@ -62,6 +62,13 @@ def scenario():
         # promote: on the primary a no-op; on the standby, writable on return.
         if "already a primary" not in run_hook(p, "promote", "MASTER").stdout:
             raise LabError("promote on a primary should say it already is one")
+        # PROMOTE_TIMEOUT goes into SQL: anything but whole seconds is refused
+        # before psql runs, and the standby stays a standby.
+        for bad in ("5) OR true; SELECT pg_promote(", "0", "1e9", "99999999"):
+            cp = run_hook(s, "promote", "MASTER", {"PROMOTE_TIMEOUT": bad}, check=False)
+            if cp.returncode != 2 or "PROMOTE_TIMEOUT must be a whole number" not in cp.stderr \
+                    or not s.is_in_recovery():
+                raise LabError(f"promote with PROMOTE_TIMEOUT={bad!r}: {cp.returncode} {cp.stderr}")
         with timed() as t:
             run_hook(s, "promote", "MASTER")
         if s.is_in_recovery():
@@ -78,13 +85,16 @@ def scenario():
         if p.proc.wait(30) is None or writers([p, s]) != [s]:
             raise LabError("fence did not leave n2 as the only writable server")
 
-        # rejoin: n1 becomes a standby of n2 (pg_rewind), streaming.
+        # rejoin: n1 becomes a standby of n2 (pg_rewind), streaming, with its
+        # own configuration files kept (the copy brings n2's).
+        mark_config(p)
         env = {"PGVRRPD_MASTER": s.addr, "REPLICATION_USER": "postgres"}
         with timed() as t:
             out = run_hook(p, "rejoin", "BACKUP", env).stdout
         if "rewound from" not in out:
             raise LabError(f"rejoin did not use pg_rewind: {out}")
         check_standby_of(p, s, after.id)
+        check_config_kept(p)
         log(f"rejoin hook (pg_rewind): {t.ms:.0f} ms")
 
         # rejoin refuses another cluster (a forged advert naming a foreign
@@ -111,16 +121,48 @@ def scenario():
             raise LabError(f"rejoin into a directory without PG_VERSION: {cp.stderr}")
         log("rejoin refused a foreign cluster and a directory without PG_VERSION")
 
-        # Fallback: when pg_rewind fails (here an option it does not know)
-        # the server is copied afresh with pg_basebackup.
+        # When pg_rewind fails (here an option it does not know) the data
+        # directory is left alone unless BASEBACKUP_FALLBACK=yes...
+        broken = {**env, "REWIND_OPTIONS": "--no-such-option"}
+        cp = run_hook(p, "rejoin", "BACKUP", broken, check=False)
+        if cp.returncode == 0 or "set BASEBACKUP_FALLBACK=yes" not in cp.stderr or \
+                p.system_identifier() != own_id:
+            raise LabError(f"a failed pg_rewind without BASEBACKUP_FALLBACK: {cp.stderr}")
+        # ...and with it the server is copied afresh with pg_basebackup.
         later = probe_write(cl, [s], note="before rebuild")
         with timed() as t:
-            out = run_hook(p, "rejoin", "BACKUP",
-                           {**env, "REWIND_OPTIONS": "--no-such-option"}).stdout
+            out = run_hook(p, "rejoin", "BACKUP", {**broken, "BASEBACKUP_FALLBACK": "yes"}).stdout
         if "copied from" not in out:
             raise LabError(f"rejoin did not fall back to pg_basebackup: {out}")
         check_standby_of(p, s, later.id)
+        check_config_kept(p)
         log(f"rejoin hook (pg_basebackup fallback): {t.ms:.0f} ms")
+
+
+HBA_MARK = "# this node's own pg_hba.conf\n"
+AUTO_MARK = "work_mem = '7MB'\n"
+
+
+def mark_config(node):
+    """Make n1's configuration files its own, unlike n2's."""
+    for name, mark in (("pg_hba.conf", HBA_MARK), ("postgresql.auto.conf", AUTO_MARK)):
+        path = os.path.join(node.datadir, name)
+        with open(path, "a") as f:
+            f.write(mark)
+
+
+def check_config_kept(node):
+    for name, mark in (("pg_hba.conf", HBA_MARK), ("postgresql.auto.conf", AUTO_MARK)):
+        with open(os.path.join(node.datadir, name)) as f:
+            text = f.read()
+        if mark not in text:
+            raise LabError(f"rejoin replaced {node}'s {name}: {text[-300:]}")
+    with open(os.path.join(node.datadir, "postgresql.auto.conf")) as f:
+        auto = f.read()
+    if auto.count("primary_conninfo") != 1:
+        raise LabError(f"{node}'s postgresql.auto.conf has no single primary_conninfo: {auto}")
+    if node.psql("SHOW work_mem") != "7MB":
+        raise LabError(f"{node} does not run with its own postgresql.auto.conf")
 
 
 def check_standby_of(node, primary, last_id):
