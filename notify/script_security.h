@@ -30,4 +30,10 @@ Status check_program_security(const std::string& path);
 // others".
 Result<Command> check_command(std::string_view key, std::string_view text);
 
+// The configuration file names the programs above: it must be a regular
+// file that only root can change (owner root, not writable by group or
+// others, no ACL). Its directories are not checked: tests and drafts live
+// under /tmp; the file itself is what an attacker would edit.
+Status check_config_file_security(const std::string& path);
+
 }  // namespace pgvrrpd::notify

@@ -71,6 +71,14 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("a bad config: every error as file:line on stderr, exit 1",
            r.returncode == 1 and r.stderr == want and r.stdout == "",
            f"exit {r.returncode}, stderr {r.stderr!r}")
+    # The file names programs run as root: only root may change it.
+    os.chmod(bad, 0o666)
+    r = run("--check-config", "-f", bad)
+    expect("a config file others can write is refused, nothing else said",
+           r.returncode == 1 and r.stderr == f"{bad}: is writable by others: it names programs "
+           "pgvrrpd runs as root, so only root may change it\n",
+           f"exit {r.returncode}, stderr {r.stderr!r}")
+    os.chmod(bad, 0o644)
     # Running (not only checking) a bad config must fail before anything starts.
     r = run("-f", bad, "--log", "stderr")
     expect("running a bad config exits 1 with the same errors", r.returncode == 1 and

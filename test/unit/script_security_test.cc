@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <climits>
@@ -14,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "runtime_skip.h"
 
 namespace pgvrrpd::notify {
 namespace {
@@ -70,6 +73,7 @@ std::string refusal(const std::string& text) {
 }
 
 TEST_CASE("hook security: a root-owned script in root-owned directories passes, with arguments") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
   SafeTree tree;
   auto script = SafeTree::script(tree.dir("ok", 0755) / "promote.sh");
   auto result = check_command("on_master", script + "  --force\tnow ");
@@ -92,6 +96,7 @@ TEST_CASE("hook security: command syntax refusals") {
 }
 
 TEST_CASE("hook security: the file itself") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
   SafeTree tree;
   auto dir = tree.dir("d", 0755);
   CHECK(refusal((dir / "missing.sh").string()) ==
@@ -107,7 +112,39 @@ TEST_CASE("hook security: the file itself") {
   CHECK(refusal(other) == "on_master " + other + ": is writable by others");
 }
 
+// An access ACL as setfacl stores it (acl_ea_header, then entries of tag,
+// perm, id): user::rwx, user:nobody:rwx, group::r-x, mask::rwx, other::r-x.
+void grant_nobody_write(const fs::path& path) {
+  struct Entry {
+    uint16_t tag, perm;
+    uint32_t id;
+  };
+  const uint32_t version = 2;
+  const Entry entries[] = {{0x01, 7, ~0u}, {0x02, 7, kNobody}, {0x04, 5, ~0u},
+                           {0x10, 7, ~0u}, {0x20, 5, ~0u}};
+  std::string blob(reinterpret_cast<const char*>(&version), sizeof version);
+  blob.append(reinterpret_cast<const char*>(entries), sizeof entries);
+  REQUIRE(setxattr(path.c_str(), "system.posix_acl_access", blob.data(), blob.size(), 0) == 0);
+}
+
+TEST_CASE("hook security: a POSIX ACL on the file or a directory above it is refused") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
+  SafeTree tree;
+  auto script = SafeTree::script(tree.dir("acl", 0755) / "promote.sh");
+  REQUIRE(check_command("on_master", script).is_ok());
+  grant_nobody_write(script);
+  CHECK(refusal(script) == "on_master " + script +
+                               ": has a POSIX ACL naming other users or groups (getfacl shows "
+                               "it; remove it with setfacl -b)");
+  auto dir = tree.dir("acl-dir", 0755);
+  auto inside = SafeTree::script(dir / "fence.sh");
+  grant_nobody_write(dir);
+  CHECK(refusal(inside).find(": directory " + dir.string() + " has a POSIX ACL") !=
+        std::string::npos);
+}
+
 TEST_CASE("hook security: any directory above the file") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
   SafeTree tree;
   auto open_dir = tree.dir("open", 0777);
   auto s1 = SafeTree::script(open_dir / "x.sh");
@@ -131,6 +168,7 @@ TEST_CASE("hook security: any directory above the file") {
 }
 
 TEST_CASE("hook security: a symlink is checked along the path it resolves to as well") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
   SafeTree tree;
   auto unsafe = tree.dir("unsafe", 0777);
   auto target = SafeTree::script(unsafe / "real.sh");
@@ -142,6 +180,7 @@ TEST_CASE("hook security: a symlink is checked along the path it resolves to as 
 }
 
 TEST_CASE("hook security: a script under /tmp is refused because of /tmp") {
+  SKIP_UNLESS_ROOT("files owned by root and by others");
   char tmpl[] = "/tmp/pgvrrpd-hooksec-XXXXXX";
   REQUIRE(mkdtemp(tmpl) != nullptr);
   auto script = SafeTree::script(fs::path(tmpl) / "x.sh");

@@ -1,4 +1,5 @@
 // pgvrrpd: command line, configuration check, then the daemon. Wiring only.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -81,6 +82,12 @@ int main(int argc, char** argv) {
   auto options = parse_options(argc, argv);
   if (!options) return 2;
 
+  // (A missing file is load_config's error to report.)
+  if (struct stat st {}; stat(options->config_path.c_str(), &st) == 0)
+    if (auto s = pgvrrpd::notify::check_config_file_security(options->config_path); !s) {
+      std::fprintf(stderr, "%s: %s\n", options->config_path.c_str(), s.message().c_str());
+      return 1;
+    }
   auto loaded = pgvrrpd::load_config(options->config_path,
                                      {.conninfo = pgvrrpd::checkers::conninfo_error});
   if (loaded.ok()) {
