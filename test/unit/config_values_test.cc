@@ -320,6 +320,27 @@ TEST_CASE("config validate_commands reports the seam's complaints as file:line")
   CHECK(errors[1].to_string() == "t.ini:9: command: is in /tmp");
 }
 
+TEST_CASE("conninfo: a host name is refused unless hostaddr is given (no DNS on the loop)") {
+  CHECK(checkers::conninfo_error("host=198.51.100.12 port=5432") == "");
+  CHECK(checkers::conninfo_error("host=2001:db8:100::12,198.51.100.12") == "");
+  CHECK(checkers::conninfo_error("host=/run/postgresql dbname=postgres") == "");
+  CHECK(checkers::conninfo_error("dbname=postgres") == "");
+  CHECK(checkers::conninfo_error("host=db.example hostaddr=198.51.100.12") == "");
+  CHECK(checkers::conninfo_error("postgresql://198.51.100.12:5432/postgres") == "");
+  std::string want =
+      "host db.example is a name, which libpq would resolve on the daemon's only thread (a "
+      "slow DNS answer stalls failover): give an IP address or a socket directory, or "
+      "hostaddr= beside the name";
+  CHECK(checkers::conninfo_error("host=db.example") == want);
+  CHECK(checkers::conninfo_error("host=198.51.100.12,db.example") == want);
+  CHECK(checkers::conninfo_error("postgresql://db.example/postgres") == want);
+  auto result = parse_with(
+      "track = pg\n[check pg]\ntype = postgres\nconninfo = host=localhost\n");
+  CAPTURE(errors_of(result));
+  CHECK(errors_of(result).find(": conninfo is not valid: host localhost is a name") !=
+        std::string::npos);
+}
+
 TEST_CASE("config asks ConfigValidators about every conninfo, in file order") {
   std::string text = std::string(kMinimal) +
                      "track = pg\n"
