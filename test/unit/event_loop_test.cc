@@ -13,6 +13,7 @@
 
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/loop/loop_clock.h"
+#include "log_capture.h"
 
 using namespace pgvrrpd;
 using namespace std::chrono_literals;
@@ -250,4 +251,34 @@ TEST_CASE("event loop: once open, run_due also serves the fds already readable, 
   REQUIRE(write(fd.get(), &one, sizeof one) == sizeof one);
   REQUIRE(loop.run_due().is_ok());
   CHECK(calls == 1);
+}
+
+TEST_CASE("event loop: a slow turn is measured, counted and logged at most every 10 s") {
+  pgvrrpd::testing::LogCapture log;
+  ManualClock clock;
+  EventLoop loop(clock);
+  auto t0 = clock.now();
+  Duration work = 5ms;
+  Timer busy(loop, [&] { clock.now_ += work; });
+  auto turn_at = [&](TimePoint at) {
+    clock.now_ = at;
+    busy.arm(at);
+    REQUIRE(loop.run_due().is_ok());
+  };
+  turn_at(t0 + 1s);
+  CHECK(loop.longest_turn() == 5ms);
+  CHECK(loop.slow_turns() == 0);
+  work = 120ms;  // a blocking call in a callback
+  turn_at(t0 + 2s);
+  CHECK(loop.longest_turn() == 120ms);
+  CHECK(loop.slow_turns() == 1);
+  CHECK(log.count("event loop: one turn took 120 ms (adverts and timers waited that long; 1 "
+                  "turns of 50 ms or more so far, the longest 120 ms)") == 1);
+  work = 60ms;
+  turn_at(t0 + 5s);  // counted, not logged again within 10 s
+  CHECK(loop.slow_turns() == 2);
+  CHECK(loop.longest_turn() == 120ms);
+  CHECK(log.count("event loop: one turn took") == 1);
+  turn_at(t0 + 13s);
+  CHECK(log.count("event loop: one turn took 60 ms") == 1);
 }

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "vrrpd/basics/log.h"
+
 namespace pgvrrpd {
 
 EventLoop::~EventLoop() {
@@ -114,9 +116,27 @@ Status EventLoop::run_due() {
     const timespec no_wait{};
     return turn(&no_wait);
   }
+  auto started = now();
   run_due_timers();
   run_deferred_tasks();
+  account_turn(started);
   return Status::success();
+}
+
+void EventLoop::account_turn(TimePoint started) {
+  Duration took = now() - started;
+  longest_turn_ = std::max(longest_turn_, took);
+  if (took < kSlowTurn) return;
+  ++slow_turns_;
+  auto at = now();
+  if (last_slow_turn_log_ && at - *last_slow_turn_log_ < kSlowTurnLogInterval) return;
+  last_slow_turn_log_ = at;
+  auto ms = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  log::warning("event loop: one turn took {} ms (adverts and timers waited that long; "
+               "{} turns of {} ms or more so far, the longest {} ms)",
+               ms(took), slow_turns_, ms(kSlowTurn), ms(longest_turn_));
 }
 
 Status EventLoop::turn(const timespec* timeout) {
@@ -126,6 +146,7 @@ Status EventLoop::turn(const timespec* timeout) {
     if (errno == EINTR) return Status::success();
     return Status::from_errno("epoll_pwait2");
   }
+  auto started = now();
   for (int i = 0; i < n && running_; ++i) {
     auto it = fds_.find(events[i].data.fd);
     // A callback earlier in this batch may have unwatched this fd.
@@ -135,6 +156,7 @@ Status EventLoop::turn(const timespec* timeout) {
   }
   if (running_) run_due_timers();
   run_deferred_tasks();
+  account_turn(started);
   return Status::success();
 }
 

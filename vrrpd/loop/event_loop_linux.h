@@ -63,6 +63,14 @@ class EventLoop {
 
   TimePoint now() const { return clock_.now(); }
 
+  // The loop's worst stall: how long one turn's callbacks took (adverts,
+  // timers and signals wait meanwhile). A turn of kSlowTurn or more is
+  // counted and logged (at most every kSlowTurnLogInterval).
+  static constexpr Duration kSlowTurn = std::chrono::milliseconds(50);
+  static constexpr Duration kSlowTurnLogInterval = std::chrono::seconds(10);
+  Duration longest_turn() const { return longest_turn_; }
+  uint64_t slow_turns() const { return slow_turns_; }
+
   // A DeferredTask waits until no timer is due within this margin: long
   // enough for one blocking netlink round trip under rtnl lock contention
   // (several ms were measured), short enough to fit between 0.01 s adverts.
@@ -80,10 +88,14 @@ class EventLoop {
   // then runs the ready fds' callbacks, the due timers, the deferred tasks.
   Status turn(const timespec* timeout);
   void run_due_timers();
+  void account_turn(TimePoint started);
   void run_deferred_tasks();
   void read_signals();
 
   const LoopClock& clock_;
+  Duration longest_turn_{};
+  uint64_t slow_turns_ = 0;
+  std::optional<TimePoint> last_slow_turn_log_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = false;

@@ -343,7 +343,10 @@ void Daemon::log_statistics() const {
   for (size_t i = 1; i < dropped_.size(); ++i)
     if (dropped_[i] > 0)
       drops += fmt::format(" {}={}", vrrp::reject_name(static_cast<vrrp::Reject>(i)), dropped_[i]);
-  log::info("statistics: received={} dropped:{}", received_, drops.empty() ? " none" : drops);
+  log::info("statistics: received={} longest_loop_turn_ms={} slow_loop_turns={} dropped:{}",
+            received_,
+            std::chrono::duration_cast<std::chrono::milliseconds>(loop_.longest_turn()).count(),
+            loop_.slow_turns(), drops.empty() ? " none" : drops);
   for (const auto& r : routers_)
     log::info("router {}: state {}", r->config().params.name, vrrp::state_name(r->router().state()));
 }
