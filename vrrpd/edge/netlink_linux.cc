@@ -11,6 +11,7 @@
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -118,6 +119,17 @@ Result<LinuxNetlink> LinuxNetlink::open() {
   if (int err = nl_connect(socket, NETLINK_ROUTE); err < 0) {
     nl_socket_free(socket);
     return nl_error("connecting rtnetlink socket", err);
+  }
+  // Each call waits for the kernel's ack on the daemon's only thread: bound
+  // the wait, so that a wedged kernel costs one failed call (VipKeeper
+  // retries) and not the adverts. A late ack then fails the next call's
+  // sequence check, which is retried the same way.
+  const timeval ack_wait{.tv_sec = 1, .tv_usec = 0};
+  if (setsockopt(nl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &ack_wait,
+                 sizeof ack_wait) < 0) {
+    auto status = Status::from_errno("SO_RCVTIMEO on the rtnetlink socket");
+    nl_socket_free(socket);
+    return status;
   }
   return LinuxNetlink(socket);
 }
