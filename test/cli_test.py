@@ -52,7 +52,7 @@ shutil.copy(os.path.join(TOP, "notify", "hooks", "promote"), unsafe_hook)
 os.chmod(unsafe_hook, 0o755)
 with open(unsafe, "w") as f:
     f.write("[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n"
-            f"on_master = {unsafe_hook}\n")
+            f"on_master = {unsafe_hook}\npeer = 198.51.100.12\n")
 r = run("--check-config", "-f", unsafe)
 expect("a hook in a directory others can write is refused",
        r.returncode == 1 and r.stderr.startswith(f"{unsafe}:5: on_master") and
@@ -64,7 +64,7 @@ with tempfile.TemporaryDirectory() as tmp:
     bad = os.path.join(tmp, "pgvrrpd.ini")
     with open(bad, "w") as f:
         f.write("[router pg]\ninterface = eth0\nvrid = 51\npriority = 300\n"
-                "virtual_ip = 198.51.100.100/24\npriorty = 5\n")
+                "virtual_ip = 198.51.100.100/24\npriorty = 5\npeer = 198.51.100.12\n")
     r = run("--check-config", "-f", bad)
     want = (f"{bad}:4: priority must be 1..255, got 300\n"
             f"{bad}:6: unknown key 'priorty' in [router pg] (did you mean 'priority'?)\n")

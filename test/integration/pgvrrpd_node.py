@@ -57,6 +57,9 @@ class PgvrrpdNode:
         lines = ["[global]", f"node = {self.host.short}"]
         for name, keys in self.routers.items():
             lines += ["", f"[router {name}]"]
+            if not any(k in keys for k in ("peer", "unicast_peer", "accept_any_source")):
+                peers = self.default_peers(keys)
+                keys = {**keys, **({"peer": peers} if peers else {"accept_any_source": True})}
             for key, value in keys.items():
                 for v in value if isinstance(value, list) else [value]:
                     if isinstance(v, bool):
@@ -66,6 +69,21 @@ class PgvrrpdNode:
             lines += ["", f"[check {name}]"]
             lines += [f"{k} = {v}" for k, v in keys.items()]
         return "\n".join(lines) + "\n"
+
+    def default_peers(self, keys: dict) -> list[str]:
+        """pgvrrpd obeys adverts only from its peers: unless a test names
+        them (or says accept_any_source), every other host of the lab, by
+        the address its adverts come from (IPv6: the link-local one)."""
+        vips = keys.get("virtual_ip") or []
+        ipv6 = ":" in str(vips[0] if isinstance(vips, list) and vips else vips)
+        peers = []
+        for host in self.host.lab.hosts.values():
+            if host is self.host:
+                continue
+            address = host.link_local if ipv6 else (host.ipv4 or "").split("/")[0]
+            if address:
+                peers.append(address)
+        return peers
 
     def add_check(self, name: str, **keys) -> "PgvrrpdNode":
         self.checks[name] = keys

@@ -23,7 +23,8 @@ std::string errors_of(const ConfigResult& result) {
 }
 
 constexpr std::string_view kMinimal =
-    "[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n";
+    "[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n"
+    "peer = 198.51.100.12\n";
 
 ConfigResult parse_with(std::string_view extra) {
   return parse_config(std::string(kMinimal) + std::string(extra), "t.ini", kValidators);
@@ -163,7 +164,8 @@ TEST_CASE("config v2 auth_pass is zero padded") {
 
 TEST_CASE("config IPv6 router takes its family from the VIPs") {
   ConfigResult result = parse_config(
-      "[router v6]\ninterface = eth0\nvrid = 1\nvirtual_ip = 2001:db8::1/64\n", "t.ini", kValidators);
+      "[router v6]\ninterface = eth0\nvrid = 1\nvirtual_ip = 2001:db8::1/64\npeer = fe80::2\n",
+      "t.ini", kValidators);
   REQUIRE(errors_of(result) == "");
   CHECK(result.config.routers[0].params.family == Family::ipv6);
 }
@@ -171,7 +173,7 @@ TEST_CASE("config IPv6 router takes its family from the VIPs") {
 TEST_CASE("config line endings, BOM and comments") {
   std::string crlf = "\xEF\xBB\xBF; comment\r\n[router pg]\r\ninterface = eth0\r\n"
                      "vrid = 51 ; inline\r\n# hash comment\r\n"
-                     "virtual_ip = 198.51.100.100/24\r\n";
+                     "virtual_ip = 198.51.100.100/24\r\npeer = 198.51.100.12\r\n";
   ConfigResult result = parse_config(crlf, "t.ini", kValidators);
   CHECK(errors_of(result) == "");
   CHECK(result.config.routers.at(0).params.vrid == 51);
@@ -179,27 +181,27 @@ TEST_CASE("config line endings, BOM and comments") {
   CHECK(parse_config(kMinimal.substr(0, kMinimal.size() - 1), "t.ini", kValidators).ok());
   // ';' without whitespace before it is part of the value.
   CHECK(errors_of(parse_with("priority = 150;x\n")) ==
-        "t.ini:5: priority must be 1..255, got 150;x\n");
+        "t.ini:6: priority must be 1..255, got 150;x\n");
 }
 
 TEST_CASE("config syntax errors the goldens cannot hold") {
   std::string nul = std::string(kMinimal) + "priority = 1" + std::string(1, '\0') + "0\n";
-  CHECK(errors_of(parse_config(nul, "t.ini", kValidators)) == "t.ini:5: syntax error: NUL byte in line\n");
+  CHECK(errors_of(parse_config(nul, "t.ini", kValidators)) == "t.ini:6: syntax error: NUL byte in line\n");
   // Longer than inih's line buffer: one error, not a second one for the tail.
   ConfigResult long_line = parse_with("node = " + std::string(300, 'x') + "\n");
   REQUIRE(long_line.errors.size() == 1);
-  CHECK(long_line.errors[0].line == 5);
+  CHECK(long_line.errors[0].line == 6);
   CHECK(long_line.errors[0].message.starts_with("line too long"));
   // A long comment is fine.
   CHECK(parse_with("; " + std::string(300, 'x') + "\n").ok());
 }
 
 TEST_CASE("config at most 255 virtual_ip per router") {
-  std::string text = "[router pg]\ninterface = eth0\nvrid = 51\n";
+  std::string text = "[router pg]\ninterface = eth0\nvrid = 51\naccept_any_source = true\n";
   for (int i = 0; i < 256; ++i)
     text += "virtual_ip = 10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1) + "\n";
   ConfigResult result = parse_config(text, "t.ini", kValidators);
-  CHECK(errors_of(result) == "t.ini:259: too many virtual_ip: at most 255 per router\n");
+  CHECK(errors_of(result) == "t.ini:260: too many virtual_ip: at most 255 per router\n");
 }
 
 TEST_CASE("config error formatting") {
@@ -297,7 +299,7 @@ TEST_CASE("config check defaults depend on the type") {
   CHECK(gw.target == IpAddress::parse("::1"));
   CHECK(script.timeout == std::chrono::seconds(5));
   CHECK(script.fall == 1);
-  CHECK(script.command.line == 14);
+  CHECK(script.command.line == 15);
   CHECK(result.config.routers[0].track == std::vector<std::string>{"pg", "gw", "script"});
   CHECK(result.config.routers[0].hooks.timeout == std::chrono::seconds(60));
   CHECK(result.config.routers[0].hooks.user == "root");
@@ -316,8 +318,8 @@ TEST_CASE("config validate_commands reports the seam's complaints as file:line")
   });
   CHECK(seen.size() == 3);
   REQUIRE(errors.size() == 2);
-  CHECK(errors[0].to_string() == "t.ini:6: on_fault: is in /tmp");
-  CHECK(errors[1].to_string() == "t.ini:9: command: is in /tmp");
+  CHECK(errors[0].to_string() == "t.ini:7: on_fault: is in /tmp");
+  CHECK(errors[1].to_string() == "t.ini:10: command: is in /tmp");
 }
 
 TEST_CASE("conninfo: a host name is refused unless hostaddr is given (no DNS on the loop)") {
@@ -356,7 +358,7 @@ TEST_CASE("config asks ConfigValidators about every conninfo, in file order") {
   auto result = parse_config(text, "t.ini", judge);
   CHECK(asked == std::vector<std::string>{"host=/run/postgresql",
                                           "host=198.51.100.12 sslmode=bogus"});
-  CHECK(errors_of(result) == "t.ini:9: peer_conninfo is not valid: bad sslmode\n");
+  CHECK(errors_of(result) == "t.ini:10: peer_conninfo is not valid: bad sslmode\n");
 
   // Unset, the parser itself stays pure and takes the strings as written.
   auto unchecked = parse_config(text, "t.ini", ConfigValidators{});

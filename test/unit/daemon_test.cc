@@ -32,11 +32,13 @@ constexpr std::string_view kTwoRouters = R"(
 interface = eth0
 vrid = 51
 virtual_ip = 198.51.100.51/24
+peer = 198.51.100.2
 
 [router b]
 interface = eth0
 vrid = 52
 virtual_ip = 198.51.100.52/24
+peer = 198.51.100.2
 )";
 
 struct DaemonRig {
@@ -93,6 +95,7 @@ TEST_CASE("daemon: start opens netlink, one socket and announcer per interface a
 interface = eth1
 vrid = 61
 virtual_ip = 2001:db8:100::61/64
+peer = fe80::2
 )");
   std::vector<vrrp::State> states_when_links_watched;
   rig.edge.on_link_check_open = [&] {
@@ -120,6 +123,7 @@ TEST_CASE("daemon: a start that cannot find its interface fails before changing 
 interface = eth9
 vrid = 51
 virtual_ip = 198.51.100.51/24
+peer = 198.51.100.2
 )");
   auto status = rig.daemon->start();
   CHECK_FALSE(status.is_ok());
@@ -231,6 +235,7 @@ TEST_CASE("daemon: shutdown waits for a running on_stop hook, up to hook_timeout
 interface = eth0
 vrid = 51
 virtual_ip = 198.51.100.51/24
+peer = 198.51.100.2
 on_stop = /bin/sleep 30
 hook_timeout = 2
 )");
@@ -256,6 +261,7 @@ TEST_CASE("daemon: shutdown ends as soon as the on_stop hook has finished") {
 interface = eth0
 vrid = 51
 virtual_ip = 198.51.100.51/24
+peer = 198.51.100.2
 on_stop = /bin/true
 hook_timeout = 30
 )");

@@ -34,6 +34,7 @@ std::string router_ini(std::string_view extra) {
       "vrid = 51\n"
       "priority = 100\n"
       "virtual_ip = 198.51.100.51/24\n"
+      "peer = 198.51.100.2\n"
       "{}\n",
       extra);
 }

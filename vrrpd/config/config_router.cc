@@ -241,8 +241,11 @@ void parse_peers(Context& c) {
       params.peers.push_back(*address);
     }
   }
+  bool any_source_reported = false;  // an error about it already
   if (const IniEntry* e = first(c.keys, "accept_any_source")) {
-    if (auto any = parse_bool_key(c, e, "accept_any_source")) {
+    auto any = parse_bool_key(c, e, "accept_any_source");
+    any_source_reported = !any || (*any && (!seen.empty() || !params.unicast_peers.empty()));
+    if (any) {
       if (*any && !seen.empty())
         c.report(e->line, fmt::format("accept_any_source = true contradicts peer (line {}): "
                                       "with peers, adverts are accepted only from them",
@@ -254,6 +257,11 @@ void parse_peers(Context& c) {
         router.accept_any_source = *any;
     }
   }
+  if (params.unicast_peers.empty() && !c.keys.contains("peer") && !router.accept_any_source &&
+      !any_source_reported && !c.keys.contains("unicast_peer"))
+    c.report(c.out.router.line,
+             "a multicast router needs peer = the other node's address (adverts are obeyed "
+             "only from it), or accept_any_source = true to obey any host on the link");
   if (const IniEntry* e = first(c.keys, "unicast_ttl_check")) {
     if (auto check = parse_bool_key(c, e, "unicast_ttl_check")) {
       if (params.unicast_peers.empty())

@@ -128,12 +128,6 @@ Status Daemon::start() {
               rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
               rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
               primary->to_string(), present ? ", VIPs already present" : "");
-    if (rc.params.unicast_peers.empty() && rc.params.peers.empty() && !rc.accept_any_source)
-      log::warning("router {}: adverts are obeyed from any host on {} (no peer = configured): "
-                   "one forged advert can move the VIP or stop the primary; set peer = the "
-                   "other node's address, or accept_any_source = true to mean it "
-                   "(pgvrrpd(8), TRUST)",
-                   rc.params.name, rc.interface);
   }
 
   auto status = edge_.handle_signals(loop_, {SIGTERM, SIGINT, SIGHUP, SIGUSR1},
