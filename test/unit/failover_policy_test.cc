@@ -364,3 +364,18 @@ TEST_CASE("fence: a backup does not fence for a master its peer's server contrad
   CHECK(g.evaluate(isolated, primary_server(), false, false, t0 + 6s, true) ==
         FencePolicy::Step::fence);
 }
+
+TEST_CASE("rejoin: never towards another cluster (system identifiers differ)") {
+  LocalPg local;
+  PeerPg peer;
+  CHECK_FALSE(pgvrrpd::rejoin_blocker(local, peer));  // unknown: the hook checks
+  local.system_identifier = 7713381451077369570u;
+  CHECK_FALSE(pgvrrpd::rejoin_blocker(local, peer));
+  peer.system_identifier = 7713381451077369570u;
+  CHECK_FALSE(pgvrrpd::rejoin_blocker(local, peer));
+  peer.system_identifier = 7713381477156880202u;
+  auto reason = pgvrrpd::rejoin_blocker(local, peer);
+  REQUIRE(reason);
+  CHECK(*reason == "the peer's server is another cluster (system identifier "
+                   "7713381477156880202, this one 7713381451077369570)");
+}

@@ -338,6 +338,9 @@ void parse_hooks(Context& c) {
       hooks.auto_rejoin = *on;
       if (*on && !first(c.keys, "rejoin"))
         c.report(e->line, "auto_rejoin = true needs a rejoin command");
+      else if (*on && c.out.router.accept_any_source)
+        c.report(e->line, "auto_rejoin = true copies the database from the master an advert "
+                          "names: it needs peer = (or unicast_peer), not accept_any_source");
     }
   }
   // A rejoin by pg_basebackup can take hours; the operator says how long.

@@ -82,6 +82,14 @@ std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& pee
   return "the peer's PostgreSQL answers as a standby, so its node is not master";
 }
 
+std::optional<std::string> rejoin_blocker(const LocalPg& local, const PeerPg& peer) {
+  if (!local.system_identifier || !peer.system_identifier ||
+      *local.system_identifier == *peer.system_identifier)
+    return std::nullopt;
+  return fmt::format("the peer's server is another cluster (system identifier {}, this one {})",
+                     *peer.system_identifier, *local.system_identifier);
+}
+
 FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalPg& local,
                                         bool master_serving, bool hook_busy, TimePoint now,
                                         bool master_doubtful) {

@@ -24,6 +24,8 @@ struct LocalPg {
   // real failover: the policy judges by this instead.
   std::optional<TimePoint> last_streaming_at;
   uint64_t replay_lsn = 0;
+  // pg_control's, from the last answer (kept while the server is down).
+  std::optional<uint64_t> system_identifier;
 };
 
 // The peer's server, asked over its real IP.
@@ -33,6 +35,7 @@ struct PeerPg {
   // The peer's current LSN, last seen while it was primary (a dead primary
   // cannot be asked: this is the cache the lag is measured against).
   std::optional<uint64_t> primary_lsn;
+  std::optional<uint64_t> system_identifier;  // from its last answer
 };
 
 struct GuardParams {
@@ -60,6 +63,12 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 // or stale. Unknown or unreachable says nothing: adverts rule then.
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params);
+
+// Why the local server must not be rejoined to the peer's, nullopt when it
+// may: a rejoin rewinds or re-copies from the peer, which must then be the
+// same cluster (system identifier). Unknown on either side says nothing:
+// the shipped rejoin hook checks again against the server it copies from.
+std::optional<std::string> rejoin_blocker(const LocalPg& local, const PeerPg& peer);
 
 // When a hook that failed may run again: kFirst after the first failure,
 // doubling up to kMax; reset() when what it was for is done.

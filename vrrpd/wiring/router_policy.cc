@@ -30,6 +30,8 @@ LocalPg local_view(const checkers::PgFacts& facts) {
   l.role = facts.alive ? facts.role() : PgRole::unknown;
   l.last_streaming_at = facts.last_streaming_at;
   if (facts.local && facts.local->replay_lsn) l.replay_lsn = *facts.local->replay_lsn;
+  if (facts.local && facts.local->system_identifier != 0)
+    l.system_identifier = facts.local->system_identifier;
   return l;
 }
 
@@ -42,6 +44,8 @@ PeerPg peer_view(const checkers::PgFacts& facts) {
   // The best known primary position: the peer's own LSN while it was
   // primary, or what our WAL receiver last heard from it.
   p.primary_lsn = facts.primary_lsn;
+  if (facts.peer && facts.peer->system_identifier != 0)
+    p.system_identifier = facts.peer->system_identifier;
   if (facts.peer_primary_lsn && (!p.primary_lsn || *facts.peer_primary_lsn > *p.primary_lsn))
     p.primary_lsn = facts.peer_primary_lsn;
   return p;
@@ -168,8 +172,16 @@ void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
   } else if (!backup_with_primary) {
     fence_doubt_logged_ = false;
   }
-  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary, busy, loop_.now(),
-                              doubt.has_value());
+  auto foreign = rejoin_blocker(local, peer);
+  if (foreign && !foreign_peer_logged_) {
+    foreign_peer_logged_ = true;
+    log::error("router {}: will not rejoin the local server to the peer's: {}",
+               config_.params.name, *foreign);
+  } else if (!foreign) {
+    foreign_peer_logged_ = false;
+  }
+  auto step = fence_.evaluate(router_, local, peer.role == PgRole::primary && !foreign, busy,
+                              loop_.now(), doubt.has_value());
   if (step == FencePolicy::Step::none) return;
   auto state = hook_state(router_.state());
   if (step == FencePolicy::Step::fence) {

@@ -69,6 +69,7 @@ class RouterPolicy {
   bool busy_ = false;  // inside reevaluate(): no re-entry
   bool missing_fence_warned_ = false;
   bool fence_doubt_logged_ = false;  // "not fencing ..." said for this stretch
+  bool foreign_peer_logged_ = false;  // "will not rejoin ..." said for this stretch
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
   Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
 };
