@@ -194,9 +194,14 @@ class Writer:
 
     def outages(self) -> list[tuple[float, float]]:
         """(start, length in s) of every run of failed writes: from the end of the
-        last acknowledged write before it to the end of the first one after."""
+        last acknowledged write before it to the end of the first one after, in
+        the order they ended. (In the order they started, an attempt whose SYN
+        was lost while the VIP moved and that succeeded on TCP's retransmission
+        a second later stood for the end of the outage, though writes started
+        after it had long been acknowledged: the demo reported 1.3 s for a
+        0.4 s outage.)"""
         out, last_ok, failing = [], None, False
-        for r in self.results:
+        for r in sorted(self.results, key=lambda r: r.end):
             if r.ok:
                 if failing and last_ok is not None:
                     out.append((last_ok, r.end - last_ok))
