@@ -7,40 +7,15 @@ from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log
 from runner import run_test
+from vrrp_forge import run_in
 
 VIP = "198.51.100.100"
 GROUP = "224.0.0.18"
 
-# Runs in the sender's namespace: builds VRRP messages by hand (not with our
-# codec) and sends them raw, each with its own TTL.
+# Runs in the sender's namespace (vrrp_forge): each case 3 times, with its TTL.
 SENDER = r'''
-import socket, struct, sys
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-def advert(src, dst, vrid=51, prio=254, addrs=("198.51.100.100",), vt=0x31, interval=10,
-           bad_sum=False):
-    body = struct.pack("!BBBBH", vt, vrid, prio, len(addrs), interval & 0xfff)
-    payload = body + b"\0\0" + b"".join(socket.inet_aton(a) for a in addrs)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 112, len(payload))
-    c = csum(pseudo + payload) ^ (0x5555 if bad_sum else 0)
-    return body + struct.pack("!H", c) + payload[8:]
-
-def advert_v2(vrid=51, prio=254, addrs=("198.51.100.100",)):
-    # RFC 3768 5.3: auth type 0, Adver Int 1 s, no pseudo-header, 8 auth bytes
-    body = struct.pack("!BBBBBB", 0x21, vrid, prio, len(addrs), 0, 1)
-    rest = b"".join(socket.inet_aton(a) for a in addrs) + b"\0" * 8
-    return body + struct.pack("!H", csum(body + b"\0\0" + rest)) + rest
-
 src, dst = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+s = vrrp_socket()
 cases = {
     "bad_checksum": (advert(src, dst, bad_sum=True), 255),
     "bad_ttl": (advert(src, dst), 1),
@@ -72,10 +47,7 @@ def main():
         master = PgvrrpdNode(n1, priority=100, advert_interval=0.1,
                              virtual_ip=[VIP + "/24"]).start()
         master.wait_state("MASTER", 3)
-        script = lab.path("sender.py")
-        with open(script, "w") as f:
-            f.write(SENDER)
-        n2.run(["python3", script, "198.51.100.12", GROUP])
+        run_in(n2, SENDER, "198.51.100.12", GROUP)
         stats = master.statistics()
         log(stats)
         counts = dict(re.findall(r"(\w+)=(\d+)", stats.split("dropped:")[1]))

@@ -13,43 +13,26 @@ from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log
 from runner import run_test
+from vrrp_forge import run_in
 
 VIP = "198.51.100.100"
-GROUP = "224.0.0.18"
 N1, N2, STRANGER = "198.51.100.11", "198.51.100.12", "198.51.100.66"
 
-# Runs in the stranger's namespace: VRRPv3 adverts built by hand (not with
-# our codec), sent raw to the group with TTL 255 from its own address.
+# Runs in the stranger's namespace (vrrp_forge): VRRPv3 adverts to the group
+# with TTL 255 from its own address.
 SENDER = r'''
-import socket, struct, sys, time
-
-def csum(data):
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-def advert(src, prio, addrs=("198.51.100.100",)):
-    body = struct.pack("!BBBBH", 0x31, 51, prio, len(addrs), 10)
-    payload = body + b"\0\0" + b"".join(socket.inet_aton(a) for a in addrs)
-    pseudo = socket.inet_aton(src) + socket.inet_aton("224.0.0.18") + \
-        struct.pack("!BBH", 0, 112, len(payload))
-    return body + struct.pack("!H", csum(pseudo + payload)) + payload[8:]
-
 src = sys.argv[1]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s = vrrp_socket()
 sent = 0
 for prio, addrs in ((254, None), (255, None), (0, None), (254, ("198.51.100.199",))):
     for _ in range(30):  # 3 s at the pair's 0.1 s pace
-        s.sendto(advert(src, prio, addrs or ("198.51.100.100",)), ("224.0.0.18", 0))
+        s.sendto(advert(src, prio=prio, addrs=addrs or (VIP,)), (GROUP, 0))
         sent += 1
         time.sleep(0.1)
-flood = advert(src, 254)
+flood = advert(src, prio=254)
 t0 = time.monotonic()
 for i in range(10000):
-    s.sendto(flood, ("224.0.0.18", 0))
+    s.sendto(flood, (GROUP, 0))
     sent += 1
     if i % 100 == 99:  # about 10,000 per second
         time.sleep(max(0, t0 + (i + 1) / 10000 - time.monotonic()))
@@ -69,10 +52,7 @@ def main():
                              virtual_ip=[VIP + "/24"]).start()
         backup.wait_state("BACKUP", 3)
         watch = AddressWatcher(n1, VIP)
-        script = lab.path("forger.py")
-        with open(script, "w") as f:
-            f.write(SENDER)
-        out = stranger.run(["python3", script, STRANGER], timeout=60).stdout.split()
+        out = run_in(stranger, SENDER, STRANGER, timeout=60).stdout.split()
         sent, flood_seconds = int(out[0]), float(out[1])
         log(f"the stranger sent {sent} forged adverts (the flood of 10,000 took "
             f"{flood_seconds} s)")

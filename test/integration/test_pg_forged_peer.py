@@ -12,34 +12,18 @@ from netlab import Lab
 from pgvrrpd_node import assert_single_holder
 from processes import LabError, log
 from runner import run_test
+from vrrp_forge import run_in
 
 N2 = "198.51.100.12"
 
-# Runs in the stranger's namespace: IPv4 header and VRRPv3 advert by hand,
-# source address forged, TTL 255, to the VRRP group.
+# Runs in the stranger's namespace (vrrp_forge): the IPv4 header by hand,
+# its source address forged, TTL 255, to the VRRP group.
 FORGER = r'''
-import socket, struct, sys, time
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-
-src, group, prio, count = sys.argv[1], "224.0.0.18", int(sys.argv[2]), int(sys.argv[3])
-body = struct.pack("!BBBBH", 0x31, 51, prio, 1, 10)
-payload = body + b"\0\0" + socket.inet_aton("198.51.100.100")
-pseudo = socket.inet_aton(src) + socket.inet_aton(group) + struct.pack("!BBH", 0, 112, len(payload))
-vrrp = body + struct.pack("!H", csum(pseudo + payload)) + payload[8:]
-header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(vrrp), 0, 0, 255, 112, 0,
-                     socket.inet_aton(src), socket.inet_aton(group))
-header = header[:10] + struct.pack("!H", csum(header)) + header[12:]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+src, prio, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+packet = with_ipv4_header(src, GROUP, advert(src, prio=prio))
+s = ip_socket()
 for _ in range(count):
-    s.sendto(header + vrrp, (group, 0))
+    s.sendto(packet, (GROUP, 0))
     time.sleep(0.1)
 '''
 
@@ -50,11 +34,8 @@ def main():
         stranger = lab.add_host("x", ipv4="198.51.100.66/24")
         pair.start()
         w, probe = pair.under_load()
-        script = lab.path("forger.py")
-        with open(script, "w") as f:
-            f.write(FORGER)
         t0 = time.monotonic()
-        stranger.run(["python3", script, N2, "255", "30"], timeout=30)
+        run_in(stranger, FORGER, N2, "255", "30")
         t1 = time.monotonic()
         time.sleep(1)
         w.stop()

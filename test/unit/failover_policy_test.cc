@@ -123,6 +123,14 @@ LocalPg primary_server() {
   return l;
 }
 
+// A backup (priority 100) that heard a master (150) at t0 + 100 ms.
+Router backup_hearing_master() {
+  Router r(params(100), kSelf);
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("fence: not before the router has decided (start-up)") {
@@ -133,9 +141,7 @@ TEST_CASE("fence: not before the router has decided (start-up)") {
 }
 
 TEST_CASE("fence: a primary whose router heard another master is fenced, then rejoined") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   // Only once per episode, and never while a hook runs.
@@ -154,9 +160,7 @@ TEST_CASE("fence: a primary whose router heard another master is fenced, then re
 }
 
 TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   FencePolicy f(false);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(true, t0 + 1s);
@@ -166,9 +170,7 @@ TEST_CASE("fence: without auto_rejoin the fenced server stays down") {
 }
 
 TEST_CASE("fence: a failed fence is not followed by a rejoin") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(false, t0 + 1s);
@@ -179,9 +181,7 @@ TEST_CASE("fence: a failed fence is not followed by a rejoin") {
 }
 
 TEST_CASE("fence: a fence that left the server a primary runs again, later and later") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   CHECK(f.fence_runs() == 1);
@@ -205,9 +205,7 @@ TEST_CASE("fence: a fence that left the server a primary runs again, later and l
 }
 
 TEST_CASE("fence: a server that turns primary again after its fence is fenced again") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   FencePolicy f(false);
   CHECK(f.evaluate(r, primary_server(), true, false, t0 + 1s) == FencePolicy::Step::fence);
   f.fence_finished(true, t0 + 2s);
@@ -348,9 +346,7 @@ TEST_CASE("yield guard: a healthy primary is kept while the peer's server answer
 }
 
 TEST_CASE("fence: a backup does not fence for a master its peer's server contradicts; FAULT does") {
-  Router r(params(100), kSelf);
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(150), kLowerPeer);
+  Router r = backup_hearing_master();
   REQUIRE(r.state() == State::backup);
   FencePolicy f(true);
   CHECK(f.evaluate(r, primary_server(), false, false, t0 + 1s, true) == FencePolicy::Step::none);
