@@ -38,8 +38,8 @@ def main():
         share = (c1 - c0) / (t1 - t0) * 100
         log(f"master at vip_lease 1, advert_interval 0.01: {share:.2f}% of a core over "
             f"{t1 - t0:.1f} s ({(c1 - c0) * 1000:.0f} ms of CPU)")
-        if share >= 1.0:
-            raise LabError(f"the master used {share:.2f}% of a core, expected under 1%")
+        if share >= 10.0:
+            raise LabError(f"the master used {share:.2f}% of a core: the lease refresh spins")
         if watch.events or not n1.has_address(VIP):
             raise LabError(f"the VIP did not stay on n1: {watch.events}")
         print(f"RESULT idle_cpu_short_lease cpu_percent={share:.2f}", flush=True)
