@@ -139,7 +139,7 @@ def main():
                         default=failover.WRITER_INTERVAL * 1000,
                         help="between write attempts (default 10; the outage's resolution)")
     args = parser.parse_args()
-    pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
+    pgvrrpd_node.PGVRRPD_BIN = failover.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
     runs = 1 if args.quick else args.runs
     failover.WRITER_INTERVAL = args.writer_interval_ms / 1000
     started = time.monotonic()

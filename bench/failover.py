@@ -56,6 +56,7 @@ DAEMONS = ("pgvrrpd", "keepalived")
 RESTART_AFTER = 1.0   # systemd RestartSec=1
 SETTLE = 2.0          # after the VIP moved (or the restart): let both sides settle
 CONFIGS: dict[str, str] = {}
+PGVRRPD_BIN = pgvrrpd_node.PGVRRPD_BIN
 
 
 @dataclasses.dataclass
@@ -71,11 +72,23 @@ class Run:
     vip_holders: list = dataclasses.field(default_factory=list)
     acknowledged: int = 0
     lost: int = 0
+    lost_acked_ms: list = dataclasses.field(default_factory=list)  # from the fault
     error: str = ""
 
 
+# --baseline: an older pgvrrpd build run as a third daemon, "baseline", on
+# the same lab and machine, to show what a change did to the figures.
+BASELINE_BIN: str | None = None
+
+
 def make_pair(lab: Lab, daemon: str):
-    return PgPair(lab) if daemon == "pgvrrpd" else KeepalivedPgPair(lab)
+    if daemon == "keepalived":
+        return KeepalivedPgPair(lab)
+    baseline = daemon == "baseline"
+    pgvrrpd_node.PGVRRPD_BIN = BASELINE_BIN if baseline else PGVRRPD_BIN
+    # Builds before the `peer` key reject it; they obeyed any source.
+    pgvrrpd_node.PgvrrpdNode.peer_keys = not baseline
+    return PgPair(lab)
 
 
 def first_after(times, t0: float) -> float | None:
@@ -83,12 +96,15 @@ def first_after(times, t0: float) -> float | None:
     return min(later) - t0 if later else None
 
 
-# Seconds between the writers' attempts, each on a fresh connection. 10 ms
-# is the measurement's resolution; a machine where a PostgreSQL connection
-# costs ~25 ms of CPU (process creation measured 8 ms per fork+exec on one
-# CI machine) cannot serve two writers at that pace, and every write then
-# times out. The ctest smoke run judges safety only and uses a slower pace.
+# Seconds between the writers' attempts: the measurement's resolution. Both
+# writers keep one healthy session (vip_writer --keep) and open a new one
+# only when none is idle, so every write after the fault is on a fresh
+# connection, and before it the servers are spared a backend process per
+# attempt: on a virtual machine where page faults are expensive (perf: 55 ms
+# of CPU per PostgreSQL connection), a connection per 10 ms was more than two
+# cores, and every write timed out.
 WRITER_INTERVAL = 0.01
+DIRECT_INTERVAL = 0.01
 
 
 def one_run(scenario: str, daemon: str, delay: float, logs: str | None = None) -> Run:
@@ -97,9 +113,10 @@ def one_run(scenario: str, daemon: str, delay: float, logs: str | None = None) -
         pair = make_pair(lab, daemon)
         CONFIGS[daemon] = pair.config("n1")
         pair.start()
-        w = pair.writer(fast=True, interval=WRITER_INTERVAL)
-        # n2 straight: its INSERTs fail (read-only) until it is promoted.
-        direct = Writer(pair.cl, [pair.s], note="direct",
+        w = pair.writer(fast=True, interval=WRITER_INTERVAL, keep=True)
+        # n2 straight, on one kept session, one attempt at a time (its INSERTs
+        # are refused, read-only, until the promotion ends; n2 never breaks it).
+        direct = Writer(pair.cl, [pair.s], note="direct", keep=True, max_inflight=1,
                         **{**FAST, "interval": WRITER_INTERVAL}).start()
         probe = pair.two_primaries_probe()
         vip_on_n2 = AddressWatcher(pair.n2, VIP)
@@ -131,22 +148,26 @@ def one_run(scenario: str, daemon: str, delay: float, logs: str | None = None) -
         run.two_primaries_seen = len(probe.violations)
         run.two_primaries_end = len(writers([pair.p, pair.s])) > 1
         run.vip_holders = [h.short for h in (pair.n1, pair.n2) if h.has_address(VIP)]
-        run.acknowledged, run.lost = lost_writes(pair, w)
+        run.acknowledged, run.lost, run.lost_acked_ms = lost_writes(pair, w, t_fault)
         log(f"{daemon}, {scenario}: {run}")
         if logs:
             keep_logs(lab, logs)
     return run
 
 
-def lost_writes(pair, w) -> tuple[int, int]:
+def lost_writes(pair, w, t_fault: float) -> tuple[int, int, list[float]]:
     """(acknowledged, missing on the server that answered through the VIP
-    last). Rows are told apart by their note: ids repeat across a split
-    brain."""
+    last, when each missing one was acknowledged in ms from the fault).
+    Rows are told apart by their note: ids repeat across a split brain. A
+    write acknowledged by n1 in the last milliseconds before the fault may
+    not have reached the asynchronous standby yet: that is the loss
+    asynchronous replication allows, and the times show it."""
     acked = [r for r in w.results if r.ok]
     last = max(acked, key=lambda r: r.end).server
     node = pair.p if last == "n1" else pair.s
     have = set(node.psql("SELECT note FROM writes").splitlines())
-    return len(acked), len({r.note for r in acked} - have)
+    lost = [r for r in acked if r.note not in have]
+    return len(acked), len(lost), sorted(round((r.end - t_fault) * 1000, 1) for r in lost)
 
 
 def keep_logs(lab: Lab, dest: str) -> None:
@@ -199,6 +220,8 @@ def summarize(runs: list[Run]) -> str:
                      f"{sum(r.lost for r in rs)} ({sum(r.lost > 0 for r in rs)})", ""]
             if daemon == "keepalived" and medians.get("pgvrrpd") and medians["keepalived"]:
                 cells[-1] = f"{medians['pgvrrpd'] / medians['keepalived']:.2f}"
+            if daemon == "baseline" and medians.get("pgvrrpd") and medians["baseline"]:
+                cells[-1] = f"pgvrrpd/baseline {medians['pgvrrpd'] / medians['baseline']:.2f}"
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -223,7 +246,14 @@ def run_all(runs: int, scenarios=SCENARIOS, seed: int = 1, json_path: str | None
                 if json_path:
                     with open(json_path, "w") as f:
                         json.dump([dataclasses.asdict(r) for r in done], f, indent=1)
+    make_pair_done()
     return done
+
+
+def make_pair_done() -> None:
+    """Leaves the harness on the build under test (footprint.py runs next)."""
+    pgvrrpd_node.PGVRRPD_BIN = PGVRRPD_BIN
+    pgvrrpd_node.PgvrrpdNode.peer_keys = True
 
 
 def configs() -> str:
@@ -241,10 +271,15 @@ def main():
     parser.add_argument("--json", help="write every run's figures here as they come")
     parser.add_argument("--logs", help="keep each run's daemon and hook logs under this directory")
     parser.add_argument("--pgvrrpd", default=pgvrrpd_node.PGVRRPD_BIN)
+    parser.add_argument("--baseline", metavar="PGVRRPD",
+                        help="an older pgvrrpd build to run as a third daemon ('baseline')")
     parser.add_argument("--writer-interval-ms", type=float, default=WRITER_INTERVAL * 1000,
                         help="between write attempts (default 10)")
     args = parser.parse_args()
-    pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
+    globals()["PGVRRPD_BIN"] = os.path.abspath(args.pgvrrpd)
+    if args.baseline:
+        globals()["BASELINE_BIN"] = os.path.abspath(args.baseline)
+        globals()["DAEMONS"] = DAEMONS + ("baseline",)
     globals()["WRITER_INTERVAL"] = args.writer_interval_ms / 1000
     print(summarize(run_all(1 if args.quick else args.runs, args.scenario or SCENARIOS,
                             args.seed, args.json, args.logs)))

@@ -87,7 +87,8 @@ class PgPair:
         for host, node, peer, prio in ((self.n1, self.p, self.s, N1_PRIORITY),
                                        (self.n2, self.s, self.p, N2_PRIORITY)):
             d = PgvrrpdNode(host, priority=prio, advert_interval=advert_interval,
-                            virtual_ip=[VIP + "/24"], vip_lease=3, peer=peer.addr,
+                            virtual_ip=[VIP + "/24"], vip_lease=3,
+                            **({"peer": peer.addr} if PgvrrpdNode.peer_keys else {}),
                             track="pg, witness" if witness else "pg",
                             on_master=self.hooks.hook("promote"),
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),

@@ -50,6 +50,8 @@ class PgvrrpdNode:
         return node
 
     fixed_text: str | None = None
+    # False for a build older than the `peer` key (the benchmark's --baseline).
+    peer_keys = True
 
     def ini_text(self) -> str:
         if self.fixed_text is not None:
@@ -57,7 +59,8 @@ class PgvrrpdNode:
         lines = ["[global]", f"node = {self.host.short}"]
         for name, keys in self.routers.items():
             lines += ["", f"[router {name}]"]
-            if not any(k in keys for k in ("peer", "unicast_peer", "accept_any_source")):
+            if self.peer_keys and not any(
+                    k in keys for k in ("peer", "unicast_peer", "accept_any_source")):
                 peers = self.default_peers(keys)
                 keys = {**keys, **({"peer": peers} if peers else {"accept_any_source": True})}
             for key, value in keys.items():

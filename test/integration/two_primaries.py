@@ -19,6 +19,8 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import os
+import select
+import subprocess
 import threading
 import time
 
@@ -71,6 +73,61 @@ def overlaps(answers: dict[str, list[Answer]]) -> list[tuple[str, WritableRun, s
     return found
 
 
+class PsqlSession:
+    """One psql kept open to a server, asked one query at a time. A session
+    costs the server a backend process once, not every 100 ms: on a machine
+    where a process start costs ~20 ms, psql per sample was a steady load
+    that slowed the failover it watched. A session that broke, or missed its
+    deadline, is dropped; the next question opens a new one."""
+
+    def __init__(self, client, node: PgNode, deadline: float = 2.0):
+        self.client, self.node, self.deadline = client, node, deadline
+        self.proc: subprocess.Popen | None = None
+
+    def ask(self, query: str) -> str | None:
+        """The first line of the answer, or None (no server, broken, too slow)."""
+        try:
+            if self.proc is None or self.proc.poll() is not None:
+                self.close()
+                dsn = (f"host={self.node.addr} port={self.node.port} user=postgres "
+                       "dbname=postgres connect_timeout=1")
+                self.proc = subprocess.Popen(
+                    self.client.argv([os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-q",
+                                      "-d", dsn, "-f", "-"]),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL, bufsize=0)
+            self.proc.stdin.write(query.encode() + b";\n")
+            line = self._read_line(time.monotonic() + self.deadline)
+        except (OSError, ValueError):
+            line = None
+        if line is None:
+            self.close()
+        return line
+
+    def _read_line(self, until: float) -> str | None:
+        out = self.proc.stdout
+        buf = b""
+        while not buf.endswith(b"\n"):
+            left = until - time.monotonic()
+            if left <= 0 or not select.select([out], [], [], left)[0]:
+                return None
+            chunk = os.read(out.fileno(), 4096)
+            if not chunk:
+                return None
+            buf += chunk
+        return buf.decode(errors="replace").splitlines()[0].strip()
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            f.close()
+        self.proc = None
+
+
 class TwoPrimariesProbe:
     """Runs from start to check(); check() raises on a proven overlap."""
 
@@ -78,6 +135,7 @@ class TwoPrimariesProbe:
         self.client, self.nodes, self.interval = client, nodes, interval
         self.samples = 0
         self.answers: dict[str, list[Answer]] = {n.host.short: [] for n in nodes}
+        self._sessions = {n.host.short: PsqlSession(client, n) for n in nodes}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         lab.stoppables.append(self)
@@ -94,18 +152,15 @@ class TwoPrimariesProbe:
             self._stop.wait(self.interval)
 
     def _ask(self, node: PgNode):
-        dsn = (f"host={node.addr} port={node.port} user=postgres dbname=postgres "
-               "connect_timeout=1")
         t0 = time.time()
         answer = Answer(None, t0, t0)
-        try:
-            cp = self.client.run([os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-q",
-                                  "-d", dsn, "-c", QUERY], check=False, timeout=3)
-            if cp.returncode == 0:
-                flag, _, at = cp.stdout.strip().partition("|")
+        reply = self._sessions[node.host.short].ask(QUERY)
+        if reply is not None:
+            flag, _, at = reply.partition("|")
+            try:
                 answer = Answer(flag == "t", float(at), float(at))
-        except (LabError, ValueError):
-            pass
+            except ValueError:
+                pass
         if answer.writable is None:
             answer.end = time.time()
         self.answers[node.host.short].append(answer)
@@ -117,6 +172,8 @@ class TwoPrimariesProbe:
     def stop(self):
         self._stop.set()
         self._thread.join(10)
+        for session in self._sessions.values():
+            session.close()
 
     def check(self):
         self.stop()

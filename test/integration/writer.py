@@ -12,10 +12,11 @@ CLOCK_MONOTONIC).
     check_no_lost_writes(w, node)
 
 Every attempt INSERTs a row into pglab's `writes` table (note "NOTE SEQ") on
-a fresh connection (keep=True: one connection, reopened after an error), up
-to max_inflight attempts at once, so that one stuck in a TCP SYN retransmit
-(sent to a MAC that no longer holds the VIP) cannot hide when the VIP works
-again. Targets are PgNodes or numeric addresses; more than one means libpq's
+a fresh connection (keep=True: on the session the last attempt left healthy,
+a new one when none is idle; a session that broke or timed out is closed),
+up to max_inflight attempts at once, so that one stuck in a TCP SYN
+retransmit (sent to a MAC that no longer holds the VIP) cannot hide when the
+VIP works again. Targets are PgNodes or numeric addresses; more than one means libpq's
 `host=A,B target_session_attrs=read-write`.
 """
 from __future__ import annotations

@@ -8,7 +8,13 @@
 //
 // Each attempt INSERTs a row into the pglab `writes` table on a fresh
 // connection (as a client reconnecting after a failover would), or with
-// --keep on one connection that is reopened after an error. Attempts run
+// --keep on the session the last attempt left healthy, as a pooled client
+// would: a session that broke or timed out is closed (an error the server
+// answered leaves it open), and an attempt that finds no idle session opens
+// a new one. A fault breaks every session, so each write after it is on a new
+// connection either way; --keep spares the server a backend process per
+// attempt before the fault, which on a slow machine is the difference between
+// 10 ms and 100 ms of resolution. Attempts run
 // asynchronously in one poll loop (PQconnectStart/PQconnectPoll,
 // PQsendQuery), several in flight, so one stuck in a TCP SYN retransmit does
 // not delay the next. libpq's connect_timeout is whole seconds (1 means 2)
@@ -70,7 +76,9 @@ struct Attempt {
   PostgresPollingStatusType poll = PGRES_POLLING_WRITING;  // as after PQconnectStart
   bool flushing = false;  // PQflush has more to send
   bool ok = false;
+  bool drained = false;  // every result read: the connection is idle again
   std::string id, addr, cluster, error;
+  std::string refusal;  // the server's error answer, final once drained
 };
 
 volatile sig_atomic_t g_stop = 0;
@@ -182,17 +190,20 @@ class Writer {
     while (!PQisBusy(a.conn)) {
       PGresult* r = PQgetResult(a.conn);
       if (!r) {
-        a.ok = a.error.empty() && !a.id.empty();
-        if (!a.ok && a.error.empty()) a.error = "no row returned";
+        a.drained = true;
+        a.ok = a.refusal.empty() && !a.id.empty();
+        if (!a.ok) a.error = a.refusal.empty() ? "no row returned" : a.refusal;
         return;
       }
       if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 3) {
         a.id = PQgetvalue(r, 0, 0);
         a.addr = PQgetvalue(r, 0, 1);
         a.cluster = PQgetvalue(r, 0, 2);
-      } else if (a.error.empty()) {
-        a.error = one_line(PQresultErrorMessage(r));
-        if (a.error.empty()) a.error = PQresStatus(PQresultStatus(r));
+      } else if (a.refusal.empty()) {
+        // Not finished yet: ReadyForQuery may still be on its way, and
+        // only after it is the session idle and fit to keep.
+        a.refusal = one_line(PQresultErrorMessage(r));
+        if (a.refusal.empty()) a.refusal = PQresStatus(PQresultStatus(r));
       }
       PQclear(r);
     }
@@ -212,7 +223,12 @@ class Writer {
                    static_cast<long long>(end), a.error.c_str());
     }
     std::fflush(o_.out);
-    if (o_.keep && a.ok && !idle_)
+    // A refused INSERT (a standby's "read-only transaction") leaves a
+    // healthy idle session: keeping it makes --keep at n2's own address
+    // cost no connection per attempt, and the session may write as soon as
+    // the server is promoted.
+    if (o_.keep && !idle_ && a.drained && PQstatus(a.conn) == CONNECTION_OK &&
+        PQtransactionStatus(a.conn) == PQTRANS_IDLE)
       idle_ = a.conn;
     else
       PQfinish(a.conn);
@@ -262,7 +278,6 @@ Options parse(int argc, char** argv) {
   if (o.interval <= 0 || o.connect_timeout <= 0 || o.statement_timeout <= 0 || o.max_inflight == 0)
     usage("intervals, timeouts and --max-inflight must be positive");
   if (o.note.find_first_of("'\\") != std::string::npos) usage("--note must not contain ' or \\");
-  if (o.keep) o.max_inflight = 1;
   return o;
 }
 
