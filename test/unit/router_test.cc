@@ -289,6 +289,33 @@ TEST_CASE("start-up: VIPs left by an earlier run are removed once another master
   CHECK_FALSE(has(r.receive(t0 + 1100ms, advert_from(150), kLowerPeer), Kind::remove_vips));
 }
 
+TEST_CASE("start-up: held VIPs go when a lower-priority master is heard, even with preempt") {
+  // Found by fuzz_router: with preempt the backup let a lower-priority
+  // master's adverts run out its timer while keeping the VIPs that master
+  // held too.
+  RouterParams p = params(100);
+  p.preempt = true;
+  Router r(p, kSelf);
+  r.start(t0, /*vips_present=*/true);
+  CHECK(has(r.receive(t0 + 100ms, advert_from(50), kLowerPeer), Kind::remove_vips));
+  auto out = r.expire(t0 + 100ms + r.master_down_interval());
+  CHECK(r.state() == State::master);
+  CHECK(has(out, Kind::add_vips));
+}
+
+TEST_CASE("start-up: held VIPs go when the takeover guard holds the takeover") {
+  Router r(params(100), kSelf);
+  r.start(t0, /*vips_present=*/true);
+  r.set_takeover_blocker(t0, std::string("the peer's server answers as primary"));
+  auto out = r.expire(t0 + r.master_down_interval());
+  CHECK(r.state() == State::backup);
+  CHECK(r.takeover_held());
+  CHECK(has(out, Kind::remove_vips));
+  out = r.set_takeover_blocker(t0 + 2s, std::nullopt);
+  CHECK(r.state() == State::master);
+  CHECK(has(out, Kind::add_vips));
+}
+
 TEST_CASE("start-up: a priority 0 advert does not count as a decision for held VIPs") {
   Router r(params(100), kSelf);
   r.start(t0, true);
@@ -499,4 +526,40 @@ TEST_CASE("effective priority: adverts and Skew_Time follow it") {
   CHECK(sent_priority(r.expire(t0 + 10s)) == 150);
   r.set_priority(90);
   CHECK(r.make_advert(r.priority()).priority == 90);
+}
+
+TEST_CASE("backup: a lower-ranked router's advert does not reset the timer of the master it follows") {
+  // Found by fuzz_router: an owner advertising every 0.51 s, two others at
+  // 0.1 s. One that stepped down sent its one last advert; the other backup
+  // learned 0.1 s from it, timed out between the owner's adverts, took over,
+  // stepped down, and so on for ever.
+  Router r(params(1, Centiseconds(10)), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(255, Centiseconds(51)), kHigherPeer);
+  auto due = r.next_deadline();
+  REQUIRE(due);
+  CHECK(*due == t0 + r.master_down_interval());
+  CHECK(r.master_adver_interval() == Centiseconds(51));
+  // The stepping-down router's last advert, at its own priority and interval.
+  CHECK(r.receive(t0 + 20ms, advert_from(1, Centiseconds(10)), kLowerPeer).empty());
+  CHECK(r.next_deadline() == due);
+  CHECK(r.master_adver_interval() == Centiseconds(51));
+  CHECK(r.last_master() == kHigherPeer);
+  // Once the master it follows has been quiet for Master_Down_Interval,
+  // the other is followed.
+  r.receive(t0 + r.master_down_interval() + 1ms, advert_from(2, Centiseconds(10)), kLowerPeer);
+  CHECK(r.last_master() == kLowerPeer);
+  CHECK(r.master_adver_interval() == Centiseconds(10));
+}
+
+TEST_CASE("backup: after the master it follows resigns, any master is followed") {
+  Router r(params(1, Centiseconds(10)), kSelf);
+  r.start(t0);
+  r.receive(t0, advert_from(255, Centiseconds(51)), kHigherPeer);
+  auto quiet = t0 + 100ms;
+  // A resignation clears it: the next advert is followed whoever sends it.
+  r.receive(quiet, advert_from(0, Centiseconds(51)), kHigherPeer);
+  r.receive(quiet + 1ms, advert_from(2, Centiseconds(10)), kLowerPeer);
+  CHECK(r.last_master() == kLowerPeer);
+  CHECK(r.master_adver_interval() == Centiseconds(10));
 }

@@ -142,12 +142,37 @@ bool Router::sender_wins(const Advert& advert, const IpAddress& source) const {
   return primary_address_ < source;
 }
 
+bool Router::ranks_below_followed_master(TimePoint now, const Advert& advert,
+                                         const IpAddress& source) const {
+  if (!last_master_ || *last_master_ == source || last_master_priority_ == 0) return false;
+  if (now >= *last_master_heard_ + master_down_interval()) return false;  // it went quiet
+  if (advert.priority != last_master_priority_) return advert.priority < last_master_priority_;
+  return source < *last_master_;
+}
+
 Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& source) {
   Actions out;
   if (state_ == State::backup) {
+    // Beyond RFC 5798 6.4.2: an advert that ranks below the master we
+    // follow, while that master is heard, neither resets our timer nor
+    // teaches us its interval. It is a router stepping down (its one last
+    // advert, below) or the loser of a healing split; obeyed, a short
+    // interval of its would make us time out between the adverts of a
+    // slower master and take over, again and again (found by fuzz_router
+    // with three routers).
+    if (advert.priority > 0 && ranks_below_followed_master(now, advert, source)) return out;
     last_master_heard_ = now;
     last_master_ = source;
+    last_master_priority_ = advert.priority;
     decided_ = true;
+    if (holding_stale_vips_ && advert.priority > 0) {
+      // Decided: another router is master, so the leftover VIPs are not
+      // ours, even when it is a lower-priority master we are about to
+      // preempt (until then both would hold them). A resigning master's
+      // advert leaves them: we take over after Skew_Time, without a gap.
+      holding_stale_vips_ = false;
+      out.push_back(Action::remove_vips());
+    }
     if (advert.priority == 0) {
       // RFC 5798 6.4.2: the master resigned; take over after Skew_Time only.
       master_down_timer_ = now + skew_time();
@@ -163,11 +188,6 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
         out.push_back(Action::notice(
             fmt::format("takeover no longer wanted: master {} is back", source.to_string())));
       }
-      if (holding_stale_vips_) {
-        // Decided: someone else is master, the leftover VIPs must go.
-        holding_stale_vips_ = false;
-        out.push_back(Action::remove_vips());
-      }
     }
     // Otherwise (preempt, lower priority master): let the timer run out.
     return out;
@@ -177,6 +197,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     // to know who is master now (to rejoin the local server to it).
     last_master_heard_ = now;
     last_master_ = source;
+    last_master_priority_ = advert.priority;
     decided_ = true;
   }
   if (state_ != State::master) return out;  // Initialize and Fault ignore adverts.
@@ -200,6 +221,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   if (sender_wins(advert, source)) {
     last_master_heard_ = now;
     last_master_ = source;
+    last_master_priority_ = advert.priority;
     std::string reason =
         advert.priority > priority_
             ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),
@@ -238,8 +260,13 @@ Actions Router::expire(TimePoint now) {
     std::string reason = master_gone_reason();
     if (takeover_blocker_) {
       // Stay backup and say why; set_takeover_blocker(nullopt) takes over.
+      // VIPs left by an earlier run are not ours while the guard says so.
       master_down_timer_.reset();
       takeover_pending_ = true;
+      if (holding_stale_vips_) {
+        holding_stale_vips_ = false;
+        out.push_back(Action::remove_vips());
+      }
       out.push_back(Action::notice(fmt::format("{}, but takeover held: {}", reason,
                                                *takeover_blocker_)));
       return out;

@@ -193,6 +193,10 @@ class Router {
   void leave_fault(TimePoint now, std::string reason, Actions& out);
   void add_vips_now(Actions& out);
   bool sender_wins(const Advert& advert, const IpAddress& source) const;
+  // The advert comes from another router than the master we follow, ranks
+  // below it, and that master has been heard within Master_Down_Interval.
+  bool ranks_below_followed_master(TimePoint now, const Advert& advert,
+                                   const IpAddress& source) const;
 
   RouterParams params_;
   IpAddress primary_address_;
@@ -215,6 +219,7 @@ class Router {
   std::optional<TimePoint> serving_deadline_;
   std::optional<TimePoint> last_master_heard_;
   std::optional<IpAddress> last_master_;
+  uint8_t last_master_priority_ = 0;  // of its last advert; 0: it resigned
   bool decided_ = false;
 };
 
