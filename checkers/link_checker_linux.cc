@@ -34,7 +34,10 @@ std::vector<LinkEvent> parse_link_messages(std::span<const uint8_t> datagram) {
       nlmsgerr error;
       if (message.size() < NLMSG_LENGTH(sizeof error)) break;
       std::memcpy(&error, message.data() + NLMSG_HDRLEN, sizeof error);
-      if (error.error != 0) events.push_back({LinkEvent::Kind::error, {}, false, -error.error});
+      // The kernel sends a negative errno (0 is an ack). Anything else is
+      // not from it, and negating INT_MIN would overflow: malformed, skipped.
+      if (error.error < 0 && error.error >= -4095)
+        events.push_back({LinkEvent::Kind::error, {}, false, -error.error});
       continue;
     }
     if (header.nlmsg_type != RTM_NEWLINK && header.nlmsg_type != RTM_DELLINK) continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -51,6 +52,11 @@ class Row {
   const std::string* get(std::string_view column) {
     for (size_t i = 0; i < result_.columns.size(); ++i) {
       if (result_.columns[i] != column) continue;
+      // A row shorter than the column list is a broken answer, not a NULL.
+      if (i >= result_.rows[0].size()) {
+        problems_.push_back(fmt::format("no value for column {}", column));
+        return nullptr;
+      }
       const auto& cell = result_.rows[0][i];
       return cell ? &*cell : nullptr;
     }
@@ -80,7 +86,8 @@ class Row {
     if (!text) return std::nullopt;
     char* end = nullptr;
     double value = std::strtod(text->c_str(), &end);
-    if (end == text->c_str() || *end) {
+    // strtod also reads "nan", "inf" and "1e999": no lag a server reports.
+    if (end == text->c_str() || *end || !std::isfinite(value)) {
       problems_.push_back(fmt::format("{} is not a number: {:?}", column, *text));
       return std::nullopt;
     }

@@ -3,8 +3,13 @@
 namespace pgvrrpd::notify {
 namespace {
 
+// A line longer than kMaxLine, however it arrived, goes out in pieces.
 void emit(std::string_view line, const LineBuffer::LineCallback& on_line) {
   if (line.ends_with('\r')) line.remove_suffix(1);
+  while (line.size() > LineBuffer::kMaxLine) {
+    on_line(line.substr(0, LineBuffer::kMaxLine));
+    line.remove_prefix(LineBuffer::kMaxLine);
+  }
   on_line(line);
 }
 

@@ -1,7 +1,8 @@
 // Splits a byte stream (a hook's stdout or stderr) into log lines. Pure.
-// Once kMaxLine bytes are pending without a newline they are emitted as a
-// line of their own, so a hook printing without newlines cannot grow the
-// daemon's memory; a trailing "\r" is dropped.
+// No line is longer than kMaxLine: a longer one is emitted in pieces, and
+// once kMaxLine bytes are pending without a newline they go out at once, so
+// a hook printing without newlines cannot grow the daemon's memory. A
+// trailing "\r" is dropped.
 #pragma once
 
 #include <cstddef>

@@ -39,5 +39,20 @@ TEST_CASE("hook line buffer: output without newlines is cut at kMaxLine") {
   CHECK(c.lines[2].size() == 10);
 }
 
+TEST_CASE("hook line buffer: a long line is cut at kMaxLine with its newline in the same read") {
+  // Found by fuzz_line_buffer: only output without a newline was bounded, so
+  // one read of a 10 kB line (or a partial line completed by one) came out whole.
+  LineBuffer buffer;
+  Collect c;
+  buffer.append(std::string(LineBuffer::kMaxLine + 5, 'x') + "\nnext\n", c.callback());
+  CHECK(c.lines == std::vector<std::string>{std::string(LineBuffer::kMaxLine, 'x'), "xxxxx", "next"});
+  c.lines.clear();
+  buffer.append("ab", c.callback());
+  buffer.append(std::string(LineBuffer::kMaxLine, 'y') + "\n", c.callback());
+  REQUIRE(c.lines.size() == 2);
+  CHECK(c.lines[0] == "ab" + std::string(LineBuffer::kMaxLine - 2, 'y'));
+  CHECK(c.lines[1] == "yy");
+}
+
 }  // namespace
 }  // namespace pgvrrpd::notify

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,20 @@ TEST_CASE("link messages: errors are reported, acks and other types skipped") {
   CHECK(events[0].kind == LinkEvent::Kind::error);
   CHECK(events[0].error == ENODEV);
   CHECK(events[1].name == "lo");
+}
+
+TEST_CASE("link messages: an error field that is no negative errno is skipped") {
+  // Found by fuzz_parse_link_messages: a positive value came out as a
+  // negative errno, and INT_MIN would overflow when negated.
+  // error_message(e) carries -e, as the kernel would.
+  auto events = parse_link_messages(concat({error_message(-EPERM), error_message(100000),
+                                            error_message(ENODEV)}));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].error == ENODEV);
+  std::vector<uint8_t> int_min = error_message(0);
+  const int field = std::numeric_limits<int>::min();
+  std::memcpy(int_min.data() + sizeof(nlmsghdr), &field, sizeof field);
+  CHECK(parse_link_messages(int_min).empty());
 }
 
 TEST_CASE("link messages: truncated and malformed input ends the walk safely") {

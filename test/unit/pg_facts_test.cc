@@ -67,6 +67,16 @@ TEST_CASE("postgres facts: malformed answers are errors, not zeros") {
   r = Answer::primary().result();
   r.rows.clear();
   CHECK_FALSE(parse_server_state(r));
+  // A row with fewer fields than columns (read past its end before).
+  r = Answer::primary().result();
+  r.rows[0].resize(3);
+  CHECK_FALSE(parse_server_state(r));
+  // strtod reads these; no server reports such a lag.
+  for (const char* lag : {"nan", "inf", "-inf", "1e999"}) {
+    Answer a = Answer::streaming_standby("0/5000000", "0/4FFFF00");
+    a.replay_lag_seconds = lag;
+    CHECK_MESSAGE(!parse_server_state(a.result()), lag);
+  }
   CHECK(parse_server_state(PgResult{false, "ERROR: permission denied", {}, {}}).status().message() ==
         "ERROR: permission denied");
 }

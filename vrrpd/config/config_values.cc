@@ -202,6 +202,11 @@ std::string_view closest_match(std::string_view word,
   std::string_view best;
   size_t best_distance = std::numeric_limits<size_t>::max();
   for (auto candidate : candidates) {
+    // The distance is at least the difference in length: a candidate that
+    // cannot be within 2 is skipped, and a long garbage key costs nothing
+    // (edit_distance is quadratic; the fuzzer spent its time there).
+    size_t longer = std::max(word.size(), candidate.size());
+    if (longer - std::min(word.size(), candidate.size()) > 2) continue;
     size_t d = edit_distance(word, candidate);
     if (d < best_distance) {
       best = candidate;
