@@ -309,6 +309,8 @@ TEST_CASE("config validate_commands reports the seam's complaints as file:line")
   auto result = parse_with(
       "on_master = /usr/lib/pgvrrpd/hooks/promote\n"
       "on_fault = /tmp/fence\n"
+      "hook_env = PG_STOP_COMMAND=/tmp/stop fast\n"
+      "hook_env = PGDATA=/tmp/not-a-command\n"
       "[check script]\ntype = exec\ncommand = /tmp/check --x\n");
   REQUIRE(errors_of(result) == "");
   std::vector<std::string> seen;
@@ -316,10 +318,12 @@ TEST_CASE("config validate_commands reports the seam's complaints as file:line")
     seen.push_back(c.argv[0]);
     return c.argv[0].starts_with("/tmp/") ? std::string("is in /tmp") : std::string();
   });
-  CHECK(seen.size() == 3);
-  REQUIRE(errors.size() == 2);
+  // The programs the hooks run from hook_env are checked like the hooks.
+  CHECK(seen.size() == 4);
+  REQUIRE(errors.size() == 3);
   CHECK(errors[0].to_string() == "t.ini:7: on_fault: is in /tmp");
-  CHECK(errors[1].to_string() == "t.ini:10: command: is in /tmp");
+  CHECK(errors[1].to_string() == "t.ini:8: hook_env PG_STOP_COMMAND: is in /tmp");
+  CHECK(errors[2].to_string() == "t.ini:12: command: is in /tmp");
 }
 
 TEST_CASE("conninfo: a host name is refused unless hostaddr is given (no DNS on the loop)") {

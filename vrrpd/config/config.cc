@@ -249,14 +249,15 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name,
 std::vector<ConfigError> validate_commands(const Config& config, std::string_view file_name,
                                            const CommandValidator& validate) {
   std::vector<ConfigError> errors;
-  auto one = [&](std::string_view key, const CommandConfig& command) {
+  auto one = [&](const std::string& key, const CommandConfig& command) {
     if (command.empty()) return;
     if (auto why = validate(command); !why.empty())
       errors.push_back({std::string(file_name), command.line, fmt::format("{}: {}", key, why)});
   };
   for (const CheckConfig& check : config.checks) one("command", check.command);
   for (const RouterConfig& router : config.routers) {
-    for (const auto& [key, member] : kHookKeys) one(key, router.hooks.*member);
+    for (const auto& [key, member] : kHookKeys) one(std::string(key), router.hooks.*member);
+    for (const auto& [name, command] : router.hooks.env_commands) one("hook_env " + name, command);
   }
   std::stable_sort(errors.begin(), errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });

@@ -44,7 +44,15 @@ struct HookConfig {
   // config file's business, and --check-config may run elsewhere).
   std::string user = "root";
   std::vector<std::pair<std::string, std::string>> env;  // NAME, value; in file order
+  // The programs the shipped hooks run from hook_env (kHookEnvCommands),
+  // parsed and checked like the hooks themselves: the fence and rejoin
+  // hooks exec them as hook_user.
+  std::vector<std::pair<std::string, CommandConfig>> env_commands;
 };
+
+// hook_env names whose value is a command line the shipped hooks run.
+inline constexpr std::array<std::string_view, 2> kHookEnvCommands{"PG_START_COMMAND",
+                                                                  "PG_STOP_COMMAND"};
 
 // The hook keys of a [router] section and where each lands, in
 // pgvrrpd.ini(5)'s order: parsing, printing, validation and the wiring's

@@ -371,7 +371,16 @@ void parse_hooks(Context& c) {
       c.report(e->line, fmt::format("duplicate hook_env {}, first at line {}", name, at->second));
       continue;
     }
-    hooks.env.emplace_back(name, e->value.substr(equals + 1));
+    std::string value = e->value.substr(equals + 1);
+    if (std::find(kHookEnvCommands.begin(), kHookEnvCommands.end(), name) !=
+        kHookEnvCommands.end()) {
+      // A program the hooks run: held to the rules of a hook command.
+      IniEntry as_command{e->line, "hook_env " + name, value};
+      auto command = parse_command_key(as_command, c.report);
+      if (!command) continue;
+      hooks.env_commands.emplace_back(name, std::move(*command));
+    }
+    hooks.env.emplace_back(name, std::move(value));
   }
 }
 
