@@ -40,10 +40,12 @@ def main(faults: int, seed: int) -> None:
         not_converged: list[str] = []
         converge_times = []
         t0 = time.monotonic()
+        injected: list[tuple[float, str]] = []  # (time.monotonic(), "kind on node")
         for i in range(faults):
             kind, node = rng.choice(FAULTS), rng.choice(chaos.nodes)
             hold = rng.uniform(1, 4)
             log(f"fault {i + 1}/{faults}: {kind} on {node}, held {hold:.1f} s")
+            injected.append((time.monotonic(), f"{kind} on {node}"))
             heal = chaos.inject(kind, node)
             counts[kind] += 1
             time.sleep(hold)
@@ -64,6 +66,16 @@ def main(faults: int, seed: int) -> None:
         have = set(master.pg.psql("SELECT note FROM writes").splitlines())
         lost = [r for r in acked if r.note not in have]
         longest = max((g for _, g in w.outages()), default=0.0)
+        # Which fault each lost write preceded, and by how much: a write the
+        # asynchronous standby had not received when the fault came is lost
+        # when the old primary is rewound.
+        by_fault = collections.Counter()
+        before_ms = []
+        for r in lost:
+            later = [(t, what) for t, what in injected if t >= r.end]
+            if later:
+                by_fault[f"{later[0][1]} (server {r.server})"] += 1
+                before_ms.append((later[0][0] - r.end) * 1000)
 
         print("\n| fault | injected |\n|---|--:|")
         for k in FAULTS:
@@ -78,6 +90,11 @@ def main(faults: int, seed: int) -> None:
               f"{longest:.2f} s; convergence after healing: median "
               f"{sorted(converge_times)[len(converge_times) // 2]:.1f} s, worst "
               f"{max(converge_times):.1f} s; {elapsed / 60:.1f} min\n", flush=True)
+        if lost:
+            before_ms.sort()
+            print(f"lost writes: acknowledged {before_ms[0]:.0f} to {before_ms[-1]:.0f} ms "
+                  f"(median {before_ms[len(before_ms) // 2]:.0f}) before the next fault; by "
+                  f"that fault: {dict(by_fault.most_common(12))}\n", flush=True)
         if overlaps:
             raise LabError(f"two writable primaries: {overlaps[:3]}")
         print(f"RESULT chaos_soak faults={faults} overlaps={len(overlaps)} "
