@@ -103,7 +103,8 @@ class Chaos:
     def converged(self) -> str | None:
         """None when exactly one node holds the VIP, its server is the
         writable primary and its daemon MASTER, and the other's server is a
-        standby streaming from it with its daemon BACKUP; else what is not so."""
+        standby streaming from it, caught up, with its daemon BACKUP; else
+        what is not so."""
         holders = [n for n in self.nodes if n.host.has_address(VIP)]
         if len(holders) != 1:
             return f"VIP held by {holders}"
@@ -122,6 +123,16 @@ class Chaos:
             return str(e).splitlines()[0][:160]
         if receiver.get("status") != "streaming" or receiver.get("sender_host") != master.pg.addr:
             return f"{other}'s server does not stream from {master}: {receiver}"
+        # Streaming is reported as soon as the receiver connects, before it
+        # has caught up: the standby must have what the primary had a moment
+        # ago, or the next fault measures its catch-up, not the failover.
+        try:
+            was = master.pg.lsn()
+            has = other.pg.receive_lsn()
+        except LabError as e:
+            return str(e).splitlines()[0][:160]
+        if has is None or has < was:
+            return f"{other}'s server has not caught up with {master}"
         return None
 
     def wait_converged(self, timeout: float) -> tuple[float, str | None]:

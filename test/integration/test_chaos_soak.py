@@ -6,7 +6,7 @@ healed, then waited for until the pair has converged, while a client writes
 through the VIP and the two-primaries probe runs. Checked: never two
 servers writable at one instant (probe), and after every fault the pair
 converges within 60 s to one VIP holder that is the writable primary with
-the other streaming from it. Counted: acknowledged writes lost (the
+the other streaming from it and caught up. Counted: acknowledged writes lost (the
 asynchronous standby may miss the last ones before a failover), the longest
 write outage. Prints a table.
 
@@ -17,6 +17,8 @@ import argparse
 import collections
 import os
 import random
+import shutil
+import tempfile
 import time
 
 from chaos import FAULTS, Chaos
@@ -26,6 +28,17 @@ from processes import LabError, log
 from runner import run_test
 
 CONVERGE_TIMEOUT = 60
+
+
+def keep_logs(lab: Lab) -> str:
+    """A failure after minutes of faults needs whole logs, not the tails the
+    lab prints: every log of the lab's temp dir, copied where teardown
+    leaves it."""
+    dest = tempfile.mkdtemp(prefix="chaos-soak-logs-", dir="/tmp")
+    for name in os.listdir(lab.tmpdir):
+        if name.endswith(".log"):
+            shutil.copy(lab.path(name), dest)
+    return dest
 
 
 def main(faults: int, seed: int) -> None:
@@ -55,7 +68,8 @@ def main(faults: int, seed: int) -> None:
                 not_converged.append(f"{kind} on {node}: {reason}")
                 log(f"NOT CONVERGED after {kind} on {node}: {reason}")
                 raise LabError(f"the pair did not converge within {CONVERGE_TIMEOUT} s "
-                               f"after {kind} on {node}: {reason}")
+                               f"after {kind} on {node}: {reason} (every log of the run "
+                               f"kept in {keep_logs(lab)})")
             converge_times.append(took)
         elapsed = time.monotonic() - t0
         w.stop()
@@ -85,7 +99,7 @@ def main(faults: int, seed: int) -> None:
         print(f"| two servers writable at one instant (probe, {probe.samples} samples) "
               f"| {len(overlaps)} |")
         print(f"| not converged within {CONVERGE_TIMEOUT} s to one VIP holder = the writable "
-              f"primary, the other streaming from it | {len(not_converged)} |\n")
+              f"primary, the other streaming from it, caught up | {len(not_converged)} |\n")
         print(f"writes acknowledged {len(acked)}, lost {len(lost)}; longest write outage "
               f"{longest:.2f} s; convergence after healing: median "
               f"{sorted(converge_times)[len(converge_times) // 2]:.1f} s, worst "
@@ -96,7 +110,9 @@ def main(faults: int, seed: int) -> None:
                   f"(median {before_ms[len(before_ms) // 2]:.0f}) before the next fault; by "
                   f"that fault: {dict(by_fault.most_common(12))}\n", flush=True)
         if overlaps:
-            raise LabError(f"two writable primaries: {overlaps[:3]}")
+            kept = keep_logs(lab)
+            raise LabError(f"two writable primaries: {overlaps[:3]} (every log of the run "
+                           f"kept in {kept})")
         print(f"RESULT chaos_soak faults={faults} overlaps={len(overlaps)} "
               f"not_converged={len(not_converged)} lost={len(lost)} "
               f"longest_outage_s={longest:.2f}", flush=True)
