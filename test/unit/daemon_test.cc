@@ -1,14 +1,20 @@
 // Daemon on a fake edge and a fake clock: what it opens and in which order,
 // where received packets go (or why they are dropped), and how it stops.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "fake_clock.h"
 #include "fake_edge.h"
@@ -230,15 +236,23 @@ TEST_CASE("daemon: shutdown waits while a failed VIP removal is retried") {
 
 TEST_CASE("daemon: shutdown waits for a running on_stop hook, up to hook_timeout") {
   LogCapture log;
-  DaemonRig rig(R"(
+  // A script: "/bin/sleep 30" would be given the hook's arguments too
+  // (INSTANCE a STOP 100) and exit at once, which a loaded run (the fake
+  // clock's steps slow enough in real time) noticed before the deadline.
+  char dir[] = "/tmp/pgvrrpd-daemon-test-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string hook = std::string(dir) + "/sleep.sh";
+  std::ofstream(hook) << "#!/bin/sh\nexec /bin/sleep 30\n";
+  REQUIRE(chmod(hook.c_str(), 0755) == 0);
+  DaemonRig rig(fmt::format(R"(
 [router a]
 interface = eth0
 vrid = 51
 virtual_ip = 198.51.100.51/24
 peer = 198.51.100.2
-on_stop = /bin/sleep 30
+on_stop = {}
 hook_timeout = 2
-)");
+)", hook));
   REQUIRE(rig.daemon->start().is_ok());
   rig.edge.link_checks.at("eth0")->report(true);
   rig.t.run_for(5s);
@@ -247,12 +261,12 @@ hook_timeout = 2
   auto stopping = rig.t.now();
   rig.edge.raise(SIGTERM);
   rig.t.run_until(stopping + 2s - 1ms);
-  // (It failed once in a loaded ctest run, with no log to say why.)
   CHECK_MESSAGE(rig.t.loop.running(), log.text());
   rig.t.run_until(stopping + 2s);
   CHECK_FALSE(rig.t.loop.running());
   CHECK_MESSAGE(log.count("hooks still running at shutdown: killing them") == 1, log.text());
   rig.daemon.reset();  // kills and reaps the hook
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("daemon: shutdown ends as soon as the on_stop hook has finished") {
