@@ -62,6 +62,7 @@ void PgLink::connect(TimePoint now) {
   // libpq: right after PQconnectStart, behave as if PQconnectPoll had
   // returned PGRES_POLLING_WRITING.
   connect_events_ = EPOLLOUT;
+  waiting_since_ = now;
   deadline_ = now + timing_.timeout;
   if (Status s = conn_->start(conninfo_); !s) fail(s.message(), now);
 }
@@ -75,6 +76,7 @@ void PgLink::send_query(TimePoint now) {
   if (!conn_->send_query(query_)) return lose(conn_->error_message(), now);
   state_ = State::querying;
   query_sent_at_ = now;
+  waiting_since_ = now;
   deadline_ = now + timing_.timeout;
   pending_.reset();
   int flushed = conn_->flush();
@@ -151,6 +153,11 @@ void PgLink::on_timer(TimePoint now) {
   if (stopped_) return;
   std::optional<TimePoint> due = next_deadline();
   if (!due || now < *due) return;
+  if (state_ == State::connecting || state_ == State::querying) {
+    Duration blind = blind_ ? blind_(waiting_since_) : Duration::zero();
+    deadline_ = waiting_since_ + timing_.timeout + blind;
+    if (now < deadline_) return;
+  }
   switch (state_) {
     case State::down:
       return connect(now);

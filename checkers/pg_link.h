@@ -53,6 +53,9 @@ class PgLink {
   // Called just before the link closes its socket, so the owner can stop
   // watching fd while the number is still ours.
   using ClosingFn = std::function<void(int fd)>;
+  // How much of [since, now] the owner's event loop spent unable to read
+  // sockets (stopped, or stuck in a callback): see EventLoop::blind_since.
+  using BlindFn = std::function<Duration(TimePoint since)>;
 
   // `what` names the link in reasons ("local", "peer").
   PgLink(std::string what, PgConnectionFactory factory, std::string conninfo, std::string query,
@@ -64,6 +67,9 @@ class PgLink {
   // is settled: they may call back into the link (poll_now, set_interval).
   void set_callbacks(ResultFn on_result, FailureFn on_failure);
   void set_on_closing(ClosingFn on_closing) { on_closing_ = std::move(on_closing); }
+  // A connect or query timeout is extended by the time the owner was blind
+  // while waiting: the answer may be sitting unread in the socket.
+  void set_blind_meter(BlindFn blind) { blind_ = std::move(blind); }
 
   void start(TimePoint now);
   void on_socket(uint32_t events, TimePoint now);
@@ -99,6 +105,7 @@ class PgLink {
   ResultFn on_result_;
   FailureFn on_failure_;
   ClosingFn on_closing_;
+  BlindFn blind_;
 
   std::unique_ptr<PgConnection> conn_;
   State state_ = State::down;
@@ -110,6 +117,7 @@ class PgLink {
   bool after_loss_ = false;      // this connect follows a lost connection
   std::string loss_reason_;
   TimePoint deadline_{};      // connecting / querying: the timeout
+  TimePoint waiting_since_{};  // connecting / querying: when that wait began
   TimePoint query_sent_at_{};
   TimePoint next_query_at_{};  // idle
   TimePoint retry_at_{};       // down

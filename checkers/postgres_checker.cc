@@ -31,6 +31,9 @@ PostgresChecker::PostgresChecker(EventLoop& loop, std::string name, PostgresChec
       });
   monitor_.local().set_on_closing([this](int fd) { closing(local_watch_, fd); });
   if (PgLink* peer = monitor_.peer()) peer->set_on_closing([this](int fd) { closing(peer_watch_, fd); });
+  auto blind = [this](TimePoint since) { return loop_.blind_since(since); };
+  monitor_.local().set_blind_meter(blind);
+  if (PgLink* peer = monitor_.peer()) peer->set_blind_meter(blind);
 }
 
 PostgresChecker::~PostgresChecker() { stop(); }

@@ -282,3 +282,74 @@ TEST_CASE("event loop: a slow turn is measured, counted and logged at most every
   turn_at(t0 + 13s);
   CHECK(log.count("event loop: one turn took 60 ms") == 1);
 }
+
+TEST_CASE("blind spells: the part of an interval the loop spent blind, the oldest forgotten") {
+  BlindSpells spells;
+  auto t0 = TimePoint(std::chrono::hours(1));
+  spells.record(t0 + 1s, t0 + 3s);
+  spells.record(t0 + 5s, t0 + 5s);  // empty: not a spell
+  spells.record(t0 + 6s, t0 + 6500ms);
+  CHECK(spells.count() == 2);
+  CHECK(spells.total() == 2500ms);
+  CHECK(spells.within(t0, t0 + 10s) == 2500ms);
+  CHECK(spells.within(t0 + 2s, t0 + 10s) == 1500ms);  // overlaps count in part
+  CHECK(spells.within(t0 + 2s, t0 + 6200ms) == 1200ms);
+  CHECK(spells.within(t0 + 4s, t0 + 5s) == 0ms);
+  for (int i = 0; i < int(BlindSpells::kKept); ++i)
+    spells.record(t0 + 10s + i * 1s, t0 + 10s + i * 1s + 100ms);
+  CHECK(spells.within(t0, t0 + 60s) == BlindSpells::kKept * 100ms);  // the first two forgotten
+  CHECK(spells.total() == 2500ms + BlindSpells::kKept * 100ms);
+}
+
+TEST_CASE("event loop: after a blind spell the fds are read before an overdue timer runs") {
+  // The chaos soak's split brain: the daemon, stopped in the middle of a
+  // turn, finished it on resuming and ran the master down timer before it
+  // read the adverts that had come meanwhile.
+  pgvrrpd::testing::LogCapture log;
+  ManualClock clock;
+  EventLoop loop(clock);
+  REQUIRE(loop.open().is_ok());
+  auto t0 = clock.now();
+  WatchedFd busy(loop), advert(loop);
+  REQUIRE(busy.adopt(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd").is_ok());
+  REQUIRE(advert.adopt(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), "eventfd").is_ok());
+  std::vector<std::string> order;
+  uint64_t one = 1, value;
+  REQUIRE(busy.watch(EPOLLIN, [&](uint32_t) {
+                CHECK(read(busy.get(), &value, sizeof value) == sizeof value);
+                order.push_back("busy");
+                clock.now_ += 3s;  // stopped here for 3 s...
+                // ...while an advert came in.
+                REQUIRE(write(advert.get(), &one, sizeof one) == sizeof one);
+              }).is_ok());
+  REQUIRE(advert.watch(EPOLLIN, [&](uint32_t) {
+                CHECK(read(advert.get(), &value, sizeof value) == sizeof value);
+                order.push_back("advert");
+              }).is_ok());
+  Timer master_down(loop, [&] { order.push_back("master down"); });
+  master_down.arm(t0 + 1s);
+  REQUIRE(write(busy.get(), &one, sizeof one) == sizeof one);
+  REQUIRE(loop.run_due().is_ok());
+  CHECK(order == std::vector<std::string>{"busy", "advert", "master down"});
+  CHECK(loop.blind_spells().count() == 1);
+  CHECK(loop.blind_since(t0) == 3s);
+  CHECK(loop.blind_since(t0 + 2s) == 1s);
+  CHECK(log.count("event loop: could not read its sockets for 3000 ms (the process was stopped, "
+                  "or a call blocked); reading them before any overdue timer (1 spells of 50 ms "
+                  "or more so far)") == 1);
+}
+
+TEST_CASE("event loop: turns shorter than the blind threshold are not blind spells") {
+  ManualClock clock;
+  EventLoop loop(clock);
+  REQUIRE(loop.open().is_ok());
+  auto t0 = clock.now();
+  Timer work(loop, [&] { clock.now_ += EventLoop::kBlind - 1ms; });
+  for (int i = 1; i <= 5; ++i) {
+    clock.now_ = t0 + i * 1s;
+    work.arm(clock.now_);
+    REQUIRE(loop.run_due().is_ok());
+  }
+  CHECK(loop.blind_spells().count() == 0);
+  CHECK(loop.blind_since(t0) == 0ms);
+}

@@ -63,6 +63,32 @@ TEST_CASE("guard: the peer's PostgreSQL still answering as primary blocks (daemo
   CHECK_FALSE(takeover_blocker(streaming_standby(), peer, t0, t0 + 1s + 500ms, guard()));
 }
 
+TEST_CASE("guard: the peer's answer does not age while this daemon was blind (stopped)") {
+  // Found by the chaos soak: the backup's daemon, stopped for 3.6 s, found
+  // the peer's last answer 3.6 s old on resuming and promoted beside it.
+  auto peer = dead_primary();
+  peer.last_answer_at = t0 + 900ms;
+  peer.blind_since_answer = 3s;  // of the 3.2 s since that answer
+  auto why = takeover_blocker(streaming_standby(), peer, t0, t0 + 4100ms, guard());
+  REQUIRE(why);
+  CHECK(*why == "PostgreSQL on the peer still answers as primary");
+  // Awake for longer than peer_fresh since, and no new answer: stale.
+  peer.blind_since_answer = 2s;
+  CHECK_FALSE(takeover_blocker(streaming_standby(), peer, t0, t0 + 4100ms, guard()));
+}
+
+TEST_CASE("yield guard: the peer's standby answer does not age while this daemon was blind") {
+  pgvrrpd::LocalPg primary;
+  primary.known = primary.alive = true;
+  primary.role = PgRole::primary;
+  PeerPg peer;
+  peer.role = PgRole::standby;
+  peer.last_answer_at = t0;
+  CHECK_FALSE(pgvrrpd::yield_blocker(primary, peer, t0 + 2s, guard()));
+  peer.blind_since_answer = 1800ms;
+  CHECK(pgvrrpd::yield_blocker(primary, peer, t0 + 2s, guard()));
+}
+
 TEST_CASE("guard: a standby that stopped streaming long before the master went quiet") {
   auto local = streaming_standby();
   local.last_streaming_at = t0 - 1h;

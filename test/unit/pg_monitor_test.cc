@@ -213,6 +213,33 @@ TEST_CASE("postgres monitor: a query left unanswered fails at timeout, then reco
   CHECK(rig.verdicts[2].first);
 }
 
+TEST_CASE("postgres monitor: a timeout is extended by the time the loop was blind meanwhile") {
+  // The daemon stopped 2 s while a query was out: its answer may be sitting
+  // unread in the socket, so the 500 ms are counted in time awake.
+  Rig rig(params());
+  Duration blind{};
+  TimePoint asked_since{};
+  rig.monitor.local().set_blind_meter([&](TimePoint since) {
+    asked_since = since;
+    return blind;
+  });
+  rig.start();
+  rig.local().answers = false;
+  rig.advance(1s);  // the query goes out at 1 s
+  REQUIRE(rig.monitor.local().state() == PgLink::State::querying);
+  blind = 2s;
+  rig.advance(500ms);
+  CHECK(asked_since == TimePoint{} + 1s);
+  CHECK(rig.verdicts.size() == 1);  // not failed at 1.5 s
+  CHECK(rig.monitor.local().state() == PgLink::State::querying);
+  rig.advance(1999ms);
+  CHECK(rig.verdicts.size() == 1);
+  rig.advance(1ms);
+  REQUIRE(rig.verdicts.size() == 2);
+  CHECK(ms(rig.verdict_at[1] - TimePoint{}) == 3500);
+  CHECK(rig.verdicts[1].second == "local: no answer within 500 ms");
+}
+
 TEST_CASE("postgres monitor: rise and fall count answers and failed queries") {
   PostgresCheckParams p = params();
   p.rise = 2;

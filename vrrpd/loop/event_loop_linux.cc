@@ -77,14 +77,45 @@ const timespec* EventLoop::wait_timeout(timespec& out) const {
 }
 
 void EventLoop::run_due_timers() {
-  auto now = this->now();
   // Callbacks may arm or cancel timers, so take one due timer at a time.
-  while (!timers_.empty() && timers_.begin()->first.first <= now) {
+  while (running_ && !timers_.empty()) {
+    catch_up();
     auto it = timers_.begin();
+    if (it == timers_.end() || it->first.first > now()) return;
     auto* fire = it->second;
     timers_.erase(it);
     (*fire)();
   }
+}
+
+void EventLoop::catch_up() {
+  // A few rounds at most: callbacks run while catching up may be slow too,
+  // and the timers must run some time.
+  for (int round = 0; round < 4 && running_; ++round) {
+    auto at = now();
+    if (at - looked_at_ < kBlind) return;
+    record_blind(looked_at_, at);
+    looked_at_ = at;
+    if (epoll_fd_ < 0) return;
+    const timespec no_wait{};
+    bool interrupted = false;
+    // A failing epoll fails the next turn's wait as well, which reports it.
+    if (!look(&no_wait, at, interrupted) || interrupted) return;
+  }
+}
+
+void EventLoop::record_blind(TimePoint from, TimePoint to) {
+  blind_.record(from, to);
+  if (to - from < kBlindLogged) return;
+  if (last_blind_log_ && to - *last_blind_log_ < kSlowTurnLogInterval) return;
+  last_blind_log_ = to;
+  auto ms = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  log::warning("event loop: could not read its sockets for {} ms (the process was stopped, "
+               "or a call blocked); reading them before any overdue timer ({} spells of {} ms or "
+               "more so far)",
+               ms(to - from), blind_.count(), ms(kBlind));
 }
 
 void EventLoop::run_deferred_tasks() {
@@ -102,6 +133,7 @@ void EventLoop::run_deferred_tasks() {
 Status EventLoop::run() {
   running_ = true;
   stopped_ = false;
+  looked_at_ = now();
   while (running_) {
     timespec timeout;
     if (auto s = turn(wait_timeout(timeout)); !s) return s;
@@ -112,6 +144,8 @@ Status EventLoop::run() {
 Status EventLoop::run_due() {
   if (stopped_) return Status::success();
   running_ = true;
+  // A fake clock moved by a test stands for the time asleep in epoll.
+  looked_at_ = now();
   if (epoll_fd_ >= 0) {
     const timespec no_wait{};
     return turn(&no_wait);
@@ -140,13 +174,42 @@ void EventLoop::account_turn(TimePoint started) {
 }
 
 Status EventLoop::turn(const timespec* timeout) {
+  auto entered = now();
+  // Callbacks since the last look (deferred tasks, say) kept the loop blind.
+  if (entered - looked_at_ >= kBlind) record_blind(looked_at_, entered);
+  std::optional<TimePoint> wake;
+  if (timeout)
+    wake = entered + std::chrono::seconds(timeout->tv_sec) +
+           std::chrono::nanoseconds(timeout->tv_nsec);
+  bool interrupted = false;
+  if (auto s = look(timeout, wake, interrupted); !s) return s;
+  // Woken by a signal (SIGCONT after a stop, say) with nothing read: the
+  // next turn looks at the fds before any overdue timer runs.
+  if (interrupted) return Status::success();
+  auto started = looked_at_;
+  run_due_timers();
+  run_deferred_tasks();
+  account_turn(started);
+  return Status::success();
+}
+
+Status EventLoop::look(const timespec* timeout, std::optional<TimePoint> wake,
+                       bool& interrupted) {
   std::array<epoll_event, 64> events;
   int n = epoll_pwait2(epoll_fd_, events.data(), events.size(), timeout, nullptr);
+  int wait_errno = errno;
+  auto returned = now();
+  // Back long after the wake-up asked for: stopped, or the VM was paused.
+  if (wake && returned - *wake >= kBlind) record_blind(std::max(*wake, looked_at_), returned);
+  looked_at_ = returned;
   if (n < 0) {
-    if (errno == EINTR) return Status::success();
+    if (wait_errno == EINTR) {
+      interrupted = true;
+      return Status::success();
+    }
+    errno = wait_errno;
     return Status::from_errno("epoll_pwait2");
   }
-  auto started = now();
   for (int i = 0; i < n && running_; ++i) {
     auto it = fds_.find(events[i].data.fd);
     // A callback earlier in this batch may have unwatched this fd.
@@ -154,9 +217,6 @@ Status EventLoop::turn(const timespec* timeout) {
     auto callback = it->second;  // the callback may unwatch itself
     callback(events[i].events);
   }
-  if (running_) run_due_timers();
-  run_deferred_tasks();
-  account_turn(started);
   return Status::success();
 }
 

@@ -20,6 +20,7 @@
 
 #include "vrrpd/basics/result.h"
 #include "vrrpd/basics/time.h"
+#include "vrrpd/loop/blind_spells.h"
 #include "vrrpd/loop/loop_clock.h"
 
 namespace pgvrrpd {
@@ -71,6 +72,18 @@ class EventLoop {
   Duration longest_turn() const { return longest_turn_; }
   uint64_t slow_turns() const { return slow_turns_; }
 
+  // The loop is blind while it cannot look at its fds: in callbacks, or
+  // stopped anywhere but asleep in epoll (SIGSTOP, a paused VM). A spell of
+  // kBlind or more is recorded, and before a timer runs after one the loop
+  // looks at its fds again: a timeout must not fire for want of an advert
+  // that came while the loop could not read it.
+  static constexpr Duration kBlind = std::chrono::milliseconds(50);
+  // A spell this long is logged (at most every kSlowTurnLogInterval).
+  static constexpr Duration kBlindLogged = std::chrono::milliseconds(500);
+  // How much of [since, now()] the loop spent blind (spells of kBlind or more).
+  Duration blind_since(TimePoint since) const { return blind_.within(since, now()); }
+  const BlindSpells& blind_spells() const { return blind_; }
+
   // A DeferredTask waits until no timer is due within this margin: long
   // enough for one blocking netlink round trip under rtnl lock contention
   // (several ms were measured), short enough to fit between 0.01 s adverts.
@@ -87,15 +100,24 @@ class EventLoop {
   // One turn: waits in epoll_pwait2 up to `timeout` (nullptr: forever),
   // then runs the ready fds' callbacks, the due timers, the deferred tasks.
   Status turn(const timespec* timeout);
+  // Waits in epoll_pwait2 up to `timeout`, which should end at `wake`, then
+  // runs the ready fds' callbacks. Sets `interrupted` on EINTR (nothing run).
+  Status look(const timespec* timeout, std::optional<TimePoint> wake, bool& interrupted);
+  // After a blind spell: records it, and looks at the fds without waiting.
+  void catch_up();
+  void record_blind(TimePoint from, TimePoint to);
   void run_due_timers();
   void account_turn(TimePoint started);
   void run_deferred_tasks();
   void read_signals();
 
   const LoopClock& clock_;
+  BlindSpells blind_;
+  TimePoint looked_at_{};  // when the loop last looked at its fds
   Duration longest_turn_{};
   uint64_t slow_turns_ = 0;
   std::optional<TimePoint> last_slow_turn_log_;
+  std::optional<TimePoint> last_blind_log_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = false;

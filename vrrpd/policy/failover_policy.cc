@@ -12,6 +12,11 @@ double seconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0;
 }
 
+bool answered_freshly(const PeerPg& peer, TimePoint now, const GuardParams& params) {
+  return peer.last_answer_at &&
+         now - *peer.last_answer_at - peer.blind_since_answer <= params.peer_fresh;
+}
+
 }  // namespace
 
 std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,
@@ -21,8 +26,7 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
   if (!local.alive) return "local PostgreSQL is down";
   // The daemon-died case: the master's daemon is gone but its server still
   // takes writes. Promoting beside it would make two primaries.
-  if (peer.role == PgRole::primary && peer.last_answer_at &&
-      now - *peer.last_answer_at <= params.peer_fresh)
+  if (peer.role == PgRole::primary && answered_freshly(peer, now, params))
     return "PostgreSQL on the peer still answers as primary";
   if (local.role == PgRole::primary) return std::nullopt;  // nothing to promote
   if (local.role != PgRole::standby) return "local PostgreSQL role unknown";
@@ -76,8 +80,7 @@ std::optional<TimePoint> FencePolicy::next_retry() const {
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params) {
   if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
-  if (peer.role != PgRole::standby || !peer.last_answer_at ||
-      now - *peer.last_answer_at > params.peer_fresh)
+  if (peer.role != PgRole::standby || !answered_freshly(peer, now, params))
     return std::nullopt;
   return "the peer's PostgreSQL answers as a standby, so its node is not master";
 }

@@ -32,6 +32,10 @@ struct LocalPg {
 struct PeerPg {
   PgRole role = PgRole::unknown;
   std::optional<TimePoint> last_answer_at;  // last successful query
+  // How much of that answer's age the daemon's loop spent blind (stopped,
+  // or stuck in a callback): nobody asked then, so that part of its age
+  // says nothing about the peer.
+  Duration blind_since_answer{};
   // The peer's current LSN, last seen while it was primary (a dead primary
   // cannot be asked: this is the cache the lag is measured against).
   std::optional<uint64_t> primary_lsn;
@@ -42,7 +46,8 @@ struct GuardParams {
   // A standby counts as "streaming until the primary went quiet" if it was
   // seen streaming at most this long before the master's last advert.
   Duration streaming_tolerance = std::chrono::seconds(2);
-  // The peer counts as answering only if it answered this recently.
+  // The peer counts as answering only if it answered this recently, not
+  // counting the time the loop was blind.
   Duration peer_fresh = std::chrono::milliseconds(500);
   // Most WAL bytes the standby may be behind the primary's last known LSN;
   // nullopt: no limit.

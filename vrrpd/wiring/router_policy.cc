@@ -35,11 +35,12 @@ LocalPg local_view(const checkers::PgFacts& facts) {
   return l;
 }
 
-PeerPg peer_view(const checkers::PgFacts& facts) {
+PeerPg peer_view(const checkers::PgFacts& facts, const EventLoop& loop) {
   PeerPg p;
   if (facts.peer_alive && facts.peer) {
     p.role = facts.peer->role;
     p.last_answer_at = facts.peer_at;
+    p.blind_since_answer = loop.blind_since(facts.peer_at);
   }
   // The best known primary position: the peer's own LSN while it was
   // primary, or what our WAL receiver last heard from it.
@@ -120,7 +121,7 @@ std::optional<std::string> RouterPolicy::blocker() const {
     return fmt::format("check {} has no verdict yet", *unknown_checks_.begin());
   if (!pg_) return std::nullopt;
   const auto& facts = pg_->facts();
-  return takeover_blocker(local_view(facts), peer_view(facts), router_.last_master_heard(),
+  return takeover_blocker(local_view(facts), peer_view(facts, loop_), router_.last_master_heard(),
                           loop_.now(), guard_);
 }
 
@@ -139,11 +140,11 @@ void RouterPolicy::reevaluate() {
   apply_(router_.set_takeover_blocker(now, blocker()));
   if (pg_)
     router_.set_yield_blocker(
-        yield_blocker(local_view(pg_->facts()), peer_view(pg_->facts()), now, guard_));
+        yield_blocker(local_view(pg_->facts()), peer_view(pg_->facts(), loop_), now, guard_));
   if (pg_) {
     // While a promotion is pending, learn "out of recovery" within ~5 ms.
     pg_->set_fast_poll(router_.vips_pending());
-    run_fencing(local_view(pg_->facts()), peer_view(pg_->facts()));
+    run_fencing(local_view(pg_->facts()), peer_view(pg_->facts(), loop_));
   }
   if (router_.takeover_held())
     guard_timer_.arm(now + kGuardRecheck);
