@@ -85,10 +85,9 @@ def make_pair(lab: Lab, daemon: str):
     if daemon == "keepalived":
         return KeepalivedPgPair(lab)
     baseline = daemon == "baseline"
-    pgvrrpd_node.PGVRRPD_BIN = BASELINE_BIN if baseline else PGVRRPD_BIN
     # Builds before the `peer` key reject it; they obeyed any source.
-    pgvrrpd_node.PgvrrpdNode.peer_keys = not baseline
-    return PgPair(lab)
+    return PgPair(lab, pgvrrpd_bin=BASELINE_BIN if baseline else PGVRRPD_BIN,
+                  peer_keys=not baseline)
 
 
 def first_after(times, t0: float) -> float | None:
@@ -246,14 +245,7 @@ def run_all(runs: int, scenarios=SCENARIOS, seed: int = 1, json_path: str | None
                 if json_path:
                     with open(json_path, "w") as f:
                         json.dump([dataclasses.asdict(r) for r in done], f, indent=1)
-    make_pair_done()
     return done
-
-
-def make_pair_done() -> None:
-    """Leaves the harness on the build under test (footprint.py runs next)."""
-    pgvrrpd_node.PGVRRPD_BIN = PGVRRPD_BIN
-    pgvrrpd_node.PgvrrpdNode.peer_keys = True
 
 
 def configs() -> str:

@@ -24,7 +24,7 @@ import signal
 import time
 from typing import Callable
 
-from pg_pair import VIP, PgPair
+from pg_pair import VIP, PgPair, Side
 from processes import LabError
 from vrrp_forge import run_in
 
@@ -41,16 +41,6 @@ for prio in (255, 254, 0) * 3:
 '''
 
 
-class Node:
-    """One side of the pair: host, PostgreSQL, pgvrrpd."""
-
-    def __init__(self, host, pg, daemon):
-        self.host, self.pg, self.daemon = host, pg, daemon
-
-    def __repr__(self):
-        return self.host.short
-
-
 def signal_all(pids: list[int], sig: int) -> None:
     for pid in pids:
         try:
@@ -62,10 +52,10 @@ def signal_all(pids: list[int], sig: int) -> None:
 class Chaos:
     def __init__(self, pair: PgPair, stranger, rng: random.Random):
         self.pair, self.stranger, self.rng = pair, stranger, rng
-        self.nodes = [Node(pair.n1, pair.p, pair.d1), Node(pair.n2, pair.s, pair.d2)]
+        self.nodes = pair.sides
         self.sw = pair.lab.switch
 
-    def inject(self, kind: str, node: Node) -> Callable[[], None]:
+    def inject(self, kind: str, node: Side) -> Callable[[], None]:
         """Injects `kind` on `node`; returns the heal."""
         if kind == "daemon_kill":
             node.daemon.kill(signal.SIGKILL)

@@ -12,6 +12,7 @@ witness gw; pgvrrpd on n1 and n2 with a postgres check, the shipped hooks
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -70,11 +71,25 @@ class HookDir(ScriptDir):
     hook = ScriptDir.script
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class Side:
+    """One node of the pair: its host, its PostgreSQL server, its pgvrrpd."""
+    host: object
+    pg: PgNode
+    daemon: PgvrrpdNode
+
+    def __repr__(self):
+        return self.host.short
+
+
 class PgPair:
     def __init__(self, lab: Lab, advert_interval: float = 0.1, pg_interval: float = 0.1,
                  max_lag: str | None = None, witness: bool = False,
-                 n1_hook_env: tuple[str, ...] = ()):
-        """n1_hook_env: more hook_env lines for n1 (a test's own stop command, say)."""
+                 n1_hook_env: tuple[str, ...] = (), pgvrrpd_bin: str | None = None,
+                 peer_keys: bool = True):
+        """n1_hook_env: more hook_env lines for n1 (a test's own stop command,
+        say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
+        --baseline runs an older build)."""
         self.lab = lab
         self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
@@ -88,7 +103,8 @@ class PgPair:
                                        (self.n2, self.s, self.p, N2_PRIORITY)):
             d = PgvrrpdNode(host, priority=prio, advert_interval=advert_interval,
                             virtual_ip=[VIP + "/24"], vip_lease=3,
-                            **({"peer": peer.addr} if PgvrrpdNode.peer_keys else {}),
+                            binary=pgvrrpd_bin, peer_keys=peer_keys,
+                            **({"peer": peer.addr} if peer_keys else {}),
                             track="pg, witness" if witness else "pg",
                             on_master=self.hooks.hook("promote"),
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
@@ -116,6 +132,7 @@ class PgPair:
                             interval=0.05, timeout=0.05, fall=2)
             self.nodes[host.short] = d
         self.d1, self.d2 = self.nodes["n1"], self.nodes["n2"]
+        self.sides = [Side(self.n1, self.p, self.d1), Side(self.n2, self.s, self.d2)]
 
     def start(self):
         """n1's pgvrrpd first (it becomes master: its server is the primary),

@@ -28,8 +28,13 @@ class PgvrrpdNode:
     """One pgvrrpd process with one [router NAME] section."""
     runs = 0
 
-    def __init__(self, host: Host, name: str = "pg", vrid: int = 51, **keys):
+    def __init__(self, host: Host, name: str = "pg", vrid: int = 51, *,
+                 binary: str | None = None, peer_keys: bool = True, **keys):
+        """binary: the pgvrrpd to run (default PGVRRPD_BIN); peer_keys=False
+        for a build older than the `peer` key (the benchmark's --baseline)."""
         self.host, self.name = host, name
+        self.binary = binary or PGVRRPD_BIN
+        self.peer_keys = peer_keys
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
@@ -50,8 +55,6 @@ class PgvrrpdNode:
         return node
 
     fixed_text: str | None = None
-    # False for a build older than the `peer` key (the benchmark's --baseline).
-    peer_keys = True
 
     def ini_text(self) -> str:
         if self.fixed_text is not None:
@@ -106,7 +109,7 @@ class PgvrrpdNode:
         self.starts += 1
         # One log file per run, so transitions() sees this run only.
         PgvrrpdNode.runs += 1
-        self.proc = self.host.spawn([PGVRRPD_BIN, "-f", self.ini_path, "--log", "stderr"],
+        self.proc = self.host.spawn([self.binary, "-f", self.ini_path, "--log", "stderr"],
                                     f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}")
         return self
 

@@ -150,6 +150,12 @@ bool Router::ranks_below_followed_master(TimePoint now, const Advert& advert,
   return source < *last_master_;
 }
 
+void Router::follow(TimePoint now, const Advert& advert, const IpAddress& source) {
+  last_master_heard_ = now;
+  last_master_ = source;
+  last_master_priority_ = advert.priority;
+}
+
 Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& source) {
   Actions out;
   if (state_ == State::backup) {
@@ -161,9 +167,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     // slower master and take over, again and again (found by fuzz_router
     // with three routers).
     if (advert.priority > 0 && ranks_below_followed_master(now, advert, source)) return out;
-    last_master_heard_ = now;
-    last_master_ = source;
-    last_master_priority_ = advert.priority;
+    follow(now, advert, source);
     decided_ = true;
     if (holding_stale_vips_ && advert.priority > 0) {
       // Decided: another router is master, so the leftover VIPs are not
@@ -195,9 +199,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   if (state_ == State::fault && advert.priority > 0) {
     // FAULT takes no part in the protocol, but the failover policy needs
     // to know who is master now (to rejoin the local server to it).
-    last_master_heard_ = now;
-    last_master_ = source;
-    last_master_priority_ = advert.priority;
+    follow(now, advert, source);
     decided_ = true;
   }
   if (state_ != State::master) return out;  // Initialize and Fault ignore adverts.
@@ -219,9 +221,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     return out;
   }
   if (sender_wins(advert, source)) {
-    last_master_heard_ = now;
-    last_master_ = source;
-    last_master_priority_ = advert.priority;
+    follow(now, advert, source);
     std::string reason =
         advert.priority > priority_
             ? fmt::format("higher priority advert from {} (priority {})", source.to_string(),

@@ -193,6 +193,8 @@ class Router {
   void leave_fault(TimePoint now, std::string reason, Actions& out);
   void add_vips_now(Actions& out);
   bool sender_wins(const Advert& advert, const IpAddress& source) const;
+  // Notes `source` as the master this router now follows, heard at `now`.
+  void follow(TimePoint now, const Advert& advert, const IpAddress& source);
   // The advert comes from another router than the master we follow, ranks
   // below it, and that master has been heard within Master_Down_Interval.
   bool ranks_below_followed_master(TimePoint now, const Advert& advert,
