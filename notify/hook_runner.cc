@@ -23,7 +23,8 @@ HookRunner::HookRunner(EventLoop& loop, HookSetup config)
     : loop_(loop),
       config_(std::move(config)),
       timeout_timer_(loop, [this] { on_timeout(); }),
-      grace_timer_(loop, [this] { on_grace_over(); }) {}
+      grace_timer_(loop, [this] { on_grace_over(); }),
+      death_timer_(loop, [this] { on_death_wait_over(); }) {}
 
 HookRunner::~HookRunner() {
   if (running_) {
@@ -31,7 +32,8 @@ HookRunner::~HookRunner() {
                  hook_kind_name(running_->kind), running_->child->pid());
     unwatch_all();
   }
-  // ~Subprocess kills the group and reaps.
+  for (const auto& sub : abandoned_) loop_.unwatch(sub->pid_fd());
+  // ~Subprocess kills the group and reaps (waiting a second at most).
 }
 
 uint64_t HookRunner::transition(HookEvent event) {
@@ -197,13 +199,53 @@ void HookRunner::on_grace_over() {
   // process are in the group too.
   running_->child->signal_group(SIGKILL);
   running_->killed = true;
-  if (running_->main_exited) finish();
-  // Otherwise the pidfd reports the (now certain) death.
+  if (running_->main_exited) return finish();
+  // Otherwise the pidfd reports the death, unless the process is stuck in
+  // the kernel, where even SIGKILL waits.
+  death_timer_.arm(loop_.now() + config_.death_wait);
+}
+
+void HookRunner::on_death_wait_over() {
+  if (!running_ || running_->main_exited) return;
+  Running run = std::move(*running_);
+  running_.reset();
+  timeout_timer_.disarm();
+  grace_timer_.disarm();
+  Subprocess* sub = run.child.get();
+  log::error("{}: {} (pid {}) still there {} after SIGKILL: stuck in the kernel (state D: a "
+             "dead disk, a hung NFS mount?); giving up on it so that the next hooks run",
+             router(), hook_kind_name(run.kind), sub->pid(), seconds(config_.death_wait));
+  unwatch_all_of(*sub);
+  // Its pidfd still tells when it ends, to reap it then.
+  if (!loop_.watch(sub->pid_fd(), EPOLLIN, [this, sub](uint32_t) { reap_abandoned(sub); }))
+    log::warning("{}: cannot watch the abandoned {} (pid {}); it is reaped at shutdown",
+                 router(), hook_kind_name(run.kind), sub->pid());
+  abandoned_.push_back(std::move(run.child));
+  HookResult result;
+  result.kind = run.kind;
+  result.transition = run.number;
+  result.state = run.state;
+  result.pid = sub->pid();
+  result.status = ExitStatus{false, -1};
+  result.elapsed = loop_.now() - run.started;
+  result.outcome = HookResult::Outcome::timed_out;
+  report(result);
+  start_next();
+}
+
+void HookRunner::reap_abandoned(Subprocess* sub) {
+  if (!sub->exited()) return;
+  loop_.unwatch(sub->pid_fd());
+  ExitStatus status = sub->reap();
+  log::warning("{}: the hook given up on (pid {}) has ended: {}", router(), sub->pid(),
+               status.describe());
+  std::erase_if(abandoned_, [sub](const auto& p) { return p.get() == sub; });
 }
 
 void HookRunner::finish() {
   timeout_timer_.disarm();
   grace_timer_.disarm();
+  death_timer_.disarm();
   Running run = std::move(*running_);
   running_.reset();
   Subprocess& sub = *run.child;

@@ -50,6 +50,11 @@ struct HookSetup {
   Duration timeout{};
   // After SIGTERM at the timeout, how long before SIGKILL.
   Duration kill_grace = std::chrono::seconds(2);
+  // After SIGKILL, how long the hook's main process may take to die before
+  // the runner gives up on it and runs the next hooks (the fence among
+  // them). A process stuck in the kernel (state D: a dead disk, a hung NFS
+  // mount) ignores even SIGKILL; it is reaped if it ever ends.
+  Duration death_wait = std::chrono::seconds(5);
   std::optional<RunAs> run_as;  // nullopt: the daemon's own user
   EnvVars extra_env;
 
@@ -63,6 +68,7 @@ struct HookResult {
   enum class Outcome : uint8_t {
     exited,        // ran to the end; see status
     timed_out,     // killed with its process group at the timeout; status says how it died
+                   // (unknown, code -1, when it outlived SIGKILL and was given up on)
     spawn_failed,  // never ran; see error
     superseded,    // never started: a newer transition arrived first
   };
@@ -91,8 +97,9 @@ class HookRunner {
 
   HookRunner(EventLoop& loop, HookSetup config);
   // A hook still running is killed with its process group (SIGKILL) and
-  // reaped, which blocks briefly; waiting hooks are dropped silently. To let
-  // on_stop run at shutdown, keep the loop running until idle().
+  // reaped, which blocks briefly (at most a second per process that
+  // outlives SIGKILL); waiting hooks are dropped silently. To let on_stop
+  // run at shutdown, keep the loop running until idle().
   ~HookRunner();
   HookRunner(const HookRunner&) = delete;
   HookRunner& operator=(const HookRunner&) = delete;
@@ -114,6 +121,8 @@ class HookRunner {
 
   // No hook running and none waiting.
   bool idle() const { return !running_ && !current_ && !pending_; }
+  // Hooks given up on after SIGKILL that have not ended yet.
+  size_t abandoned() const { return abandoned_.size(); }
 
  private:
   struct Job {
@@ -145,6 +154,8 @@ class HookRunner {
   void on_exit();
   void on_timeout();
   void on_grace_over();
+  void on_death_wait_over();
+  void reap_abandoned(Subprocess* sub);
   void finish();
   void unwatch_all();
   void unwatch_all_of(const Subprocess& sub);
@@ -161,6 +172,8 @@ class HookRunner {
   std::optional<Running> running_;
   Timer timeout_timer_;
   Timer grace_timer_;
+  Timer death_timer_;
+  std::vector<std::unique_ptr<Subprocess>> abandoned_;
 };
 
 }  // namespace pgvrrpd::notify

@@ -1,6 +1,7 @@
 #include "notify/spawn_linux.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -118,8 +119,12 @@ Result<std::unique_ptr<Subprocess>> Subprocess::spawn(const std::vector<std::str
 Subprocess::~Subprocess() {
   if (!reaped_ && pid_ > 0) {
     kill(-pid_, SIGKILL);
-    siginfo_t info{};
-    while (waitid(P_PIDFD, static_cast<id_t>(pid_fd_), &info, WEXITED) < 0 && errno == EINTR) {
+    // Bounded: a child stuck in the kernel (state D) outlives SIGKILL, and
+    // a daemon shutting down must not hang on it; unreaped, it goes to init.
+    pollfd exited{pid_fd_, POLLIN, 0};
+    if (poll(&exited, 1, kDeathWaitMs) == 1) {
+      siginfo_t info{};
+      waitid(P_PIDFD, static_cast<id_t>(pid_fd_), &info, WEXITED | WNOHANG);
     }
   }
   for (auto& out : out_)

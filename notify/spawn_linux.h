@@ -36,12 +36,17 @@ struct ExitStatus {
 
 class Subprocess {
  public:
+  // How long the destructor waits for the SIGKILLed child to die.
+  static constexpr int kDeathWaitMs = 1000;
+
   // Spawns argv[0] (an absolute path; no PATH search) with exactly `env`,
   // stdin from /dev/null, cwd "/", all other fds closed, default signal
   // dispositions and an empty signal mask (the daemon blocks the signals it
   // reads through signalfd; a hook must not inherit that).
   static Result<std::unique_ptr<Subprocess>> spawn(const std::vector<std::string>& argv,
                                                    const std::vector<std::string>& env);
+  // Unless reaped: SIGKILLs the group and reaps the child, waiting for it
+  // kDeathWaitMs at most.
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;

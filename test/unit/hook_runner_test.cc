@@ -279,6 +279,50 @@ TEST_CASE("hook runner: a hung hook is killed with its whole process group at th
   CHECK(kill(child, 0) == -1);
 }
 
+TEST_CASE("hook runner: a hook that outlives SIGKILL is given up on, and the next hooks run") {
+  // In the field: a fence stuck in the kernel (state D) on a dead disk or a
+  // hung NFS mount, which even SIGKILL does not end. Here: a hook that left
+  // its process group, which the group's signals then miss.
+  LogCapture log;
+  Fixture f;
+  f.config.timeout = 300ms;
+  f.config.kill_grace = 100ms;
+  f.config.death_wait = 300ms;
+  std::string pidfile = (f.dir / "stuck.pid").string();
+  f.config.command(HookKind::fence) = f.script(
+      "stuck.sh", "echo $$ > " + pidfile +
+                      "; exec /usr/bin/perl -MPOSIX -e "
+                      "'POSIX::setpgid(0, getpgrp(getppid())) or die; sleep 100'");
+  std::string ran = (f.dir / "ran").string();
+  f.config.command(HookKind::on_backup) = f.script("backup.sh", "touch " + ran);
+  auto runner = f.runner();
+  TimePoint start = f.loop.now();
+  runner->run_hook(HookKind::fence, event(HookState::fault));
+  runner->transition(event(HookState::backup));  // waits for the fence
+  REQUIRE(f.run_until([&] { return runner->idle(); }));
+  REQUIRE(f.results.size() == 2);
+  const HookResult& stuck = f.results[0];
+  CHECK(stuck.kind == HookKind::fence);
+  CHECK(stuck.outcome == Outcome::timed_out);
+  CHECK(stuck.status.code == -1);  // unknown: it never ended
+  CHECK(f.loop.now() - start >= 700ms);
+  CHECK(f.results[1].kind == HookKind::on_backup);
+  CHECK(f.results[1].success());
+  CHECK(fs::exists(ran));
+  CHECK(runner->abandoned() == 1);
+  CHECK(log.count("fence (pid " + std::to_string(stuck.pid) +
+                  ") still there 0.300s after SIGKILL: stuck in the kernel") == 1);
+
+  // When it does end, it is reaped.
+  pid_t pid = std::atoi(read_file(pidfile).c_str());
+  REQUIRE(pid == stuck.pid);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  REQUIRE(f.run_until([&] { return runner->abandoned() == 0; }));
+  CHECK(log.count("the hook given up on (pid " + std::to_string(pid) +
+                  ") has ended: killed by signal 9") == 1);
+  CHECK(kill(pid, 0) == -1);
+}
+
 TEST_CASE("hook runner: transitions arriving while a hook runs supersede all but the newest") {
   Fixture f;
   std::string log = (f.dir / "log").string();
