@@ -41,7 +41,7 @@ def keep_logs(lab: Lab) -> str:
     return dest
 
 
-def main(faults: int, seed: int) -> None:
+def main(faults: int, seed: int, keep_lost_logs: bool = False) -> None:
     rng = random.Random(seed)
     with Lab("chaos") as lab:
         pair = PgPair(lab, witness=True)
@@ -85,11 +85,20 @@ def main(faults: int, seed: int) -> None:
         # when the old primary is rewound.
         by_fault = collections.Counter()
         before_ms = []
+        details = []
         for r in lost:
             later = [(t, what) for t, what in injected if t >= r.end]
+            earlier = [(t, what) for t, what in injected if t < r.end]
             if later:
                 by_fault[f"{later[0][1]} (server {r.server})"] += 1
                 before_ms.append((later[0][0] - r.end) * 1000)
+            # Wall-clock time, to find the write in the daemons' logs.
+            wall = time.strftime("%H:%M:%S", time.localtime(time.time() - (time.monotonic() - r.end)))
+            details.append(f"{r.note} on {r.server} acknowledged at {wall}"
+                           + (f", {r.end - earlier[-1][0]:.1f} s after {earlier[-1][1]}"
+                              if earlier else "")
+                           + (f", {later[0][0] - r.end:.1f} s before {later[0][1]}"
+                              if later else ""))
 
         print("\n| fault | injected |\n|---|--:|")
         for k in FAULTS:
@@ -109,6 +118,11 @@ def main(faults: int, seed: int) -> None:
             print(f"lost writes: acknowledged {before_ms[0]:.0f} to {before_ms[-1]:.0f} ms "
                   f"(median {before_ms[len(before_ms) // 2]:.0f}) before the next fault; by "
                   f"that fault: {dict(by_fault.most_common(12))}\n", flush=True)
+            for line in details[:20]:
+                print(f"  lost: {line}")
+            if keep_lost_logs:
+                print(f"  (every log of the run kept in {keep_logs(lab)})", flush=True)
+            print(flush=True)
         if overlaps:
             kept = keep_logs(lab)
             raise LabError(f"two writable primaries: {overlaps[:3]} (every log of the run "
@@ -123,6 +137,10 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--faults", type=int, default=int(os.environ.get("CHAOS_FAULTS", "8")))
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "1")))
+    parser.add_argument("--keep-logs", action="store_true",
+                        help="keep every log of the run in /tmp/chaos-soak-logs-* when writes "
+                             "were lost too (a failure always keeps them)")
     args = parser.parse_args()
     # About 10 s a fault; ctest (TIMEOUT 300) runs the default 8.
-    run_test(lambda: main(args.faults, args.seed), timeout=100 + 20 * args.faults)
+    run_test(lambda: main(args.faults, args.seed, args.keep_logs),
+             timeout=100 + 20 * args.faults)
