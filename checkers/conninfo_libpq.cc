@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <string_view>
 
@@ -60,6 +63,20 @@ std::string conninfo_error(const std::string& conninfo) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
     message.pop_back();
   return message;
+}
+
+std::vector<std::string> unset_libpq_environment() {
+  std::vector<std::string> names;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    // libpq's names all begin with "PG" (and new versions add more); ours
+    // (PGVRRPD_*) are left alone.
+    if (!text.starts_with("PG") || text.starts_with("PGVRRPD")) continue;
+    names.emplace_back(text.substr(0, text.find('=')));
+  }
+  // Collected first: unsetenv() rearranges environ.
+  for (const auto& name : names) unsetenv(name.c_str());
+  return names;
 }
 
 }  // namespace pgvrrpd::checkers

@@ -3,11 +3,20 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace pgvrrpd::checkers {
 
 // "" when libpq parses `conninfo`, else libpq's reason. PQconninfoParse is
 // pure: no defaults, no service file, no connection.
 std::string conninfo_error(const std::string& conninfo);
+
+// Removes from the process environment every variable libpq reads (PGHOST,
+// PGHOSTADDR, PGPASSWORD, PGSERVICE, PGSSLMODE...: all names that begin
+// with "PG", but for PGVRRPD_*) and returns their names. libpq fills whatever a conninfo
+// leaves out from these; inherited from a unit file or a shell, they would
+// point the checks at another server, or at a host name resolved on the
+// daemon's only thread. Connection settings come from the config alone.
+std::vector<std::string> unset_libpq_environment();
 
 }  // namespace pgvrrpd::checkers

@@ -35,6 +35,7 @@ class PgvrrpdNode:
         self.host, self.name = host, name
         self.binary = binary or PGVRRPD_BIN
         self.peer_keys = peer_keys
+        self.env: dict | None = None  # added to the daemon's environment
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
@@ -110,7 +111,7 @@ class PgvrrpdNode:
         # One log file per run, so transitions() sees this run only.
         PgvrrpdNode.runs += 1
         self.proc = self.host.spawn([self.binary, "-f", self.ini_path, "--log", "stderr"],
-                                    f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}")
+                                    f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}", env=self.env)
         return self
 
     def ignored_signals(self) -> set[int]:

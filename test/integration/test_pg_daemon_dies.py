@@ -18,6 +18,13 @@ from runner import run_test
 def main():
     with Lab("pg_daemon_dies") as lab:
         pair = PgPair(lab)
+        # libpq would fill what the conninfo leaves out from these: with
+        # PGSSLMODE=require the peer check (to a server without TLS) would
+        # fail, and n2 would promote beside n1's living primary; with
+        # PGSERVICE naming no service every check would fail. pgvrrpd unsets
+        # them.
+        pg_env = {"PGSSLMODE": "require", "PGSERVICE": "nowhere", "PGCONNECT_TIMEOUT": "1"}
+        pair.d2.env = pg_env
         pair.start()
         w = pair.writer()
         probe = pair.two_primaries_probe()
@@ -39,6 +46,11 @@ def main():
         if any(t[1] == "MASTER" for t in pair.d2.transitions()):
             raise LabError(f"n2 became master while n1's server was primary: "
                            f"{pair.d2.transitions()}")
+        ignored = [line for line in pair.d2.log_text().splitlines()
+                   if "ignoring the environment variables" in line]
+        if not ignored or not all(name in ignored[0] for name in pg_env):
+            raise LabError(f"n2 did not say it ignored the PG* variables of its environment: "
+                           f"{ignored}")
         held = "takeover held: PostgreSQL on the peer still answers as primary"
         if held not in pair.d2.log_text():
             raise LabError("n2 did not log why it held back its takeover")

@@ -2,6 +2,8 @@
 // exact numbers, defaults, bytes, line endings.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "checkers/conninfo_libpq.h"
@@ -345,6 +347,30 @@ TEST_CASE("conninfo: a host name is refused unless hostaddr is given (no DNS on 
   CAPTURE(errors_of(result));
   CHECK(errors_of(result).find(": conninfo is not valid: host localhost is a name") !=
         std::string::npos);
+}
+
+TEST_CASE("libpq environment: every PG* variable but PGVRRPD_* is unset and named") {
+  // libpq fills what a conninfo leaves out from these: PGHOST a name (DNS on
+  // the loop), PGSERVICE a service file with another server.
+  setenv("PGHOST", "db.example", 1);
+  setenv("PGSERVICE", "elsewhere", 1);
+  setenv("PGPASSWORD", "secret", 1);
+  setenv("XPGHOST", "kept", 1);
+  setenv("PGVRRPD_TEST", "ours", 1);
+  auto names = checkers::unset_libpq_environment();
+  std::sort(names.begin(), names.end());
+  CHECK(std::find(names.begin(), names.end(), "PGHOST") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "PGSERVICE") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "PGPASSWORD") != names.end());
+  for (const auto& name : names) CHECK(name.starts_with("PG"));
+  CHECK(getenv("PGHOST") == nullptr);
+  CHECK(getenv("PGSERVICE") == nullptr);
+  CHECK(getenv("PGPASSWORD") == nullptr);
+  CHECK(std::string(getenv("XPGHOST")) == "kept");
+  CHECK(std::string(getenv("PGVRRPD_TEST")) == "ours");
+  unsetenv("XPGHOST");
+  unsetenv("PGVRRPD_TEST");
+  CHECK(checkers::unset_libpq_environment().empty());
 }
 
 TEST_CASE("config asks ConfigValidators about every conninfo, in file order") {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/ranges.h>
+
 #include "checkers/conninfo_libpq.h"
 #include "notify/script_security.h"
 #include "vrrpd/config/config.h"
@@ -81,6 +83,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
 int main(int argc, char** argv) {
   auto options = parse_options(argc, argv);
   if (!options) return 2;
+  // Before anything uses libpq; logged once the log is set up.
+  auto dropped_pg_env = pgvrrpd::checkers::unset_libpq_environment();
 
   // (A missing file is load_config's error to report.)
   if (struct stat st {}; stat(options->config_path.c_str(), &st) == 0)
@@ -123,6 +127,10 @@ int main(int argc, char** argv) {
   pgvrrpd::log::info("pgvrrpd {} starting with {} (node {})", PGVRRPD_VERSION,
                      options->config_path,
                      loaded.config.node.empty() ? "unnamed" : loaded.config.node);
+  if (!dropped_pg_env.empty())
+    pgvrrpd::log::warning("ignoring the environment variables {}, which libpq would read "
+                          "(unset): connection settings come from the configuration alone",
+                          fmt::join(dropped_pg_env, ", "));
   pgvrrpd::EventLoop loop;  // on the steady clock
   pgvrrpd::LinuxDaemonEdge edge;
   pgvrrpd::Daemon daemon(std::move(loaded.config), loop, edge);
