@@ -193,6 +193,34 @@ TEST_CASE("router runtime: the VIP lease is refreshed in time for every vip_leas
   }
 }
 
+TEST_CASE("router runtime: VIPs left by an earlier run keep their lease while the router decides") {
+  // A master's daemon restarted: the VIPs are on the interface with what
+  // is left of the old run's lease (here none refreshed: an add at start
+  // stands for them). Undecided for 3 * 3 s adverts plus skew, longer than
+  // the 2 s lease, the router must keep them alive until it decides.
+  Rig rig("advert_interval = 3\nvip_lease = 2");
+  rig.netlink.leave(kVip, rig.t.now() + 2s);  // the earlier run's, 2 s left
+  auto start = rig.t.now();
+  rig.runtime->policy().reevaluate();
+  rig.runtime->start(true);
+  CHECK(rig.state() == vrrp::State::backup);
+  for (auto at = start; at < start + 9s; at += 100ms) {
+    rig.t.run_until(at);
+    REQUIRE(rig.state() == vrrp::State::backup);
+    CAPTURE(at - start);
+    REQUIRE(rig.netlink.has(kVip));
+  }
+  // Decided: another master is heard; the VIPs are not ours.
+  rig.hear_master(200);
+  rig.t.run_for(10ms);
+  CHECK_FALSE(rig.netlink.has(kVip));
+  auto adds_then = rig.adds().size();
+  rig.t.run_for(2s);  // within that master's down interval (its adverts: 1 s)
+  CHECK(rig.state() == vrrp::State::backup);
+  CHECK(rig.adds().size() == adds_then);  // no refresh after the remove
+  CHECK_FALSE(rig.netlink.has(kVip));
+}
+
 TEST_CASE("router runtime: a lease refresh waits for a gap between fast adverts and still lands "
           "in time") {
   for (uint32_t lease : {1u, 2u, 3u, 5u}) {

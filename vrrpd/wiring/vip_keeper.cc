@@ -46,8 +46,11 @@ VipKeeper::VipKeeper(EventLoop& loop, Netlink& netlink, int ifindex, const Route
       }) {}
 
 void VipKeeper::adopt() {
-  want_ = Want::present;
-  for (auto& vip : vips_) vip = settled_vip();
+  // Renewed at once and refreshed like a master's: the earlier run's lease
+  // may end before the router has decided (its master down interval, its
+  // checks' first verdicts), which would drop the VIP of a master that was
+  // only restarting.
+  want(Want::present);
 }
 
 void VipKeeper::add() { want(Want::present); }

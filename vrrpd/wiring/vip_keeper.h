@@ -43,8 +43,8 @@ class VipKeeper {
   VipKeeper(const VipKeeper&) = delete;
   VipKeeper& operator=(const VipKeeper&) = delete;
 
-  // The VIPs are on the interface already (an earlier run left them): kept
-  // as they are until add() or remove() decides.
+  // The VIPs are on the interface already (an earlier run left them): kept,
+  // their lease renewed now and refreshed, until add() or remove() decides.
   void adopt();
   // Adds every VIP now (an existing one gets its lease renewed), then keeps
   // them: refreshed every vip_refresh_period, retried while one fails.
