@@ -12,6 +12,9 @@ namespace {
 
 Sink g_sink = Sink::stderr_;
 bool g_debug = false;
+SyslogWriter g_syslog_writer;
+uint64_t g_dropped = 0;
+uint64_t g_unreported = 0;  // dropped since the last line that got through
 
 std::string_view level_name(Level level) {
   switch (level) {
@@ -40,13 +43,19 @@ void init(Sink sink) {
   if (sink == Sink::syslog) openlog("pgvrrpd", LOG_PID, LOG_DAEMON);
 }
 
+void set_syslog_writer(SyslogWriter writer) { g_syslog_writer = std::move(writer); }
+uint64_t dropped_lines() { return g_dropped; }
+
 bool debug_enabled() { return g_debug; }
 void set_debug(bool enabled) { g_debug = enabled; }
 
-void write(Level level, std::string_view message) {
+namespace {
+
+bool write_now(Level level, std::string_view message) {
   if (g_sink == Sink::syslog) {
+    if (g_syslog_writer) return g_syslog_writer(LOG_DAEMON | syslog_priority(level), message);
     syslog(syslog_priority(level), "%.*s", static_cast<int>(message.size()), message.data());
-    return;
+    return true;
   }
   // Wall-clock milliseconds: tests and operators line the log up with
   // packet captures and other nodes' logs.
@@ -58,8 +67,26 @@ void write(Level level, std::string_view message) {
   auto line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z pgvrrpd[{}]: {}: {}\n",
                           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                           tm.tm_sec, ms.count(), getpid(), level_name(level), message);
-  // One write(2) per line so lines from hooks and the daemon never interleave.
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+  // One write(2) per line so lines from hooks and the daemon never
+  // interleave (a pipe takes up to PIPE_BUF bytes whole, or nothing).
+  ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+  return n == static_cast<ssize_t>(line.size());
+}
+
+}  // namespace
+
+void write(Level level, std::string_view message) {
+  if (!write_now(level, message)) {
+    ++g_dropped;
+    ++g_unreported;
+    return;
+  }
+  if (g_unreported == 0) return;
+  uint64_t lost = g_unreported;
+  g_unreported = 0;
+  write(Level::warning, fmt::format("{} log lines dropped: the log was not taking them ({} since "
+                                    "start)",
+                                    lost, g_dropped));
 }
 
 }  // namespace pgvrrpd::log

@@ -1,4 +1,5 @@
 // pgvrrpd: command line, configuration check, then the daemon. Wiring only.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/wiring/daemon.h"
 #include "vrrpd/wiring/daemon_edge_linux.h"
+#include "vrrpd/edge/syslog_socket_linux.h"
 #include "vrrpd/basics/log.h"
 
 namespace {
@@ -123,6 +125,20 @@ int main(int argc, char** argv) {
                                                            : pgvrrpd::log::Sink::syslog);
   pgvrrpd::log::init(sink);
   pgvrrpd::log::set_debug(options->debug);
+  // The log must never make the loop wait (log.h): syslog through a
+  // non-blocking socket, stderr non-blocking when it is a pipe or a socket
+  // (the journal's stream under systemd; a terminal or a file is left be).
+  pgvrrpd::SyslogSocket syslog_socket;
+  if (sink == pgvrrpd::log::Sink::syslog)
+    pgvrrpd::log::set_syslog_writer([&syslog_socket](int priority, std::string_view message) {
+      return syslog_socket.send(priority, message);
+    });
+  struct UnsetWriter {  // before syslog_socket goes; later lines use syslog(3)
+    ~UnsetWriter() { pgvrrpd::log::set_syslog_writer(nullptr); }
+  } unset_writer;
+  if (struct stat st {}; fstat(STDERR_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+                                                            S_ISSOCK(st.st_mode)))
+    fcntl(STDERR_FILENO, F_SETFL, fcntl(STDERR_FILENO, F_GETFL) | O_NONBLOCK);
 
   pgvrrpd::log::info("pgvrrpd {} starting with {} (node {})", PGVRRPD_VERSION,
                      options->config_path,
