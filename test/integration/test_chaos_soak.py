@@ -80,18 +80,20 @@ def main(faults: int, seed: int, keep_lost_logs: bool = False) -> None:
         have = set(master.pg.psql("SELECT note FROM writes").splitlines())
         lost = [r for r in acked if r.note not in have]
         longest = max((g for _, g in w.outages()), default=0.0)
-        # Which fault each lost write preceded, and by how much: a write the
-        # asynchronous standby had not received when the fault came is lost
-        # when the old primary is rewound.
+        # Which fault each lost write followed, and by how much: a write
+        # acknowledged as the fault struck, before the asynchronous standby
+        # had it, is lost when the old primary is rewound (seen: within
+        # 0.1 s of a SIGSTOP of the primary's PostgreSQL, whose backend
+        # answered before its WAL sender sent the commit).
         by_fault = collections.Counter()
-        before_ms = []
+        after_ms = []
         details = []
         for r in lost:
             later = [(t, what) for t, what in injected if t >= r.end]
             earlier = [(t, what) for t, what in injected if t < r.end]
-            if later:
-                by_fault[f"{later[0][1]} (server {r.server})"] += 1
-                before_ms.append((later[0][0] - r.end) * 1000)
+            if earlier:
+                by_fault[f"{earlier[-1][1]} (server {r.server})"] += 1
+                after_ms.append((r.end - earlier[-1][0]) * 1000)
             # Wall-clock time, to find the write in the daemons' logs.
             wall = time.strftime("%H:%M:%S", time.localtime(time.time() - (time.monotonic() - r.end)))
             details.append(f"{r.note} on {r.server} acknowledged at {wall}"
@@ -114,10 +116,11 @@ def main(faults: int, seed: int, keep_lost_logs: bool = False) -> None:
               f"{sorted(converge_times)[len(converge_times) // 2]:.1f} s, worst "
               f"{max(converge_times):.1f} s; {elapsed / 60:.1f} min\n", flush=True)
         if lost:
-            before_ms.sort()
-            print(f"lost writes: acknowledged {before_ms[0]:.0f} to {before_ms[-1]:.0f} ms "
-                  f"(median {before_ms[len(before_ms) // 2]:.0f}) before the next fault; by "
-                  f"that fault: {dict(by_fault.most_common(12))}\n", flush=True)
+            after_ms.sort()
+            if after_ms:
+                print(f"lost writes: acknowledged {after_ms[0]:.0f} to {after_ms[-1]:.0f} ms "
+                      f"(median {after_ms[len(after_ms) // 2]:.0f}) after the fault before "
+                      f"them; by that fault: {dict(by_fault.most_common(12))}", flush=True)
             for line in details[:20]:
                 print(f"  lost: {line}")
             if keep_lost_logs:
