@@ -12,6 +12,11 @@
 #include "vrrpd/basics/log.h"
 
 namespace pgvrrpd {
+namespace {
+
+int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
 
 EventLoop::~EventLoop() {
   for (int fd : {epoll_fd_, signal_fd_})
@@ -109,9 +114,6 @@ void EventLoop::record_blind(TimePoint from, TimePoint to) {
   if (to - from < kBlindLogged) return;
   if (last_blind_log_ && to - *last_blind_log_ < kSlowTurnLogInterval) return;
   last_blind_log_ = to;
-  auto ms = [](Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  };
   log::warning("event loop: could not read its sockets for {} ms (the process was stopped, "
                "or a call blocked); reading them before any overdue timer ({} spells of {} ms or "
                "more so far)",
@@ -165,9 +167,6 @@ void EventLoop::account_turn(TimePoint started) {
   auto at = now();
   if (last_slow_turn_log_ && at - *last_slow_turn_log_ < kSlowTurnLogInterval) return;
   last_slow_turn_log_ = at;
-  auto ms = [](Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  };
   log::warning("event loop: one turn took {} ms (adverts and timers waited that long; "
                "{} turns of {} ms or more so far, the longest {} ms)",
                ms(took), slow_turns_, ms(kSlowTurn), ms(longest_turn_));
