@@ -91,7 +91,10 @@ void ExecChecker::on_output(Stream stream) {
 void ExecChecker::on_timeout() {
   if (!child_) return;
   timed_out_ = true;
-  child_->signal_group(SIGKILL);
+  if (Status killed = child_->signal_group(SIGKILL); !killed)
+    log::error("check {}: cannot kill the timed-out {}: {} (pgvrrpd needs CAP_KILL for a check "
+               "that runs as another user)",
+               name(), params_.argv[0], killed.message());
   // The failure counts now; the run stays "running" until it is reaped, so
   // the next interval does not start a second one beside it.
   result(false, fmt::format("{} timed out after {}, killed", params_.argv[0],
@@ -102,7 +105,9 @@ void ExecChecker::on_exit() {
   if (!child_ || !child_->exited()) return;  // spurious wakeup
   // Leftovers in its group go with it; the leader is a zombie until reap(),
   // so its group id cannot name anyone else's group yet.
-  child_->signal_group(SIGKILL);
+  if (Status killed = child_->signal_group(SIGKILL); !killed)
+    log::warning("check {}: cannot kill what {} left in its process group: {}", name(),
+                 params_.argv[0], killed.message());
   unwatch_all();
   std::unique_ptr<notify::Subprocess> child = std::move(child_);
   for (Stream stream : {Stream::out, Stream::err})

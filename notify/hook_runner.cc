@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <cerrno>
 #include <csignal>
 
 #include <fmt/ranges.h>
@@ -189,7 +190,7 @@ void HookRunner::on_timeout() {
                router(), hook_kind_name(running_->kind), seconds(config_.timeout),
                running_->child->pid());
   running_->timed_out = true;
-  running_->child->signal_group(SIGTERM);
+  signal_running(SIGTERM);
   grace_timer_.arm(loop_.now() + config_.kill_grace);
 }
 
@@ -197,7 +198,7 @@ void HookRunner::on_grace_over() {
   if (!running_) return;
   // Unconditional: children that ignore SIGTERM or outlived the hook's main
   // process are in the group too.
-  running_->child->signal_group(SIGKILL);
+  signal_running(SIGKILL);
   running_->killed = true;
   if (running_->main_exited) return finish();
   // Otherwise the pidfd reports the death, unless the process is stuck in
@@ -212,9 +213,14 @@ void HookRunner::on_death_wait_over() {
   timeout_timer_.disarm();
   grace_timer_.disarm();
   Subprocess* sub = run.child.get();
-  log::error("{}: {} (pid {}) still there {} after SIGKILL: stuck in the kernel (state D: a "
-             "dead disk, a hung NFS mount?); giving up on it so that the next hooks run",
-             router(), hook_kind_name(run.kind), sub->pid(), seconds(config_.death_wait));
+  if (run.kill_refused)
+    log::error("{}: {} (pid {}) could not be killed and still runs {} later; giving up on it "
+               "so that the next hooks run",
+               router(), hook_kind_name(run.kind), sub->pid(), seconds(config_.death_wait));
+  else
+    log::error("{}: {} (pid {}) still there {} after SIGKILL: stuck in the kernel (state D: a "
+               "dead disk, a hung NFS mount?); giving up on it so that the next hooks run",
+               router(), hook_kind_name(run.kind), sub->pid(), seconds(config_.death_wait));
   unwatch_all_of(*sub);
   // Its pidfd still tells when it ends, to reap it then.
   if (!loop_.watch(sub->pid_fd(), EPOLLIN, [this, sub](uint32_t) { reap_abandoned(sub); }))
@@ -231,6 +237,21 @@ void HookRunner::on_death_wait_over() {
   result.outcome = HookResult::Outcome::timed_out;
   report(result);
   start_next();
+}
+
+void HookRunner::signal_running(int signal) {
+  Status sent = running_->child->signal_group(signal);
+  if (sent) return;
+  running_->kill_refused = true;
+  // EPERM: the hook runs as hook_user and this process may not signal
+  // another user's processes; a timeout that cannot kill is no timeout.
+  log::error("{}: cannot stop {} (pid {}) with {}: {}{}", router(),
+             hook_kind_name(running_->kind), running_->child->pid(),
+             signal == SIGKILL ? "SIGKILL" : "SIGTERM", sent.message(),
+             sent.error_number() == EPERM
+                 ? " (pgvrrpd needs CAP_KILL to signal hooks that run as another user; "
+                   "see the systemd unit's CapabilityBoundingSet)"
+                 : "");
 }
 
 void HookRunner::reap_abandoned(Subprocess* sub) {

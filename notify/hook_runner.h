@@ -140,6 +140,7 @@ class HookRunner {
     bool timed_out = false;    // SIGTERM sent to the group
     bool killed = false;       // SIGKILL sent to the group
     bool main_exited = false;  // seen through the pidfd, not reaped yet
+    bool kill_refused = false;  // a signal to the group failed (EPERM)
     uint32_t lines_logged = 0;
     uint64_t lines_not_logged = 0;  // beyond kMaxLoggedLines
   };
@@ -155,6 +156,7 @@ class HookRunner {
   void on_timeout();
   void on_grace_over();
   void on_death_wait_over();
+  void signal_running(int signal);
   void reap_abandoned(Subprocess* sub);
   void finish();
   void unwatch_all();

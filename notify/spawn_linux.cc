@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 
@@ -194,10 +195,15 @@ ExitStatus Subprocess::reap() {
   return status;
 }
 
-void Subprocess::signal_group(int signal) {
-  if (!reaped_) kill(-pid_, signal);
+Status Subprocess::signal_group(int signal) {
+  if (reaped_ || kill(-pid_, signal) == 0) return Status::success();
+  // ESRCH: the whole group is gone already, which is what a kill wants.
+  if (errno == ESRCH) return Status::success();
+  return Status::from_errno(fmt::format("kill process group {}", pid_));
 }
 
-bool Subprocess::group_has_members() const { return kill(-pid_, 0) == 0; }
+bool Subprocess::group_has_members() const {
+  return kill(-pid_, 0) == 0 || errno == EPERM;
+}
 
 }  // namespace pgvrrpd::notify

@@ -74,9 +74,13 @@ class Subprocess {
   bool reaped() const { return reaped_; }
 
   // Sends `signal` to the child's whole process group. REQUIRES: !reaped().
-  void signal_group(int signal);
+  // Fails with EPERM when the hook runs as another user and the caller lacks
+  // CAP_KILL (a systemd unit that left it out): the caller must say so, as
+  // the hook then runs on past its timeout.
+  Status signal_group(int signal);
   // After reap(): whether processes the hook started remain in its group
-  // (only for a log line; the answer can be stale at once).
+  // (only for a log line; the answer can be stale at once). Members we may
+  // not signal (EPERM) count: they are there.
   bool group_has_members() const;
 
  private:

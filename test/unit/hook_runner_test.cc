@@ -5,9 +5,11 @@
 
 #include <doctest/doctest.h>
 #include <dirent.h>
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -321,6 +323,74 @@ TEST_CASE("hook runner: a hook that outlives SIGKILL is given up on, and the nex
   CHECK(log.count("the hook given up on (pid " + std::to_string(pid) +
                   ") has ended: killed by signal 9") == 1);
   CHECK(kill(pid, 0) == -1);
+}
+
+// Takes one capability out of this thread's effective set for its lifetime
+// (it stays permitted, so it comes back): pgvrrpd under a systemd unit
+// whose CapabilityBoundingSet lacks it.
+class EffectiveCapabilityDropped {
+ public:
+  explicit EffectiveCapabilityDropped(int cap) : cap_(cap) { change(false); }
+  ~EffectiveCapabilityDropped() { change(true); }
+  EffectiveCapabilityDropped(const EffectiveCapabilityDropped&) = delete;
+  EffectiveCapabilityDropped& operator=(const EffectiveCapabilityDropped&) = delete;
+
+ private:
+  void change(bool on) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    REQUIRE(syscall(SYS_capget, &header, data) == 0);
+    uint32_t bit = 1u << (cap_ % 32);
+    if (on)
+      data[cap_ / 32].effective |= bit;
+    else
+      data[cap_ / 32].effective &= ~bit;
+    REQUIRE(syscall(SYS_capset, &header, data) == 0);
+  }
+  int cap_;
+};
+
+TEST_CASE("hook runner: a hook it may not kill (no CAP_KILL) is reported, given up on, and "
+          "the next hooks run") {
+  if (geteuid() != 0) return;  // needs root to start a hook as another user
+  LogCapture log;
+  Fixture f;
+  f.config.timeout = 300ms;
+  f.config.kill_grace = 100ms;
+  f.config.death_wait = 300ms;
+  std::string pidfile = (f.dir / "other-user.pid").string();
+  // As hook_user = nobody would run it, through setpriv.
+  f.config.command(HookKind::fence) = f.script(
+      "other_user.sh",
+      "echo $$ > " + pidfile + "; exec /usr/bin/setpriv --reuid=65534 --regid=65534 "
+                               "--clear-groups /bin/sleep 100");
+  std::string ran = (f.dir / "ran").string();
+  f.config.command(HookKind::on_backup) = f.script("backup.sh", "touch " + ran);
+  auto runner = f.runner();
+  pid_t pid = 0;
+  {
+    EffectiveCapabilityDropped no_kill(CAP_KILL);
+    runner->run_hook(HookKind::fence, event(HookState::fault));
+    runner->transition(event(HookState::backup));
+    REQUIRE(f.run_until([&] { return runner->idle(); }));
+  }
+  REQUIRE(f.results.size() == 2);
+  const HookResult& unkillable = f.results[0];
+  pid = unkillable.pid;
+  CHECK(unkillable.outcome == Outcome::timed_out);
+  CHECK(unkillable.status.code == -1);
+  CHECK(f.results[1].success());
+  CHECK(fs::exists(ran));
+  std::string group = "kill process group " + std::to_string(pid) + ": Operation not permitted";
+  CHECK(log.count("cannot stop fence (pid " + std::to_string(pid) + ") with SIGTERM: " + group +
+                  " (pgvrrpd needs CAP_KILL") == 1);
+  CHECK(log.count("with SIGKILL: " + group) == 1);
+  CHECK(log.count("could not be killed and still runs 0.300s later") == 1);
+  CHECK(log.count("stuck in the kernel") == 0);
+  // Still running as nobody; with CAP_KILL back, the test ends it.
+  REQUIRE(kill(pid, 0) == 0);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  REQUIRE(f.run_until([&] { return runner->abandoned() == 0; }));
 }
 
 TEST_CASE("hook runner: transitions arriving while a hook runs supersede all but the newest") {
