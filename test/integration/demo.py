@@ -29,6 +29,7 @@ from pglab import PG_BIN  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 from processes import wait_until  # noqa: E402
 from replication import make_primary, make_standby, writers  # noqa: E402
+from systemd_unit import setpriv_prefix, unit_capabilities  # noqa: E402
 from writer import Writer  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -47,7 +48,8 @@ def node_config(name, node, hooks):
             (r"hook_env = PGDATA=\S+", f"hook_env = PGDATA={node.datadir}"),
             (r"hook_env = PGHOST=\S+", f"hook_env = PGHOST={node.sockdir}\nhook_env = PGUSER=postgres"),
             (r"hook_env = REPLICATION_USER=\S+", "hook_env = REPLICATION_USER=postgres"),
-            # the lab runs plain pg_ctl clusters, not Debian's pg_ctlcluster
+            # the lab's servers are no systemd units: the hooks (as root,
+            # as in the examples) start and stop them with pg_ctl
             (r"hook_env = PG_(START|STOP)_COMMAND=.*\n", ""),
             (r"\[check pg\]\n", "[check pg]\n"),
             (r"(\[check pg\][^\[]*?)interval = 1\ntimeout = 3", r"\1interval = 0.1\ntimeout = 0.3"),
@@ -61,8 +63,10 @@ def node_config(name, node, hooks):
 
 
 def start_daemon(host, text):
+    """As the systemd unit runs it: root with only the unit's capabilities."""
     d = PgvrrpdNode(host)
     d.fixed_text = text
+    d.prefix = setpriv_prefix(unit_capabilities())
     return d.start()
 
 

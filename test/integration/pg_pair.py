@@ -24,6 +24,7 @@ from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
 from replication import make_primary, make_standby, wait_caught_up
+from systemd_unit import setpriv_prefix, unit_capabilities
 from two_primaries import TwoPrimariesProbe
 from writer import FAST, Writer
 
@@ -63,7 +64,7 @@ class HookDir(ScriptDir):
 
     def __init__(self, lab: Lab):
         hooks = {}
-        for name in ("promote", "fence", "rejoin"):
+        for name in ("promote", "fence", "rejoin", "as_owner.sh"):
             with open(os.path.join(HOOKS, name)) as f:
                 hooks[name] = f.read()
         super().__init__(lab, "pgvrrpd-hooks-", hooks)
@@ -86,10 +87,13 @@ class PgPair:
     def __init__(self, lab: Lab, advert_interval: float = 0.1, pg_interval: float = 0.1,
                  max_lag: str | None = None, witness: bool = False,
                  n1_hook_env: tuple[str, ...] = (), pgvrrpd_bin: str | None = None,
-                 peer_keys: bool = True):
+                 peer_keys: bool = True, under_unit: bool = False):
         """n1_hook_env: more hook_env lines for n1 (a test's own stop command,
         say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
-        --baseline runs an older build)."""
+        --baseline runs an older build). under_unit: the daemons run as the
+        systemd unit runs them (root with only its capabilities) and the
+        hooks as root, as in the example configs (they run PostgreSQL's
+        programs as the owner of PGDATA)."""
         self.lab = lab
         self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")
@@ -108,7 +112,8 @@ class PgPair:
                             track="pg, witness" if witness else "pg",
                             on_master=self.hooks.hook("promote"),
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
-                            auto_rejoin=True, hook_user="postgres", hook_timeout=60,
+                            auto_rejoin=True, hook_user="root" if under_unit else "postgres",
+                            hook_timeout=60,
                             hook_env=[f"PGDATA={node.datadir}", f"PGBIN={PG_BIN}",
                                       f"PGHOST={node.sockdir}", f"PGPORT={node.port}",
                                       "PGUSER=postgres", "REPLICATION_USER=postgres",
@@ -126,6 +131,8 @@ class PgPair:
                          interval=pg_interval, timeout=0.3)
             if max_lag:
                 check["max_lag"] = max_lag
+            if under_unit:
+                d.prefix = setpriv_prefix(unit_capabilities())
             d.add_check("pg", **check)
             if witness:
                 d.add_check("witness", type="ping", target="198.51.100.254",

@@ -175,8 +175,12 @@ class PgNode:
         self._uid, self._gid = pw.pw_uid, pw.pw_gid
         # The lab temp dir is root's 0700 mkdtemp: let postgres traverse it.
         os.chmod(self.lab.tmpdir, 0o711)
-        os.makedirs(self.dir, mode=0o700, exist_ok=False)
+        os.makedirs(self.dir, exist_ok=False)
         os.chown(self.dir, self._uid, self._gid)
+        # The socket directory, open to others as Debian's /run/postgresql
+        # is: pgvrrpd under its systemd unit (root without
+        # CAP_DAC_OVERRIDE) connects through it. The data dir stays 0700.
+        os.chmod(self.dir, 0o755)
         self._write(os.path.join(self.dir, "node.conf"),
                     f"# pglab: settings of node {self.name} only\n"
                     f"listen_addresses = '{self.listen}'\n"

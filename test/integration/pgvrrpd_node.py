@@ -36,6 +36,9 @@ class PgvrrpdNode:
         self.binary = binary or PGVRRPD_BIN
         self.peer_keys = peer_keys
         self.env: dict | None = None  # added to the daemon's environment
+        # Put before the daemon's command (systemd_unit.setpriv_prefix: the
+        # unit's capabilities).
+        self.prefix: list[str] = []
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
@@ -110,7 +113,8 @@ class PgvrrpdNode:
         self.starts += 1
         # One log file per run, so transitions() sees this run only.
         PgvrrpdNode.runs += 1
-        self.proc = self.host.spawn([self.binary, "-f", self.ini_path, "--log", "stderr"],
+        self.proc = self.host.spawn([*self.prefix, self.binary, "-f", self.ini_path,
+                                     "--log", "stderr"],
                                     f"{self.name}-pgvrrpd-{PgvrrpdNode.runs}", env=self.env)
         return self
 

@@ -9,7 +9,11 @@ Between the stale server's start and the fence (pgvrrpd must first hear
 the master) it takes writes on its real IP: the test measures that window
 and checks that two writable servers are never seen once it has passed;
 see "Failover policy" in pgvrrpd(8) for why PostgreSQL should not be
-started at boot on a pgvrrpd node."""
+started at boot on a pgvrrpd node.
+
+Both daemons run as the systemd unit runs them (root with only the unit's
+capabilities), with the hooks as root as in the example configs: promote,
+fence and rejoin then run PostgreSQL's programs as the owner of PGDATA."""
 import time
 
 from addrwatch import AddressWatcher
@@ -23,7 +27,7 @@ from runner import run_test
 
 def main():
     with Lab("pg_failback") as lab:
-        pair = PgPair(lab)
+        pair = PgPair(lab, under_unit=True)
         pair.start()
         w = pair.writer()
         # The whole n1 goes away; n2 takes over.
@@ -58,6 +62,7 @@ def main():
         if pair.d2.state() != "MASTER" or len(pair.d2.transitions()) != 2:
             raise LabError(f"n2 flapped: {pair.d2.transitions()}")
         hooks1 = pair.hook_lines(pair.d1)
+        log("n1's hooks:\n  " + "\n  ".join(hooks1))
         order = [h for h in hooks1 if " started " in h]
         kinds = [h.split(": ")[1].split(" ")[0] for h in order]
         if kinds[:2] != ["fence", "rejoin"]:

@@ -7,6 +7,7 @@ stops a stale primary; rejoin turns it into a streaming standby of the new
 primary, by pg_rewind and, when that cannot work, by pg_basebackup; it
 refuses a foreign cluster and a directory that is not a data directory."""
 import os
+import pwd
 import shutil
 import tempfile
 
@@ -15,19 +16,26 @@ from pglab import PG_BIN
 from processes import LabError, log, timed
 from replication import make_primary, make_standby, writers
 from runner import run_test
+from systemd_unit import setpriv_prefix, unit_capabilities
 from writer import probe_write
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
 
-def run_hook(node, name, state, extra_env=None, check=True):
+def run_hook(node, name, state, extra_env=None, check=True, as_root=False):
+    """As hook_user = postgres, or (as_root) as the example configs and the
+    systemd unit run them: root with only the unit's capabilities."""
     env = {"PGBIN": PG_BIN, "PGDATA": node.datadir, "PGHOST": node.sockdir,
            "PGPORT": str(node.port), "PGUSER": "postgres",
            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(extra_env or {})}
     cmd = ["env", "-i", *[f"{k}={v}" for k, v in env.items()],
            os.path.join(HOOK_DIR, name), "INSTANCE", "pg", state, "100"]
-    cp = node.run_as_postgres(cmd, timeout=120, check=False)
-    log(f"hook {name} on {node.host.short} exited {cp.returncode}: "
+    if as_root:
+        cp = node.host.run([*setpriv_prefix(unit_capabilities()), *cmd], timeout=120,
+                           check=False)
+    else:
+        cp = node.run_as_postgres(cmd, timeout=120, check=False)
+    log(f"hook {name}{' as root' if as_root else ''} on {node.host.short} exited {cp.returncode}: "
         f"{(cp.stdout + cp.stderr).strip()}")
     if check and cp.returncode != 0:
         raise LabError(f"hook {name} on {node.host.short} failed with {cp.returncode}")
@@ -41,7 +49,7 @@ def main():
     HOOK_DIR = tempfile.mkdtemp(prefix="pgvrrpd-hooks-")
     os.chmod(HOOK_DIR, 0o755)
     try:
-        for name in ("promote", "fence", "rejoin"):
+        for name in ("promote", "fence", "rejoin", "as_owner.sh"):
             shutil.copy(os.path.join(HOOKS, name), HOOK_DIR)
         scenario()
     finally:
@@ -137,6 +145,61 @@ def scenario():
         check_standby_of(p, s, later.id)
         check_config_kept(p)
         log(f"rejoin hook (pg_basebackup fallback): {t.ms:.0f} ms")
+
+        as_root(p, s, cl, env)
+
+
+def as_root(p, s, cl, env):
+    """The example configs' way: hook_user = root under the systemd unit
+    (no CAP_DAC_OVERRIDE: root cannot look into PGDATA), the server started
+    and stopped by commands (systemctl there; here scripts that say which
+    user ran them). PostgreSQL's programs must run as the owner of PGDATA."""
+    commands = tempfile.mkdtemp(prefix="pgvrrpd-commands-")
+    os.chmod(commands, 0o755)
+    stop = os.path.join(commands, "stop")
+    start = os.path.join(commands, "start")
+    with open(stop, "w") as f:
+        # Like `systemctl stop` of a unit that does not run this server
+        # (started by hand): succeeds, stops nothing.
+        f.write("#!/bin/sh\necho \"stop command ran as uid $(id -u)\"\n")
+    with open(start, "w") as f:
+        # Like `systemctl start`: root asks, the server runs as postgres.
+        f.write(f"#!/bin/sh\necho \"start command ran as uid $(id -u)\"\n"
+                f"exec setpriv --reuid=postgres --regid=postgres --init-groups "
+                f"{PG_BIN}/pg_ctl start -D \"$PGDATA\" -w -t 60 -l \"$PGDATA/start.log\" "
+                f">/dev/null\n")
+    for path in (stop, start):
+        os.chmod(path, 0o755)
+    commands_env = {**env, "PG_STOP_COMMAND": stop, "PG_START_COMMAND": start}
+    try:
+        # promote as root: psql as postgres. p (a standby) becomes a
+        # second primary beside s, the stale one to fence.
+        run_hook(p, "promote", "MASTER", as_root=True)
+        if p.is_in_recovery():
+            raise LabError("promote as root left n1 in recovery")
+        # fence: the stop command stops nothing; the hook sees the server
+        # still running and stops it with pg_ctl.
+        cp = run_hook(p, "fence", "BACKUP", commands_env, as_root=True)
+        if "stop command ran as uid 0" not in cp.stdout or \
+                "still runs after PG_STOP_COMMAND" not in cp.stderr:
+            raise LabError(f"fence as root: {cp.stdout} {cp.stderr}")
+        if p.proc.wait(30) is None or writers([p, s]) != [s]:
+            raise LabError("fence as root did not stop n1")
+        # rejoin: the data work as postgres, then the start command as root.
+        before = probe_write(cl, [s], note="before rejoin as root")
+        cp = run_hook(p, "rejoin", "BACKUP", commands_env, as_root=True)
+        if "rewound from" not in cp.stdout or "start command ran as uid 0" not in cp.stdout:
+            raise LabError(f"rejoin as root: {cp.stdout} {cp.stderr}")
+        check_standby_of(p, s, before.id)
+        check_config_kept(p)
+        owners = {os.stat(os.path.join(root, name)).st_uid
+                  for root, dirs, files in os.walk(p.datadir) for name in dirs + files}
+        if owners != {pwd.getpwnam("postgres").pw_uid}:
+            raise LabError(f"after the hooks as root, PGDATA holds files of uids {owners}")
+        log("as root under the unit's capabilities: promote, fence (its stop command "
+            "stopped nothing: pg_ctl did), rejoin (pg_rewind as postgres, start command as root)")
+    finally:
+        shutil.rmtree(commands)
 
 
 HBA_MARK = "# this node's own pg_hba.conf\n"

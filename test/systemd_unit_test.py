@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""packaging/pgvrrpd.service against the code and the example configs:
+systemd-analyze verify passes; every capability it grants is explained in
+a comment (integration: unit_capabilities shows each is needed and that
+the set is enough); TimeoutStopSec outlasts the longest hook_timeout of
+the examples (pgvrrpd lets a running hook finish at stop); PostgreSQL is
+not left in pgvrrpd's cgroup: the examples start and stop it through its
+own unit, and KillMode is not weakened. Needs no root and no network."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration"))
+from systemd_unit import UNIT, service_settings, unit_capabilities  # noqa: E402
+
+BIN = os.environ["PGVRRPD_BIN"]
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+failures = []
+
+
+def expect(what, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(f"{what}: {detail}")
+
+
+def seconds(value: str) -> float:
+    """A systemd time span as used here ("630", "10min", "1min 30s")."""
+    units = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hr": 3600}
+    total = 0.0
+    for number, unit in re.findall(r"([\d.]+)\s*([a-z]*)", value):
+        total += float(number) * units[unit]
+    return total
+
+
+def ini_values(path: str, key: str) -> list[str]:
+    with open(path) as f:
+        return re.findall(rf"(?m)^{key}\s*=\s*(.*?)\s*$", f.read())
+
+
+with open(UNIT) as f:
+    unit_text = f.read()
+settings = service_settings()
+
+# verify: the installed path of the daemon replaced by the built one (the
+# unit is checked before anything is installed); man pages are checked by
+# the package test, where they are installed.
+work = tempfile.mkdtemp()
+try:
+    copy = os.path.join(work, "pgvrrpd.service")
+    with open(copy, "w") as f:
+        f.write(unit_text.replace("/usr/sbin/pgvrrpd", os.path.abspath(BIN)))
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", copy],
+                       capture_output=True, text=True, timeout=60)
+    expect("systemd-analyze verify passes", r.returncode == 0 and not r.stderr.strip(),
+           f"exit {r.returncode}: {r.stdout}{r.stderr}")
+finally:
+    shutil.rmtree(work)
+
+caps = unit_capabilities()
+expect("the unit limits capabilities", bool(caps), "no CapabilityBoundingSet")
+comments = "\n".join(line for line in unit_text.splitlines() if line.lstrip().startswith("#"))
+for cap in caps:
+    expect(f"{cap} is explained in a comment", cap in comments)
+expect("no AmbientCapabilities (pgvrrpd runs as root: they would only reach the hooks)",
+       "AmbientCapabilities" not in settings)
+expect("pgvrrpd runs as root (no User=): it needs the capabilities of its bounding set",
+       "User" not in settings)
+
+kill_mode = (settings.get("KillMode") or ["control-group"])[-1]
+expect("KillMode is control-group (hooks do not outlive the unit)",
+       kill_mode == "control-group", kill_mode)
+
+stop_timeout = seconds((settings.get("TimeoutStopSec") or ["90"])[-1])
+for node in ("n1", "n2"):
+    ini = os.path.join(TOP, "etc", f"{node}.ini")
+    hook_timeout = max((float(v) for v in ini_values(ini, "hook_timeout")), default=60.0)
+    expect(f"TimeoutStopSec ({stop_timeout:g} s) outlasts etc/{node}.ini's hook_timeout "
+           f"({hook_timeout:g} s)", stop_timeout > hook_timeout)
+    env = dict(v.split("=", 1) for v in ini_values(ini, "hook_env"))
+    users = ini_values(ini, "hook_user")
+    for command in ("PG_START_COMMAND", "PG_STOP_COMMAND"):
+        expect(f"etc/{node}.ini: {command} goes through PostgreSQL's own unit",
+               env.get(command, "").startswith("/usr/bin/systemctl "), env.get(command))
+    expect(f"etc/{node}.ini: hook_user is root (systemctl start/stop needs it)",
+           users == ["root"], users)
+
+if failures:
+    print("\n".join(failures), file=sys.stderr)
+    sys.exit(1)
