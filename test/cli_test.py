@@ -100,6 +100,30 @@ expect("no config file: exit 2", r.returncode == 2 and "-f FILE" in r.stderr, r.
 r = run("-f", os.path.join(TOP, "etc", "n1.ini"), "--log", "journal")
 expect("bad --log value: exit 2", r.returncode == 2 and "--log" in r.stderr, r.stderr)
 
+# --pre-start (the ExecStartPre of PostgreSQL's unit); the decision against
+# real servers is integration: pg_pre_start.
+r = run("--pre-start", "--wait", "soon", "-f", "x.ini")
+expect("--pre-start --wait needs seconds: exit 2",
+       r.returncode == 2 and "--wait takes seconds, 0..3600" in r.stderr, r.stderr)
+r = run("--check-config", "--pre-start", "-f", "x.ini")
+expect("--check-config with --pre-start: exit 2", r.returncode == 2, r.stderr)
+with tempfile.TemporaryDirectory() as tmp:
+    plain = os.path.join(tmp, "plain.ini")
+    with open(plain, "w") as f:
+        f.write("[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n"
+                "peer = 198.51.100.12\n")
+    r = run("--pre-start", "-f", plain)
+    expect("--pre-start without a postgres check: nothing to compare, exit 0",
+           r.returncode == 0 and "nothing to compare with" in r.stderr, r.stderr)
+    no_pgdata = os.path.join(tmp, "no-pgdata.ini")
+    with open(no_pgdata, "w") as f:
+        f.write("[router pg]\ninterface = eth0\nvrid = 51\nvirtual_ip = 198.51.100.100/24\n"
+                "peer = 198.51.100.12\ntrack = pg\n[check pg]\ntype = postgres\n"
+                "conninfo = host=/run/postgresql\npeer_conninfo = host=198.51.100.12\n")
+    r = run("--pre-start", "--wait", "0", "-f", no_pgdata)
+    expect("--pre-start without hook_env PGDATA: refused, exit 1",
+           r.returncode == 1 and "hook_env PGDATA= is needed" in r.stderr, r.stderr)
+
 if failures:
     print(f"{len(failures)} failed:\n" + "\n".join(failures))
     sys.exit(1)

@@ -88,6 +88,16 @@ for node in ("n1", "n2"):
     expect(f"etc/{node}.ini: hook_user is root (systemctl start/stop needs it)",
            users == ["root"], users)
 
+# The drop-in for PostgreSQL's unit runs --pre-start on the config the
+# daemon's unit uses.
+with open(os.path.join(TOP, "packaging", "postgresql-pgvrrpd.conf")) as f:
+    dropin = [l.strip() for l in f if l.strip() and not l.lstrip().startswith("#")]
+config = re.search(r"-f (\S+)", settings["ExecStart"][-1]).group(1)
+expect("the PostgreSQL drop-in runs pgvrrpd --pre-start on the daemon's config",
+       dropin[:1] == ["[Service]"] and len(dropin) == 2 and
+       re.fullmatch(rf"ExecStartPre=/usr/sbin/pgvrrpd --pre-start( --wait \d+)? -f {config}",
+                    dropin[1]) is not None, dropin)
+
 if failures:
     print("\n".join(failures), file=sys.stderr)
     sys.exit(1)

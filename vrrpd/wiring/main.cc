@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/wiring/daemon.h"
 #include "vrrpd/wiring/daemon_edge_linux.h"
+#include "vrrpd/wiring/pre_start.h"
 #include "vrrpd/edge/syslog_socket_linux.h"
 #include "vrrpd/basics/log.h"
 
@@ -27,11 +30,14 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: pgvrrpd -f FILE [--log stderr|syslog] [--debug]\n"
     "       pgvrrpd --check-config -f FILE\n"
+    "       pgvrrpd --pre-start [--wait SECONDS] -f FILE\n"
     "       pgvrrpd --version\n";
 
 struct Options {
   std::string config_path;
   bool check_only = false;
+  bool pre_start = false;
+  std::chrono::milliseconds pre_start_wait = std::chrono::seconds(30);
   bool debug = false;
   std::optional<pgvrrpd::log::Sink> sink;
 };
@@ -48,6 +54,18 @@ std::optional<Options> parse_options(int argc, char** argv) {
       o.config_path = v;
     } else if (arg == "--check-config" || arg == "-t") {
       o.check_only = true;
+    } else if (arg == "--pre-start") {
+      o.pre_start = true;
+    } else if (arg == "--wait") {
+      const char* v = value();
+      char* end = nullptr;
+      errno = 0;
+      double seconds = v ? std::strtod(v, &end) : -1;
+      if (!v || end == v || *end != '\0' || errno != 0 || !(seconds >= 0 && seconds <= 3600)) {
+        std::fprintf(stderr, "pgvrrpd: --wait takes seconds, 0..3600\n");
+        return std::nullopt;
+      }
+      o.pre_start_wait = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
     } else if (arg == "--log") {
       const char* v = value();
       if (v && std::strcmp(v, "stderr") == 0) {
@@ -72,6 +90,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
       std::fprintf(stderr, "pgvrrpd: unknown argument '%s'\n%s", argv[i], kUsage.data());
       return std::nullopt;
     }
+  }
+  if (o.check_only && o.pre_start) {
+    std::fprintf(stderr, "pgvrrpd: --check-config and --pre-start do not go together\n");
+    return std::nullopt;
   }
   if (o.config_path.empty()) {
     std::fprintf(stderr, "pgvrrpd: a configuration file is required (-f FILE)\n%s", kUsage.data());
@@ -113,6 +135,7 @@ int main(int argc, char** argv) {
     std::printf("configuration OK\n");
     return 0;
   }
+  if (options->pre_start) return pgvrrpd::run_pre_start(loaded.config, options->pre_start_wait);
 
   // A hook, journald or a peer that closes its end of a pipe or socket must
   // cost one failed write (EPIPE), never the daemon. Hooks get the default
