@@ -70,6 +70,11 @@ expect("no AmbientCapabilities (pgvrrpd runs as root: they would only reach the 
 expect("pgvrrpd runs as root (no User=): it needs the capabilities of its bounding set",
        "User" not in settings)
 
+expect("Type=notify (pgvrrpd sends READY=1, STATUS=, STOPPING=1)",
+       settings.get("Type") == ["notify"], settings.get("Type"))
+watchdog = seconds((settings.get("WatchdogSec") or ["0"])[-1])
+expect("WatchdogSec is set (pings from the event loop)", watchdog > 0, watchdog)
+
 kill_mode = (settings.get("KillMode") or ["control-group"])[-1]
 expect("KillMode is control-group (hooks do not outlive the unit)",
        kill_mode == "control-group", kill_mode)

@@ -142,7 +142,57 @@ Status Daemon::start() {
   for (auto& [name, check] : checks_) check->start();
   for (auto& [name, link] : link_checks_)
     if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
+  start_systemd_notifications();
   return Status::success();
+}
+
+void Daemon::start_systemd_notifications() {
+  if (systemd_ == nullptr || !systemd_->active()) return;
+  for (auto& r : routers_) r->set_change_listener([this] { on_router_change(); });
+  if (auto interval = systemd_->watchdog()) {
+    // Twice per WatchdogSec, as sd_watchdog_enabled(3) advises. From a
+    // timer of this loop: while the loop is stuck, no ping goes out.
+    watchdog_ = std::make_unique<PeriodicTimer>(
+        loop_, std::chrono::duration_cast<Duration>(*interval) / 2,
+        [this] { notify_systemd("WATCHDOG=1"); });
+    watchdog_->start();
+  }
+  on_router_change();
+}
+
+void Daemon::on_router_change() {
+  // Cheap when nothing changed: this runs after every advert.
+  bool changed = notified_states_.size() != routers_.size();
+  for (size_t i = 0; !changed && i < routers_.size(); ++i)
+    changed = notified_states_[i] != routers_[i]->router().state();
+  // Decided: master once, heard a master, FAULT, or held back by the
+  // takeover guard (which may last). Until then systemd waits in
+  // "activating", and units ordered after pgvrrpd wait with it.
+  bool ready = std::all_of(routers_.begin(), routers_.end(), [](const auto& r) {
+    const vrrp::Router& router = r->router();
+    return router.decided() || router.state() == vrrp::State::fault || router.takeover_held();
+  });
+  if (!changed && (ready_sent_ || !ready)) return;
+  notified_states_.clear();
+  std::string status = "STATUS=";
+  for (size_t i = 0; i < routers_.size(); ++i) {
+    notified_states_.push_back(routers_[i]->router().state());
+    status += fmt::format("{}{} {}", i ? ", " : "", routers_[i]->config().params.name,
+                          vrrp::state_name(notified_states_.back()));
+  }
+  if (ready && !ready_sent_) {
+    ready_sent_ = true;
+    status = "READY=1\n" + status;
+  }
+  notify_systemd(status);
+}
+
+void Daemon::notify_systemd(const std::string& message) {
+  if (systemd_ == nullptr) return;
+  auto sent = systemd_->send(message);
+  if (sent || systemd_failed_) return;
+  systemd_failed_ = true;
+  log::warning("cannot notify systemd: {} (logged once)", sent.message());
 }
 
 Status Daemon::start_hooks() {
@@ -257,6 +307,7 @@ void Daemon::on_signal(int signal) {
     case SIGINT:
       if (shutdown_timer_) break;  // already stopping
       log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      notify_systemd("STOPPING=1");
       for (auto& r : routers_) r->shutdown();
       stop_when_settled();
       break;

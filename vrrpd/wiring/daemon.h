@@ -17,8 +17,10 @@
 #include "vrrpd/core/receive_filter.h"
 #include "vrrpd/edge/announcer.h"
 #include "vrrpd/edge/netlink.h"
+#include "vrrpd/edge/systemd_notify_linux.h"
 #include "vrrpd/edge/vrrp_socket.h"
 #include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/loop/periodic_timer.h"
 #include "vrrpd/wiring/daemon_edge.h"
 #include "vrrpd/wiring/router_runtime.h"
 
@@ -43,6 +45,12 @@ class Daemon {
   uint64_t dropped(vrrp::Reject reason) const { return dropped_[static_cast<size_t>(reason)]; }
   // nullptr when no router has that name.
   const RouterRuntime* find_router(std::string_view name) const;
+  // systemd's notifications (Type=notify, WatchdogSec), when pgvrrpd runs
+  // under it: READY=1 once every router has decided its initial role,
+  // STATUS= with the routers' states, STOPPING=1, WATCHDOG=1 from the event
+  // loop only (a stuck loop stops the pings and systemd restarts pgvrrpd).
+  // Before start(); `notify` must outlive the Daemon.
+  void set_systemd(const SystemdNotify* notify) { systemd_ = notify; }
 
  private:
   // The routers of one interface and family share one socket and announcer.
@@ -73,6 +81,9 @@ class Daemon {
   void on_signal(int signal);
   void stop_when_settled();
   void log_statistics() const;
+  void start_systemd_notifications();
+  void on_router_change();
+  void notify_systemd(const std::string& message);
 
   Config config_;
   EventLoop& loop_;
@@ -90,6 +101,11 @@ class Daemon {
   std::array<uint64_t, static_cast<size_t>(vrrp::Reject::count_)> dropped_{};
   std::array<TimePoint, static_cast<size_t>(vrrp::Reject::count_)> last_drop_log_{};
   uint64_t received_ = 0;
+  const SystemdNotify* systemd_ = nullptr;
+  bool ready_sent_ = false;
+  bool systemd_failed_ = false;  // one warning, not one per message
+  std::vector<vrrp::State> notified_states_;
+  std::unique_ptr<PeriodicTimer> watchdog_;
 };
 
 }  // namespace pgvrrpd

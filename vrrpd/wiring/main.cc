@@ -23,6 +23,7 @@
 #include "vrrpd/wiring/daemon_edge_linux.h"
 #include "vrrpd/wiring/pre_start.h"
 #include "vrrpd/edge/syslog_socket_linux.h"
+#include "vrrpd/edge/systemd_notify_linux.h"
 #include "vrrpd/basics/log.h"
 
 namespace {
@@ -170,9 +171,15 @@ int main(int argc, char** argv) {
     pgvrrpd::log::warning("ignoring the environment variables {}, which libpq would read "
                           "(unset): connection settings come from the configuration alone",
                           fmt::join(dropped_pg_env, ", "));
+  auto systemd = pgvrrpd::SystemdNotify::from_environment();
+  if (!systemd) {
+    pgvrrpd::log::error("cannot start: {}", systemd.status().message());
+    return 1;
+  }
   pgvrrpd::EventLoop loop;  // on the steady clock
   pgvrrpd::LinuxDaemonEdge edge;
   pgvrrpd::Daemon daemon(std::move(loaded.config), loop, edge);
+  daemon.set_systemd(&*systemd);
   if (auto s = daemon.start(); !s) {
     pgvrrpd::log::error("cannot start: {}", s.message());
     return 1;

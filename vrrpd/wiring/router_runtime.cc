@@ -69,6 +69,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
     return a.kind == vrrp::Action::Kind::send_advert;
   });
   if (!only_adverts) policy_.reevaluate();
+  if (change_listener_) change_listener_();
 }
 
 void RouterRuntime::warn_limited(const std::string& message) {

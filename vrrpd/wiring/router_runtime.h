@@ -3,6 +3,8 @@
 // netlink, ARP/ND announcements), with the timers those need.
 #pragma once
 
+#include <functional>
+
 #include <memory>
 
 #include "vrrpd/config/config.h"
@@ -48,6 +50,11 @@ class RouterRuntime {
   bool removing_vips() const { return vips_.removing(); }
   // Checks, hooks and the failover policy of this router.
   RouterPolicy& policy() { return policy_; }
+  // Called after every protocol step (an advert, a timer, a check's
+  // verdict): the daemon's systemd status follows the routers' states.
+  void set_change_listener(std::function<void()> listener) {
+    change_listener_ = std::move(listener);
+  }
   const RouterConfig& config() const { return config_; }
 
  private:
@@ -64,7 +71,8 @@ class RouterRuntime {
   const RouterConfig& config_;
   vrrp::Router router_;
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
-  VipKeeper vips_;         // adds, refreshes and removes the VIPs
+  VipKeeper vips_;
+  std::function<void()> change_listener_;         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   Timer vip_fault_clear_;  // ends the FAULT a failed VIP add caused
   uint32_t announcements_left_ = 0;
