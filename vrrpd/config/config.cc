@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <span>
 
 #include "vrrpd/config/config_check_section.h"
 #include "vrrpd/config/config_ini.h"
@@ -284,6 +285,16 @@ ConfigResult load_config(const std::string& path, const ConfigValidators& valida
     return result;
   }
   return parse_config(text, path, validators);
+}
+
+std::vector<std::string_view> accepted_keys(std::string_view section) {
+  std::span<const config::KeyRule> rules;
+  if (section == "global") rules = kGlobalKeys;
+  if (section == "router") rules = config::router_key_rules();
+  if (section == "check") rules = config::check_key_rules();
+  std::vector<std::string_view> names;
+  for (const auto& rule : rules) names.push_back(rule.name);
+  return names;
 }
 
 }  // namespace pgvrrpd

@@ -178,6 +178,11 @@ using CommandValidator = std::function<std::string(const CommandConfig& command)
 std::vector<ConfigError> validate_commands(const Config& config, std::string_view file_name,
                                            const CommandValidator& validate);
 
+// Every key a section accepts: `section` is "global", "router" or "check"
+// (empty for anything else). For the test that pgvrrpd.ini(5) documents
+// each one.
+std::vector<std::string_view> accepted_keys(std::string_view section);
+
 // The effective configuration as ini text with every default spelled out,
 // in a fixed order; parse_config() of it gives the same Config. For
 // --check-config output and the golden tests.

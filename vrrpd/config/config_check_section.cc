@@ -200,5 +200,7 @@ CheckConfig parse_check_section(const IniSection& section, std::string name,
   return check;
 }
 
+std::span<const KeyRule> check_key_rules() { return kCheckKeys; }
+
 }  // namespace config
 }  // namespace pgvrrpd

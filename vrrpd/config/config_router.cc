@@ -515,4 +515,6 @@ CheckedRouter parse_router_section(const IniSection& section, std::string name,
   return out;
 }
 
+std::span<const KeyRule> router_key_rules() { return kRouterKeys; }
+
 }  // namespace pgvrrpd::config

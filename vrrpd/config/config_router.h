@@ -65,6 +65,9 @@ struct CheckedRouter {
   bool identity_known = false;
 };
 
+// The keys a [router NAME] section accepts.
+std::span<const KeyRule> router_key_rules();
+
 // Checks every key of a [router NAME] section and their combinations.
 CheckedRouter parse_router_section(const IniSection& section, std::string name,
                            std::string_view label, const Reporter& report);
