@@ -54,6 +54,8 @@ class Checker {
   virtual ~Checker() = default;
   const std::string& name() const { return name_; }
   bool passing() const { return passing_; }
+  // The reason given with the last verdict ("" before the first one).
+  const std::string& reason() const { return reason_; }
   void set_listener(Listener listener) { listener_ = std::move(listener); }
 
   // Starts checking (arms timers, opens sockets). Results arrive later
@@ -65,12 +67,14 @@ class Checker {
   // Subclasses call this with each verdict change.
   void report(bool passing, const std::string& reason) {
     passing_ = passing;
+    reason_ = reason;
     if (listener_) listener_(passing, reason);
   }
 
  private:
   std::string name_;
   bool passing_ = false;
+  std::string reason_;
   Listener listener_;
 };
 

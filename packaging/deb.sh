@@ -19,10 +19,12 @@ stage=$build/deb/pgvrrpd_${version}_$arch
 rm -rf "$build/deb"
 mkdir -p "$stage/DEBIAN"
 
-install -D -m 0755 "$build/pgvrrpd" "$stage/usr/sbin/pgvrrpd"
-# What dh_strip does: the debug info stays in build/.
-strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-  "$stage/usr/sbin/pgvrrpd"
+for program in pgvrrpd pgvrrpctl; do
+  install -D -m 0755 "$build/$program" "$stage/usr/sbin/$program"
+  # What dh_strip does: the debug info stays in build/.
+  strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+    "$stage/usr/sbin/$program"
+done
 for hook in promote fence rejoin; do
   install -D -m 0755 "$top/notify/hooks/$hook" "$stage/usr/lib/pgvrrpd/hooks/$hook"
 done
@@ -53,7 +55,7 @@ chmod 0644 "$docs/copyright"
   echo " -- pgvrrpd developers <pgvrrpd@example.org>  $(date -R -d @"${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || date +%s)}")"
 } | gzip -9n >"$docs/changelog.gz"
 chmod 0644 "$docs/changelog.gz"
-for page in pgvrrpd.8 pgvrrpd.ini.5; do
+for page in pgvrrpd.8 pgvrrpd.ini.5 pgvrrpctl.8; do
   section=${page##*.}
   mkdir -p "$stage/usr/share/man/man$section"
   gzip -9n <"$top/packaging/man/$page" >"$stage/usr/share/man/man$section/$page.gz"
@@ -62,7 +64,7 @@ done
 
 # Shared-library dependencies, as dh_shlibdeps finds them.
 shlibs=$(cd "$build/deb" && mkdir -p debian && printf 'Source: pgvrrpd\n\nPackage: pgvrrpd\nArchitecture: any\n' \
-  >debian/control && dpkg-shlibdeps -O -e"$stage/usr/sbin/pgvrrpd" 2>/dev/null |
+  >debian/control && dpkg-shlibdeps -O -e"$stage/usr/sbin/pgvrrpd" -e"$stage/usr/sbin/pgvrrpctl" 2>/dev/null |
   sed -n 's/^shlibs:Depends=//p')
 rm -rf "$build/deb/debian"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)

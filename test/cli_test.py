@@ -2,6 +2,7 @@
 """The command line as operators and scripts use it: --check-config output
 and exit codes, --version, bad arguments. Needs no root and no network."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,23 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("--pre-start", "--wait", "0", "-f", no_pgdata)
     expect("--pre-start without hook_env PGDATA: refused, exit 1",
            r.returncode == 1 and "hook_env PGDATA= is needed" in r.stderr, r.stderr)
+
+# pgvrrpctl: every command its usage names is described in pgvrrpctl(8).
+CTL = os.path.join(os.path.dirname(BIN), "pgvrrpctl")
+r = subprocess.run([CTL, "--help"], capture_output=True, text=True, timeout=10)
+# The commands: the bare lowercase words of the usage lines.
+commands = sorted({w for line in r.stdout.splitlines() for w in line.split()
+                   if re.fullmatch(r"[a-z]+", w) and w not in ("usage", "pgvrrpctl")})
+with open(os.path.join(TOP, "packaging", "man", "pgvrrpctl.8")) as f:
+    page = f.read()
+expect("pgvrrpctl --help names commands", r.returncode == 0 and "status" in commands, r.stdout)
+for command in commands:
+    expect(f"pgvrrpctl(8) describes '{command}'", f"\n.TP\n.B {command}\n" in page)
+r = subprocess.run([CTL, "status", "--frobnicate"], capture_output=True, text=True, timeout=10)
+expect("pgvrrpctl: an unknown option: usage, exit 2",
+       r.returncode == 2 and "usage:" in r.stderr, r.stderr)
+r = subprocess.run([CTL], capture_output=True, text=True, timeout=10)
+expect("pgvrrpctl without a command: exit 2", r.returncode == 2, r.stderr)
 
 if failures:
     print(f"{len(failures)} failed:\n" + "\n".join(failures))

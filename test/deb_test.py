@@ -60,14 +60,18 @@ try:
     r = run(["/usr/sbin/pgvrrpd", "--version"])
     expect("the installed pgvrrpd --version", r.returncode == 0 and
            r.stdout.startswith("pgvrrpd "), r.stdout + r.stderr)
+    r = run(["/usr/sbin/pgvrrpctl", "--version"])
+    expect("the installed pgvrrpctl --version", r.returncode == 0 and
+           r.stdout.startswith("pgvrrpctl "), r.stdout + r.stderr)
     r = run(["/usr/sbin/pgvrrpd", "--check-config", "-f", "/etc/pgvrrpd/pgvrrpd.ini"])
     expect("--check-config on the installed example (hooks in /usr/lib/pgvrrpd/hooks)",
            r.returncode == 0 and r.stdout == "configuration OK\n", r.stdout + r.stderr)
     r = run(["systemd-analyze", "verify", "/lib/systemd/system/pgvrrpd.service"])
     expect("the installed unit verifies, man pages included",
            r.returncode == 0 and not r.stderr.strip(), r.stdout + r.stderr)
-    r = run(["man", "-w", "pgvrrpd.ini"])
-    expect("man pgvrrpd.ini finds the page", r.returncode == 0, r.stderr)
+    for page in ("pgvrrpd", "pgvrrpd.ini", "pgvrrpctl"):
+        r = run(["man", "-w", page])
+        expect(f"man {page} finds the page", r.returncode == 0, r.stderr)
 finally:
     r = run(["apt-get", "remove", "--purge", "-y", "-q", "pgvrrpd"])
 expect("apt-get remove --purge pgvrrpd", r.returncode == 0, r.stdout[-2000:] + r.stderr)

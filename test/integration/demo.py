@@ -37,11 +37,14 @@ VIP = "198.51.100.100"
 STAMP = re.compile(r"^(\S+Z) pgvrrpd\[\d+\]: \w+: (.*)$")
 
 
-def node_config(name, node, hooks):
-    """etc/NAME.ini with the lab's paths and a 0.1 s failover setup."""
+def node_config(name, node, hooks, sock):
+    """etc/NAME.ini with the lab's paths and a 0.1 s failover setup;
+    `sock`: its control socket."""
     with open(os.path.join(TOP, "etc", f"{name}.ini")) as f:
         text = f.read()
     subs = [(r"/usr/lib/pgvrrpd/hooks", hooks.path),
+            # the two daemons share the file system: one socket each
+            (rf"\nnode = {name}\n", f"\nnode = {name}\ncontrol_socket = {sock}\n"),
             (r"advert_interval = 1\n", "advert_interval = 0.1\n"),
             (r"host=/run/postgresql", f"host={node.sockdir}"),
             (r"user=pgvrrpd", "user=postgres"),
@@ -99,6 +102,8 @@ def main():
     parser.add_argument("--pgvrrpd", default=os.path.join(TOP, "build", "pgvrrpd"))
     args = parser.parse_args()
     pgvrrpd_node.PGVRRPD_BIN = os.path.abspath(args.pgvrrpd)
+    pgvrrpd_node.PGVRRPCTL_BIN = os.path.join(os.path.dirname(pgvrrpd_node.PGVRRPD_BIN),
+                                              "pgvrrpctl")
 
     with Lab("demo") as lab:
         print("lab: namespaces n1 (198.51.100.1), n2 (198.51.100.2), client cl, gateway gw "
@@ -111,9 +116,9 @@ def main():
         p1 = make_primary(n1, listen="*")
         p2 = make_standby(p1, n2, listen="*")
         print(f"PostgreSQL {PG_BIN.split('/')[-2]}: n1 primary, n2 streaming standby", flush=True)
-        d1 = start_daemon(n1, node_config("n1", p1, hooks))
+        d1 = start_daemon(n1, node_config("n1", p1, hooks, lab.path("n1-pg.sock")))
         d1.wait_state("MASTER", 5)
-        d2 = start_daemon(n2, node_config("n2", p2, hooks))
+        d2 = start_daemon(n2, node_config("n2", p2, hooks, lab.path("n2-pg.sock")))
         d2.wait_state("BACKUP", 5)
         wait_until(lambda: n1.has_address(VIP), 5, 0.02, "the VIP on n1")
         print("pgvrrpd: n1 MASTER with the VIP, n2 BACKUP", flush=True)
@@ -139,6 +144,10 @@ def main():
         show(events(d1, t0_wall, ["rejoin: rewound", "rejoin exited", "to=BACKUP"]))
         print(f"  n1's server is a standby of n2 again; VIP on n2 only: "
               f"{n2.has_address(VIP) and not n1.has_address(VIP)}\n", flush=True)
+        print("  pgvrrpctl status on n2:", flush=True)
+        for line in d2.ctl("status").stdout.splitlines():
+            print(f"    {line}", flush=True)
+        print(flush=True)
 
         print("part 2: the whole n2 dies (pgvrrpd and PostgreSQL killed, link down)", flush=True)
         watch = AddressWatcher(n1, VIP)
@@ -162,7 +171,7 @@ def main():
         n2.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
         p2.start()
         t0, t0_wall = time.monotonic(), time.time()
-        d2 = start_daemon(n2, node_config("n2", p2, hooks))
+        d2 = start_daemon(n2, node_config("n2", p2, hooks, lab.path("n2-pg.sock")))
         wait_until(lambda: p2 not in writers([p2]), 10, 0.01, "n2's stale primary fenced")
         d2.wait_state("BACKUP", 60)
         p2.wait_streaming(p1, 60)

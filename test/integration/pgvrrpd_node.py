@@ -19,6 +19,9 @@ from processes import LabError, Proc, wait_until
 PGVRRPD_BIN = os.environ.get("PGVRRPD_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "pgvrrpd")
 
+PGVRRPCTL_BIN = os.environ.get("PGVRRPCTL_BIN") or os.path.join(
+    os.path.dirname(os.path.abspath(PGVRRPD_BIN)), "pgvrrpctl")
+
 TRANSITION = re.compile(r'transition router=(\S+) vrid=(\d+) from=(\S+) to=(\S+) '
                         r'reason="([^"]*)"')
 DROPPED = re.compile(r"dropped advert on \S+ from \S+: (\w+)")
@@ -31,7 +34,8 @@ class PgvrrpdNode:
     def __init__(self, host: Host, name: str = "pg", vrid: int = 51, *,
                  binary: str | None = None, peer_keys: bool = True, **keys):
         """binary: the pgvrrpd to run (default PGVRRPD_BIN); peer_keys=False
-        for a build older than the `peer` key (the benchmark's --baseline)."""
+        for a build older than the `peer` and `control_socket` keys (the
+        benchmark's --baseline)."""
         self.host, self.name = host, name
         self.binary = binary or PGVRRPD_BIN
         self.peer_keys = peer_keys
@@ -39,6 +43,7 @@ class PgvrrpdNode:
         # Put before the daemon's command (systemd_unit.setpriv_prefix: the
         # unit's capabilities).
         self.prefix: list[str] = []
+        self.socket_path: str | None = None  # default: one per host and router name
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
@@ -64,6 +69,9 @@ class PgvrrpdNode:
         if self.fixed_text is not None:
             return self.fixed_text
         lines = ["[global]", f"node = {self.host.short}"]
+        if self.peer_keys:
+            # One socket per daemon: the namespaces share the file system.
+            lines.append(f"control_socket = {self.control_socket}")
         for name, keys in self.routers.items():
             lines += ["", f"[router {name}]"]
             if self.peer_keys and not any(
@@ -102,6 +110,16 @@ class PgvrrpdNode:
     def add_router(self, name: str, vrid: int, **keys) -> "PgvrrpdNode":
         self.routers[name] = {"interface": self.host.ifname, "vrid": vrid, **keys}
         return self
+
+    @property
+    def control_socket(self) -> str:
+        return self.socket_path or self.host.lab.path(f"{self.host.short}-{self.name}.sock")
+
+    def ctl(self, *args: str, check: bool = True):
+        """pgvrrpctl --socket (this daemon's) ARGS, run in the host's
+        namespace; the CompletedProcess."""
+        return self.host.run([PGVRRPCTL_BIN, "--socket", self.control_socket, *args],
+                             check=check)
 
     @property
     def ini_path(self) -> str:

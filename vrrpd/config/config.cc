@@ -23,11 +23,25 @@ namespace {
 using config::IniSection;
 using config::Reporter;
 
-constexpr config::KeyRule kGlobalKeys[] = {{"node", false, false}};
+constexpr config::KeyRule kGlobalKeys[] = {{"node", false, false},
+                                           {"control_socket", false, false}};
+
+// sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
+constexpr size_t kMaxSocketPath = 107;
 
 void parse_global_section(const IniSection& section, Config& out, Reporter& report) {
   auto keys = config::collect_keys(section, kGlobalKeys, "[global]", report);
   if (auto* node = config::first(keys, "node")) out.node = node->value;
+  if (auto* socket = config::first(keys, "control_socket")) {
+    const std::string& path = socket->value;
+    bool dots = path.find("/./") != std::string::npos || path.find("/../") != std::string::npos;
+    if (path.front() != '/' || path.back() == '/' || path.size() > kMaxSocketPath || dots)
+      report(socket->line, fmt::format("control_socket must be an absolute path to a file, "
+                                       "without . or .., of at most {} bytes, got {}",
+                                       kMaxSocketPath, path));
+    else
+      out.control_socket = path;
+  }
 }
 
 // "router pg" -> ("router", "pg").

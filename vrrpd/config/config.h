@@ -127,8 +127,13 @@ struct CheckConfig {
 Duration default_check_timeout(CheckType type);
 uint32_t default_check_fall(CheckType type);
 
+inline constexpr std::string_view kDefaultControlSocket = "/run/pgvrrpd/pgvrrpd.sock";
+
 struct Config {
   std::string node;  // [global] node, for logs
+  // [global] control_socket: where pgvrrpctl finds this daemon (a unix
+  // socket only root may use).
+  std::string control_socket = std::string(kDefaultControlSocket);
   std::vector<RouterConfig> routers;
   std::vector<CheckConfig> checks;  // in file order
 };

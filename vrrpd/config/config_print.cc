@@ -41,10 +41,9 @@ std::string format_config(const Config& config) {
   auto line = [&out](std::string_view key, const std::string& value) {
     out += fmt::format("{} = {}\n", key, value);
   };
-  if (!config.node.empty()) {
-    out += "[global]\n";
-    line("node", config.node);
-  }
+  out += "[global]\n";
+  if (!config.node.empty()) line("node", config.node);
+  line("control_socket", config.control_socket);
   for (const RouterConfig& router : config.routers) {
     const vrrp::RouterParams& p = router.params;
     out += fmt::format("[router {}]\n", p.name);

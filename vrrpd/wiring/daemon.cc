@@ -96,6 +96,7 @@ Result<IpAddress> Daemon::source_address(const RouterConfig& rc, int ifindex,
 
 Status Daemon::start() {
   if (auto s = loop_.open(); !s) return s;
+  started_at_ = loop_.now();
   auto netlink = edge_.open_netlink();
   if (!netlink) return netlink.status();
   netlink_ = std::move(*netlink);

@@ -51,6 +51,9 @@ class Daemon {
   // loop only (a stuck loop stops the pings and systemd restarts pgvrrpd).
   // Before start(); `notify` must outlive the Daemon.
   void set_systemd(const SystemdNotify* notify) { systemd_ = notify; }
+  // The answer to one control socket request (control_status.cc):
+  // "status" (text for people) or "status json" (pgvrrpctl(8)'s schema).
+  std::string control(std::string_view request);
 
  private:
   // The routers of one interface and family share one socket and announcer.
@@ -81,6 +84,8 @@ class Daemon {
   void on_signal(int signal);
   void stop_when_settled();
   void log_statistics() const;
+  std::string status_text() const;
+  std::string status_json() const;
   void start_systemd_notifications();
   void on_router_change();
   void notify_systemd(const std::string& message);
@@ -101,6 +106,7 @@ class Daemon {
   std::array<uint64_t, static_cast<size_t>(vrrp::Reject::count_)> dropped_{};
   std::array<TimePoint, static_cast<size_t>(vrrp::Reject::count_)> last_drop_log_{};
   uint64_t received_ = 0;
+  TimePoint started_at_{};
   const SystemdNotify* systemd_ = nullptr;
   bool ready_sent_ = false;
   bool systemd_failed_ = false;  // one warning, not one per message

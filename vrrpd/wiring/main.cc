@@ -19,6 +19,7 @@
 #include "notify/script_security.h"
 #include "vrrpd/config/config.h"
 #include "vrrpd/loop/event_loop_linux.h"
+#include "vrrpd/wiring/control_server_linux.h"
 #include "vrrpd/wiring/daemon.h"
 #include "vrrpd/wiring/daemon_edge_linux.h"
 #include "vrrpd/wiring/pre_start.h"
@@ -176,11 +177,24 @@ int main(int argc, char** argv) {
     pgvrrpd::log::error("cannot start: {}", systemd.status().message());
     return 1;
   }
+  std::string control_socket = loaded.config.control_socket;
   pgvrrpd::EventLoop loop;  // on the steady clock
   pgvrrpd::LinuxDaemonEdge edge;
   pgvrrpd::Daemon daemon(std::move(loaded.config), loop, edge);
   daemon.set_systemd(&*systemd);
+  pgvrrpd::ControlServer control(loop, [&daemon](std::string_view request) {
+    return daemon.control(request);
+  });
+  // Before anything changes on the system: a second daemon stops here.
+  if (auto s = control.bind(control_socket); !s) {
+    pgvrrpd::log::error("cannot start: {}", s.message());
+    return 1;
+  }
   if (auto s = daemon.start(); !s) {
+    pgvrrpd::log::error("cannot start: {}", s.message());
+    return 1;
+  }
+  if (auto s = control.start(); !s) {
     pgvrrpd::log::error("cannot start: {}", s.message());
     return 1;
   }

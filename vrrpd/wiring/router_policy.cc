@@ -210,6 +210,25 @@ void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
 
 void RouterPolicy::on_hook_result(const notify::HookResult& r) {
   using Outcome = notify::HookResult::Outcome;
+  if (r.outcome != Outcome::superseded) {
+    HookRecord record;
+    record.kind = std::string(notify::hook_kind_name(r.kind));
+    record.success = r.success();
+    record.elapsed = r.elapsed;
+    record.at = loop_.now();
+    switch (r.outcome) {
+      case Outcome::exited: record.result = r.status.describe(); break;
+      case Outcome::timed_out: record.result = "timed out, killed: " + r.status.describe(); break;
+      case Outcome::spawn_failed: record.result = "could not start: " + r.error; break;
+      case Outcome::superseded: break;
+    }
+    auto same = std::find_if(last_hooks_.begin(), last_hooks_.end(),
+                             [&](const HookRecord& h) { return h.kind == record.kind; });
+    if (same != last_hooks_.end())
+      *same = std::move(record);
+    else
+      last_hooks_.push_back(std::move(record));
+  }
   if (r.kind == notify::HookKind::fence && r.transition == fence_job_) {
     fence_job_ = 0;
     if (r.outcome == Outcome::superseded)

@@ -46,6 +46,20 @@ class RouterPolicy {
 
   bool hooks_idle() const { return !hooks_ || hooks_->idle(); }
 
+  // The takeover guard's verdict now: why this node may not take over
+  // (nullopt: it may).
+  std::optional<std::string> takeover_verdict() const { return blocker(); }
+
+  // The last run of each hook kind that ran (pgvrrpctl status).
+  struct HookRecord {
+    std::string kind;
+    std::string result;  // "exited with status 0", "timed out ...", "could not start: ..."
+    bool success = false;
+    Duration elapsed{};
+    TimePoint at{};  // when it ended
+  };
+  const std::vector<HookRecord>& last_hooks() const { return last_hooks_; }
+
  private:
   std::optional<std::string> blocker() const;
   void update_priority();
@@ -72,6 +86,7 @@ class RouterPolicy {
   bool foreign_peer_logged_ = false;  // "will not rejoin ..." said for this stretch
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
   Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
+  std::vector<HookRecord> last_hooks_;
 };
 
 }  // namespace pgvrrpd

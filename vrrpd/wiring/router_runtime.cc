@@ -54,6 +54,8 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
         log::info("transition router={} vrid={} from={} to={} reason=\"{}\"", config_.params.name,
                   config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
                   action.reason);
+        last_transition_ = TransitionRecord{action.from, action.to, action.reason, loop_.now(),
+                                            std::chrono::system_clock::now()};
         policy_.on_transition(action);
         break;
       case Kind::notice:

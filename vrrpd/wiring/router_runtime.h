@@ -3,9 +3,12 @@
 // netlink, ARP/ND announcements), with the timers those need.
 #pragma once
 
+#include <chrono>
 #include <functional>
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "vrrpd/config/config.h"
 #include "vrrpd/core/router.h"
@@ -50,6 +53,15 @@ class RouterRuntime {
   bool removing_vips() const { return vips_.removing(); }
   // Checks, hooks and the failover policy of this router.
   RouterPolicy& policy() { return policy_; }
+  // The last state change, for pgvrrpctl status.
+  struct TransitionRecord {
+    vrrp::State from;
+    vrrp::State to;
+    std::string reason;
+    TimePoint at;                                // the loop's clock
+    std::chrono::system_clock::time_point wall;  // for people
+  };
+  const std::optional<TransitionRecord>& last_transition() const { return last_transition_; }
   // Called after every protocol step (an advert, a timer, a check's
   // verdict): the daemon's systemd status follows the routers' states.
   void set_change_listener(std::function<void()> listener) {
@@ -72,7 +84,8 @@ class RouterRuntime {
   vrrp::Router router_;
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
   VipKeeper vips_;
-  std::function<void()> change_listener_;         // adds, refreshes and removes the VIPs
+  std::function<void()> change_listener_;
+  std::optional<TransitionRecord> last_transition_;         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   Timer vip_fault_clear_;  // ends the FAULT a failed VIP add caused
   uint32_t announcements_left_ = 0;

@@ -1,0 +1,115 @@
+// pgvrrpctl: asks a running pgvrrpd through its control socket and prints
+// the answer. One request line, one answer, as control_server_linux.h says.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: pgvrrpctl [--socket PATH] status [--json]\n"
+    "       pgvrrpctl --version\n";
+constexpr const char* kDefaultSocket = "/run/pgvrrpd/pgvrrpd.sock";
+constexpr int kAnswerTimeoutMs = 10'000;
+
+// Exit statuses, documented in pgvrrpctl(8).
+enum Exit { kOk = 0, kRefused = 1, kBadUsage = 2, kNotRunning = 3, kPermission = 4, kFailed = 5 };
+
+int fail(int status, const std::string& message) {
+  std::fprintf(stderr, "pgvrrpctl: %s\n", message.c_str());
+  return status;
+}
+
+// Sends `request` and returns the answer in `answer`; an exit status.
+int ask(const std::string& path, const std::string& request, std::string& answer) {
+  sockaddr_un un{};
+  if (path.empty() || path.size() >= sizeof un.sun_path)
+    return fail(kBadUsage, "--socket: a path of 1..107 bytes");
+  un.sun_family = AF_UNIX;
+  std::memcpy(un.sun_path, path.data(), path.size());
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(kFailed, std::string("socket: ") + std::strerror(errno));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0) {
+    int err = errno;
+    close(fd);
+    if (err == ENOENT || err == ECONNREFUSED)
+      return fail(kNotRunning, "pgvrrpd is not running (nothing answers on " + path +
+                                   "; another daemon's socket: --socket PATH)");
+    if (err == EACCES || err == EPERM)
+      return fail(kPermission, "permission denied on " + path + ": pgvrrpctl must run as root");
+    return fail(kFailed, path + ": " + std::strerror(err));
+  }
+  std::string line = request + "\n";
+  if (send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    int err = errno;
+    close(fd);
+    return fail(kFailed, std::string("sending the request: ") + std::strerror(err));
+  }
+  char buf[8192];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, kAnswerTimeoutMs);
+    if (ready == 0) {
+      close(fd);
+      return fail(kFailed, "pgvrrpd did not answer within 10 s");
+    }
+    if (ready < 0 && errno == EINTR) continue;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      answer.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    if (err != 0) return fail(kFailed, std::string("reading the answer: ") + std::strerror(err));
+    return kOk;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string socket_path = kDefaultSocket;
+  std::string command;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--socket") {
+      if (i + 1 >= argc) return fail(kBadUsage, std::string("--socket needs a path\n") + kUsage.data());
+      socket_path = argv[++i];
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--version") {
+      std::printf("pgvrrpctl %s\n", PGVRRPD_VERSION);
+      return kOk;
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage.data(), stdout);
+      return kOk;
+    } else if (command.empty() && !arg.empty() && arg[0] != '-') {
+      command = arg;
+    } else {
+      return fail(kBadUsage, "unknown argument '" + std::string(arg) + "'\n" + kUsage.data());
+    }
+  }
+  if (command != "status")
+    return fail(kBadUsage, (command.empty() ? std::string("a command is needed")
+                                         : "unknown command '" + command + "'") +
+                            "\n" + kUsage.data());
+  std::string answer;
+  if (int status = ask(socket_path, json ? "status json" : "status", answer); status != kOk)
+    return status;
+  if (answer.rfind("error: ", 0) == 0) {
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    return fail(kRefused, answer.substr(7));
+  }
+  std::fputs(answer.c_str(), stdout);
+  return kOk;
+}
