@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "log_capture.h"
+#include "runtime_skip.h"
 
 namespace pgvrrpd::notify {
 namespace {
@@ -352,7 +353,7 @@ class EffectiveCapabilityDropped {
 
 TEST_CASE("hook runner: a hook it may not kill (no CAP_KILL) is reported, given up on, and "
           "the next hooks run") {
-  if (geteuid() != 0) return;  // needs root to start a hook as another user
+  SKIP_UNLESS_ROOT("starting a hook as another user");
   LogCapture log;
   Fixture f;
   f.config.timeout = 300ms;
