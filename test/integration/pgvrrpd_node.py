@@ -44,6 +44,7 @@ class PgvrrpdNode:
         # unit's capabilities).
         self.prefix: list[str] = []
         self.socket_path: str | None = None  # default: one per host and router name
+        self.global_keys: dict = {}  # more [global] keys (metrics_file...)
         self.routers = {name: {"interface": host.ifname, "vrid": vrid, **keys}}
         self.checks: dict[str, dict] = {}
         self.proc: Proc | None = None
@@ -72,6 +73,7 @@ class PgvrrpdNode:
         if self.peer_keys:
             # One socket per daemon: the namespaces share the file system.
             lines.append(f"control_socket = {self.control_socket}")
+        lines += [f"{k} = {v}" for k, v in self.global_keys.items()]
         for name, keys in self.routers.items():
             lines += ["", f"[router {name}]"]
             if self.peer_keys and not any(

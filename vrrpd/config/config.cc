@@ -24,7 +24,9 @@ using config::IniSection;
 using config::Reporter;
 
 constexpr config::KeyRule kGlobalKeys[] = {{"node", false, false},
-                                           {"control_socket", false, false}};
+                                           {"control_socket", false, false},
+                                           {"metrics_file", false, false},
+                                           {"metrics_interval", false, false}};
 
 // sockaddr_un's sun_path holds 108 bytes with the terminating NUL.
 constexpr size_t kMaxSocketPath = 107;
@@ -42,6 +44,20 @@ void parse_global_section(const IniSection& section, Config& out, Reporter& repo
     else
       out.control_socket = path;
   }
+  if (auto* metrics = config::first(keys, "metrics_file")) {
+    const std::string& path = metrics->value;
+    bool dots = path.find("/./") != std::string::npos || path.find("/../") != std::string::npos;
+    // node_exporter reads *.prom only.
+    if (path.front() != '/' || dots || path.size() < 6 || path.substr(path.size() - 5) != ".prom")
+      report(metrics->line, fmt::format("metrics_file must be an absolute path ending in .prom, "
+                                        "without . or .., got {}",
+                                        path));
+    else
+      out.metrics_file = path;
+  }
+  if (auto interval = config::parse_duration(keys, report, "metrics_interval", 1000, 3'600'000,
+                                             "1..3600"))
+    out.metrics_interval = *interval;
 }
 
 // "router pg" -> ("router", "pg").

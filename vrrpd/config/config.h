@@ -134,6 +134,10 @@ struct Config {
   // [global] control_socket: where pgvrrpctl finds this daemon (a unix
   // socket only root may use).
   std::string control_socket = std::string(kDefaultControlSocket);
+  // [global] metrics_file: a Prometheus text file (node_exporter's textfile
+  // collector), rewritten every metrics_interval; empty: none.
+  std::string metrics_file;
+  Duration metrics_interval = std::chrono::seconds(15);
   std::vector<RouterConfig> routers;
   std::vector<CheckConfig> checks;  // in file order
 };

@@ -44,6 +44,10 @@ std::string format_config(const Config& config) {
   out += "[global]\n";
   if (!config.node.empty()) line("node", config.node);
   line("control_socket", config.control_socket);
+  if (!config.metrics_file.empty()) {
+    line("metrics_file", config.metrics_file);
+    line("metrics_interval", milliseconds(config.metrics_interval));
+  }
   for (const RouterConfig& router : config.routers) {
     const vrrp::RouterParams& p = router.params;
     out += fmt::format("[router {}]\n", p.name);

@@ -1,8 +1,11 @@
 #include "vrrpd/wiring/daemon.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 
 #include "checkers/exec_checker.h"
@@ -144,7 +147,47 @@ Status Daemon::start() {
   for (auto& [name, link] : link_checks_)
     if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
   start_systemd_notifications();
+  if (!config_.metrics_file.empty()) {
+    metrics_timer_ = std::make_unique<PeriodicTimer>(loop_, config_.metrics_interval,
+                                                     [this] { write_metrics(); });
+    metrics_timer_->start();
+  }
   return Status::success();
+}
+
+void Daemon::write_metrics() {
+  // A temporary file beside it, then rename: node_exporter never reads half
+  // a file. A few kilobytes to a local disk: written on the loop.
+  const std::string& path = config_.metrics_file;
+  std::string temporary = path + ".tmp";
+  std::string text = metrics_text();
+  Status status;
+  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    status = Status::from_errno(temporary);
+  } else {
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        status = Status::from_errno(temporary);
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (close(fd) != 0 && status) status = Status::from_errno(temporary);
+    if (status && rename(temporary.c_str(), path.c_str()) != 0) status = Status::from_errno(path);
+    if (!status) unlink(temporary.c_str());
+  }
+  if (!status && !metrics_failing_) {
+    metrics_failing_ = true;
+    log::warning("cannot write the metrics file: {} (said once until it works again)",
+                 status.message());
+  } else if (status && metrics_failing_) {
+    metrics_failing_ = false;
+    log::info("metrics file {} written again", path);
+  }
 }
 
 void Daemon::start_systemd_notifications() {
@@ -335,6 +378,7 @@ void Daemon::stop_when_settled() {
     bool vips_gone = std::none_of(routers_.begin(), routers_.end(),
                                   [](auto& r) { return r->removing_vips(); });
     if ((hooks_idle && vips_gone) || loop_.now() >= shutdown_deadline_) {
+      if (metrics_timer_) write_metrics();  // the last states, not the ones before the stop
       if (!hooks_idle) log::warning("hooks still running at shutdown: killing them");
       if (!vips_gone)
         log::error("VIPs could not be removed before shutdown: they stay until their lease "

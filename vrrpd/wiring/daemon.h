@@ -85,6 +85,9 @@ class Daemon {
   void stop_when_settled();
   void log_statistics() const;
   std::string status_text() const;
+  // The metrics file's text (metrics.cc) and its atomic rewrite.
+  std::string metrics_text() const;
+  void write_metrics();
   std::string status_json() const;
   void start_systemd_notifications();
   void on_router_change();
@@ -112,6 +115,8 @@ class Daemon {
   bool systemd_failed_ = false;  // one warning, not one per message
   std::vector<vrrp::State> notified_states_;
   std::unique_ptr<PeriodicTimer> watchdog_;
+  std::unique_ptr<PeriodicTimer> metrics_timer_;
+  bool metrics_failing_ = false;  // warned; said again when it works
 };
 
 }  // namespace pgvrrpd

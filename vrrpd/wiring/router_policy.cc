@@ -222,6 +222,7 @@ void RouterPolicy::on_hook_result(const notify::HookResult& r) {
       case Outcome::spawn_failed: record.result = "could not start: " + r.error; break;
       case Outcome::superseded: break;
     }
+    ++hook_runs_[{record.kind, record.success}];
     auto same = std::find_if(last_hooks_.begin(), last_hooks_.end(),
                              [&](const HookRecord& h) { return h.kind == record.kind; });
     if (same != last_hooks_.end())

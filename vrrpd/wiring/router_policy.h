@@ -59,6 +59,10 @@ class RouterPolicy {
     TimePoint at{};  // when it ended
   };
   const std::vector<HookRecord>& last_hooks() const { return last_hooks_; }
+  // Runs by hook kind and outcome, for the metrics file.
+  const std::map<std::pair<std::string, bool>, uint64_t>& hook_runs() const {
+    return hook_runs_;
+  }
 
  private:
   std::optional<std::string> blocker() const;
@@ -87,6 +91,7 @@ class RouterPolicy {
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
   Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
   std::vector<HookRecord> last_hooks_;
+  std::map<std::pair<std::string, bool>, uint64_t> hook_runs_;  // (kind, success) -> runs
 };
 
 }  // namespace pgvrrpd

@@ -54,6 +54,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
         log::info("transition router={} vrid={} from={} to={} reason=\"{}\"", config_.params.name,
                   config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
                   action.reason);
+        ++transitions_[static_cast<size_t>(action.to)];
         last_transition_ = TransitionRecord{action.from, action.to, action.reason, loop_.now(),
                                             std::chrono::system_clock::now()};
         policy_.on_transition(action);
@@ -103,6 +104,8 @@ void RouterRuntime::send_advert(uint8_t priority) {
     auto bytes = vrrp::encode(advert, source, destination, config_.params.checksum_mode);
     if (auto s = links_.socket.send(bytes, source, destination); !s)
       warn_limited(s.message());
+    else
+      ++adverts_sent_;
   };
   if (config_.params.unicast_peers.empty()) {
     send_to(vrrp_multicast_group(config_.params.family));

@@ -3,6 +3,7 @@
 // netlink, ARP/ND announcements), with the timers those need.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 
@@ -62,6 +63,12 @@ class RouterRuntime {
     std::chrono::system_clock::time_point wall;  // for people
   };
   const std::optional<TransitionRecord>& last_transition() const { return last_transition_; }
+  // Counters for the metrics file: adverts sent (each destination counts),
+  // transitions by the state entered (indexed by vrrp::State).
+  uint64_t adverts_sent() const { return adverts_sent_; }
+  uint64_t transitions_to(vrrp::State state) const {
+    return transitions_[static_cast<size_t>(state)];
+  }
   // Called after every protocol step (an advert, a timer, a check's
   // verdict): the daemon's systemd status follows the routers' states.
   void set_change_listener(std::function<void()> listener) {
@@ -85,7 +92,9 @@ class RouterRuntime {
   Timer protocol_timer_;   // the core's Master_Down_Timer / Adver_Timer
   VipKeeper vips_;
   std::function<void()> change_listener_;
-  std::optional<TransitionRecord> last_transition_;         // adds, refreshes and removes the VIPs
+  std::optional<TransitionRecord> last_transition_;
+  uint64_t adverts_sent_ = 0;
+  std::array<uint64_t, 4> transitions_{};         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   Timer vip_fault_clear_;  // ends the FAULT a failed VIP add caused
   uint32_t announcements_left_ = 0;

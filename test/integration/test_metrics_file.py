@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Issue 10, metrics: the PostgreSQL pair with metrics_file set on both
+daemons. The file is parsed with the rules of the Prometheus text format
+(every sample's family announced by one HELP and one TYPE line before it,
+each family's samples in one group, valid metric and label names, escaped
+label values, float values, counters named *_total, no series twice), and
+its values must say what the lab shows: n1 MASTER with its on_master run,
+n2 BACKUP following; after n1's server dies, n2 MASTER, a transition
+counted, its promote counted as a success. The file is replaced whole (a
+rename): a reader never sees it half written."""
+import math
+import os
+import re
+import time
+
+from netlab import Lab
+from pg_pair import PgPair
+from processes import LabError, log, wait_until
+from runner import run_test
+
+NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+
+
+def parse(text: str) -> dict[tuple[str, frozenset], float]:
+    """Samples by (name, labels), or LabError naming the rule broken."""
+    helps, types, done, samples = {}, {}, set(), {}
+    current = None
+    if not text.endswith("\n"):
+        raise LabError("the file does not end with a newline")
+    for number, line in enumerate(text.splitlines(), 1):
+        where = f"line {number}: {line!r}"
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            kind, name, rest = line[2:6], *(line[7:].split(" ", 1) + [""])[:2]
+            if not NAME.fullmatch(name):
+                raise LabError(f"{where}: bad metric name")
+            seen = helps if kind == "HELP" else types
+            if name in seen:
+                raise LabError(f"{where}: second {kind} for {name}")
+            if kind == "TYPE" and rest not in ("counter", "gauge", "untyped"):
+                raise LabError(f"{where}: unknown type")
+            if kind == "TYPE" and rest == "counter" and not name.endswith("_total"):
+                raise LabError(f"{where}: a counter not named *_total")
+            if name in done or (name in samples_names(samples)):
+                raise LabError(f"{where}: {kind} after samples of {name}")
+            seen[name] = rest
+            if current != name:
+                if current is not None:
+                    done.add(current)
+                current = name
+            continue
+        if line.startswith("#") or not line.strip():
+            continue
+        m = re.fullmatch(r"([^{\s]+)(?:\{(.*)\})? (\S+)", line)
+        if not m:
+            raise LabError(f"{where}: not a sample")
+        name, labels_text, value = m.groups()
+        if not NAME.fullmatch(name):
+            raise LabError(f"{where}: bad metric name")
+        if name not in helps or name not in types:
+            raise LabError(f"{where}: no HELP and TYPE before it")
+        if name in done:
+            raise LabError(f"{where}: samples of {name} not in one group")
+        if current != name:
+            if current is not None:
+                done.add(current)
+            current = name
+        labels = {}
+        if labels_text:
+            rest = labels_text
+            while rest:
+                lm = LABEL.match(rest)
+                if not lm:
+                    raise LabError(f"{where}: bad label syntax at {rest!r}")
+                if lm.group(1) in labels:
+                    raise LabError(f"{where}: label {lm.group(1)} twice")
+                labels[lm.group(1)] = lm.group(2)
+                rest = rest[lm.end():]
+                if rest.startswith(","):
+                    rest = rest[1:]
+                elif rest:
+                    raise LabError(f"{where}: bad label separator at {rest!r}")
+        v = float(value)
+        if math.isnan(v):
+            raise LabError(f"{where}: NaN")
+        key = (name, frozenset(labels.items()))
+        if key in samples:
+            raise LabError(f"{where}: the same series twice")
+        samples[key] = v
+    return samples
+
+
+def samples_names(samples):
+    return {name for name, _ in samples}
+
+
+def value(samples, name, **labels) -> float:
+    key = (name, frozenset(labels.items()))
+    if key not in samples:
+        raise LabError(f"no sample {name}{labels}")
+    return samples[key]
+
+
+def read(path: str) -> dict:
+    with open(path) as f:
+        return parse(f.read())
+
+
+def main():
+    with Lab("metrics_file") as lab:
+        pair = PgPair(lab)
+        paths = {}
+        for short, d in (("n1", pair.d1), ("n2", pair.d2)):
+            paths[short] = lab.path(f"{short}-pgvrrpd.prom")
+            d.global_keys = {"metrics_file": paths[short], "metrics_interval": 1}
+        pair.start()
+        wait_until(lambda: os.path.exists(paths["n2"]), 5, 0.05, "n2's metrics file")
+        time.sleep(1.2)  # a rewrite after n1's on_master ended
+        m1, m2 = read(paths["n1"]), read(paths["n2"])
+        if value(m1, "pgvrrpd_router_state", router="pg", state="MASTER") != 1 or \
+                value(m1, "pgvrrpd_router_state", router="pg", state="BACKUP") != 0:
+            raise LabError("n1's metrics do not say MASTER")
+        if value(m2, "pgvrrpd_router_state", router="pg", state="BACKUP") != 1:
+            raise LabError("n2's metrics do not say BACKUP")
+        if value(m1, "pgvrrpd_hook_runs_total", router="pg", hook="on_master",
+                 result="success") != 1:
+            raise LabError("n1's on_master run is not counted")
+        if value(m1, "pgvrrpd_router_priority", router="pg", kind="effective") != 254:
+            raise LabError("n1's effective priority")
+        if value(m1, "pgvrrpd_pg_role", check="pg", server="local", role="primary") != 1 or \
+                value(m2, "pgvrrpd_pg_role", check="pg", server="local", role="standby") != 1 or \
+                value(m2, "pgvrrpd_pg_up", check="pg", server="peer") != 1:
+            raise LabError("the pg facts in the metrics are wrong")
+        if ("pgvrrpd_pg_lag_bytes", frozenset({("check", "pg")})) not in m2:
+            raise LabError("n2 (a standby) has no lag_bytes")
+        sent = value(m1, "pgvrrpd_adverts_sent_total", router="pg")
+        received = value(m2, "pgvrrpd_adverts_received_total")
+        if sent < 5 or received < 5:
+            raise LabError(f"adverts sent {sent} / received {received}")
+        log(f"before: {len(m1)} series on n1, {len(m2)} on n2; n1 sent {sent:.0f} adverts")
+
+        pair.p.stop("immediate")
+        pair.d2.wait_state("MASTER", 5)
+        time.sleep(1.5)
+        m2 = read(paths["n2"])
+        if value(m2, "pgvrrpd_router_state", router="pg", state="MASTER") != 1 or \
+                value(m2, "pgvrrpd_router_transitions_total", router="pg", to="MASTER") != 1:
+            raise LabError("n2's metrics after the takeover")
+        if value(m2, "pgvrrpd_hook_runs_total", router="pg", hook="on_master",
+                 result="success") != 1:
+            raise LabError("n2's promote is not counted")
+        if value(m2, "pgvrrpd_pg_role", check="pg", server="local", role="primary") != 1:
+            raise LabError("n2's server not a primary in the metrics")
+        if os.path.exists(paths["n2"] + ".tmp"):
+            raise LabError("a temporary file was left behind")
+        log(f"after the takeover: n2 MASTER, 1 transition to MASTER, promote counted; "
+            f"{len(m2)} series")
+        print(f"RESULT metrics_file series_n1={len(m1)} series_n2={len(m2)}", flush=True)
+
+
+run_test(main)
