@@ -15,7 +15,15 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: pgvrrpctl [--socket PATH] status [--json]\n"
+    "       pgvrrpctl [--socket PATH] maintenance on|off [--router NAME]\n"
+    "       pgvrrpctl [--socket PATH] promote --force [--router NAME] [--yes]\n"
     "       pgvrrpctl --version\n";
+
+constexpr std::string_view kForceWarning =
+    "promote --force: this node takes over although the takeover guard holds it back\n"
+    "(pgvrrpctl status says why). If its server has not received everything the old\n"
+    "primary acknowledged, those writes are lost for good, and the old primary is\n"
+    "rewound to this one when it comes back.\n";
 constexpr const char* kDefaultSocket = "/run/pgvrrpd/pgvrrpd.sock";
 constexpr int kAnswerTimeoutMs = 10'000;
 
@@ -76,10 +84,28 @@ int ask(const std::string& path, const std::string& request, std::string& answer
 
 }  // namespace
 
+// promote --force: the risk said, and "yes" typed (or --yes given).
+bool confirmed(bool yes) {
+  std::fputs(kForceWarning.data(), stderr);
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    std::fputs("pgvrrpctl: not a terminal: give --yes to confirm\n", stderr);
+    return false;
+  }
+  std::fputs("Type yes to go on: ", stderr);
+  char line[16] = {};
+  if (!std::fgets(line, sizeof line, stdin)) return false;
+  return std::string_view(line) == "yes\n";
+}
+
 int main(int argc, char** argv) {
   std::string socket_path = kDefaultSocket;
   std::string command;
+  std::string argument;  // maintenance's on|off
+  std::string router;
   bool json = false;
+  bool force = false;
+  bool yes = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--socket") {
@@ -87,6 +113,13 @@ int main(int argc, char** argv) {
       socket_path = argv[++i];
     } else if (arg == "--json") {
       json = true;
+    } else if (arg == "--force") {
+      force = true;
+    } else if (arg == "--yes") {
+      yes = true;
+    } else if (arg == "--router") {
+      if (i + 1 >= argc) return fail(kBadUsage, std::string("--router needs a name\n") + kUsage.data());
+      router = argv[++i];
     } else if (arg == "--version") {
       std::printf("pgvrrpctl %s\n", PGVRRPD_VERSION);
       return kOk;
@@ -95,17 +128,34 @@ int main(int argc, char** argv) {
       return kOk;
     } else if (command.empty() && !arg.empty() && arg[0] != '-') {
       command = arg;
+    } else if (command == "maintenance" && argument.empty() && (arg == "on" || arg == "off")) {
+      argument = arg;
     } else {
       return fail(kBadUsage, "unknown argument '" + std::string(arg) + "'\n" + kUsage.data());
     }
   }
-  if (command != "status")
+  // Names travel in a request line of space-separated words.
+  for (char c : router)
+    if (c == ' ' || c == '\n' || c == '\r')
+      return fail(kBadUsage, "--router: a router name has no blanks");
+  std::string request;
+  if (command == "status" && !force && router.empty()) {
+    request = json ? "status json" : "status";
+  } else if (command == "maintenance" && !argument.empty() && !json && !force) {
+    request = "maintenance " + argument + (router.empty() ? "" : " " + router);
+  } else if (command == "promote" && force && !json) {
+    if (!confirmed(yes)) return fail(kRefused, "not confirmed: nothing done");
+    request = "promote force" + (router.empty() ? "" : " " + router);
+  } else if (command == "promote") {
+    return fail(kBadUsage, "promote needs --force: it overrides the takeover guard (a planned "
+                           "handover is a switchover, not built yet)");
+  } else {
     return fail(kBadUsage, (command.empty() ? std::string("a command is needed")
-                                         : "unknown command '" + command + "'") +
-                            "\n" + kUsage.data());
+                                            : "unknown command or arguments for '" + command + "'") +
+                               "\n" + kUsage.data());
+  }
   std::string answer;
-  if (int status = ask(socket_path, json ? "status json" : "status", answer); status != kOk)
-    return status;
+  if (int status = ask(socket_path, request, answer); status != kOk) return status;
   if (answer.rfind("error: ", 0) == 0) {
     while (!answer.empty() && answer.back() == '\n') answer.pop_back();
     return fail(kRefused, answer.substr(7));

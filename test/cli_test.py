@@ -128,14 +128,27 @@ with tempfile.TemporaryDirectory() as tmp:
 # pgvrrpctl: every command its usage names is described in pgvrrpctl(8).
 CTL = os.path.join(os.path.dirname(BIN), "pgvrrpctl")
 r = subprocess.run([CTL, "--help"], capture_output=True, text=True, timeout=10)
-# The commands: the bare lowercase words of the usage lines.
-commands = sorted({w for line in r.stdout.splitlines() for w in line.split()
-                   if re.fullmatch(r"[a-z]+", w) and w not in ("usage", "pgvrrpctl")})
+# The commands: the first bare lowercase word after "pgvrrpctl" on each
+# usage line (options and their values are in brackets or start with -).
+commands = set()
+for line in r.stdout.splitlines():
+    words = line.split()
+    if "pgvrrpctl" not in words:
+        continue
+    depth = 0
+    for w in words[words.index("pgvrrpctl") + 1:]:
+        if depth == 0 and re.fullmatch(r"[a-z]+", w):
+            commands.add(w)
+            break
+        depth += w.count("[") - w.count("]")
+commands = sorted(commands)
 with open(os.path.join(TOP, "packaging", "man", "pgvrrpctl.8")) as f:
     page = f.read()
-expect("pgvrrpctl --help names commands", r.returncode == 0 and "status" in commands, r.stdout)
+expect("pgvrrpctl --help names its commands", r.returncode == 0 and
+       commands == ["maintenance", "promote", "status"], commands)
 for command in commands:
-    expect(f"pgvrrpctl(8) describes '{command}'", f"\n.TP\n.B {command}\n" in page)
+    expect(f"pgvrrpctl(8) describes '{command}'",
+           re.search(rf"\n\.TP\n\.BR? {command}\b", page) is not None)
 r = subprocess.run([CTL, "status", "--frobnicate"], capture_output=True, text=True, timeout=10)
 expect("pgvrrpctl: an unknown option: usage, exit 2",
        r.returncode == 2 and "usage:" in r.stderr, r.stderr)

@@ -103,7 +103,7 @@ def main():
         os.chmod(pair.d1.control_socket, 0o600)
         expect_error(cp, 1, "permission denied: only root")
         cp = pair.d1.ctl("frobnicate", check=False)
-        expect_error(cp, 2, "unknown command 'frobnicate'")
+        expect_error(cp, 2, "unknown command or arguments for 'frobnicate'")
 
         # A second daemon on n1's socket refuses to start, and the first
         # keeps answering.

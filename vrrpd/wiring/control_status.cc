@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -62,9 +63,48 @@ void write_server(JsonWriter& w, bool alive, const std::optional<checkers::PgSer
 }  // namespace
 
 std::string Daemon::control(std::string_view request) {
-  if (request == "status") return status_text();
-  if (request == "status json") return status_json();
-  return fmt::format("error: unknown request '{}'\n", request.substr(0, 64));
+  std::vector<std::string_view> words;
+  for (size_t at = 0; at < request.size();) {
+    size_t end = request.find(' ', at);
+    if (end == std::string_view::npos) end = request.size();
+    if (end > at) words.push_back(request.substr(at, end - at));
+    at = end + 1;
+  }
+  if (words.size() == 1 && words[0] == "status") return status_text();
+  if (words.size() == 2 && words[0] == "status" && words[1] == "json") return status_json();
+  bool maintenance = words.size() >= 2 && words.size() <= 3 && words[0] == "maintenance" &&
+                     (words[1] == "on" || words[1] == "off");
+  bool force = words.size() >= 2 && words.size() <= 3 && words[0] == "promote" &&
+               words[1] == "force";
+  if (!maintenance && !force)
+    return fmt::format("error: unknown request '{}'\n", request.substr(0, 64));
+
+  // The routers meant: the one named, or every one (maintenance) / the only
+  // one (a forced promotion must name its router when there are several).
+  std::vector<RouterRuntime*> targets;
+  if (words.size() == 3) {
+    for (auto& r : routers_)
+      if (r->config().params.name == words[2]) targets.push_back(r.get());
+    if (targets.empty()) return fmt::format("error: unknown router '{}'\n", words[2]);
+  } else if (force && routers_.size() > 1) {
+    return "error: several routers: name the one to promote (--router NAME)\n";
+  } else {
+    for (auto& r : routers_) targets.push_back(r.get());
+  }
+  std::string answer;
+  for (RouterRuntime* r : targets) {
+    const std::string& name = r->config().params.name;
+    if (maintenance) {
+      r->policy().set_maintenance(words[1] == "on");
+      answer += fmt::format("router {}: maintenance {}\n", name, words[1]);
+      continue;
+    }
+    if (auto forced = r->policy().force_takeover(); !forced)
+      return fmt::format("error: router {}: {}\n", name, forced.message());
+    answer += fmt::format("router {}: takeover forced; now {}\n", name,
+                          vrrp::state_name(r->router().state()));
+  }
+  return answer;
 }
 
 std::string Daemon::status_json() const {
@@ -99,6 +139,7 @@ std::string Daemon::status_json() const {
     else
       w.null();
     w.key("decided").value(router.decided());
+    w.key("maintenance").value(r->policy().maintenance());
     w.key("vips").begin_array();
     for (const IpPrefix& vip : rc.params.virtual_ips) w.value(vip.to_string());
     w.end_array();
@@ -205,8 +246,11 @@ std::string Daemon::status_text() const {
                          vrrp::state_name(t->from), vrrp::state_name(t->to), t->reason);
     out += fmt::format("{:<12} {:>4}  {:<7} {:>8}  {:<16} {}\n", rc.params.name,
                        rc.params.vrid, vrrp::state_name(router.state()), priority, master, last);
-    if (auto verdict = r->policy().takeover_verdict())
-      out += fmt::format("{:<12} takeover held: {}\n", "", *verdict);
+    if (r->policy().maintenance())
+      out += fmt::format("{:<12} maintenance mode: will not become master\n", "");
+    else if (auto verdict = r->policy().takeover_verdict())
+      out += fmt::format("{:<12} takeover {}: {}\n", "",
+                         router.takeover_held() ? "held" : "would be held", *verdict);
     for (const auto& h : r->policy().last_hooks())
       out += fmt::format("{:<12} hook {}: {} after {:.3f} s, {:.0f} s ago\n", "", h.kind,
                          h.result, std::chrono::duration<double>(h.elapsed).count(),

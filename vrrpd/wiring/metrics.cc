@@ -81,6 +81,10 @@ std::string Daemon::metrics_text() const {
   for (const auto& r : routers_)
     x.sample("pgvrrpd_router_takeover_allowed", router_label(*r),
              uint64_t{!r->policy().takeover_verdict()});
+  x.family("pgvrrpd_router_maintenance", "gauge",
+           "1 while maintenance mode (pgvrrpctl) keeps the router from becoming master.");
+  for (const auto& r : routers_)
+    x.sample("pgvrrpd_router_maintenance", router_label(*r), uint64_t{r->policy().maintenance()});
   x.family("pgvrrpd_adverts_sent_total", "counter", "Adverts sent, each destination counted.");
   for (const auto& r : routers_)
     x.sample("pgvrrpd_adverts_sent_total", router_label(*r), r->adverts_sent());

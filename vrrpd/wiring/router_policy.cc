@@ -117,12 +117,44 @@ void RouterPolicy::update_priority() {
 }
 
 std::optional<std::string> RouterPolicy::blocker() const {
+  if (maintenance_) return std::string("maintenance mode (pgvrrpctl maintenance off ends it)");
+  if (forced_) return std::nullopt;
   if (!unknown_checks_.empty())
     return fmt::format("check {} has no verdict yet", *unknown_checks_.begin());
   if (!pg_) return std::nullopt;
   const auto& facts = pg_->facts();
   return takeover_blocker(local_view(facts), peer_view(facts, loop_), router_.last_master_heard(),
                           loop_.now(), guard_);
+}
+
+void RouterPolicy::set_maintenance(bool on) {
+  if (on == maintenance_) return;
+  maintenance_ = on;
+  if (on)
+    log::warning("router {}: maintenance mode on (pgvrrpctl): this node will not become master",
+                 config_.params.name);
+  else
+    log::info("router {}: maintenance mode off (pgvrrpctl): this node may become master again",
+              config_.params.name);
+  reevaluate();
+}
+
+Status RouterPolicy::force_takeover() {
+  if (maintenance_)
+    return Status::error("maintenance mode is on: turn it off first (pgvrrpctl maintenance off)");
+  if (router_.state() != vrrp::State::backup || !router_.takeover_held())
+    return Status::error(fmt::format(
+        "no takeover to force: the router is {}{}", vrrp::state_name(router_.state()),
+        router_.state() == vrrp::State::backup
+            ? " and a master is heard (a planned handover is a switchover, not built yet)"
+            : ""));
+  auto reason = blocker();
+  log::warning("router {}: takeover forced (pgvrrpctl promote --force) against the takeover "
+               "guard: {}",
+               config_.params.name, reason.value_or("nothing"));
+  forced_ = true;
+  reevaluate();
+  return Status::success();
 }
 
 void RouterPolicy::reevaluate() {
@@ -283,6 +315,7 @@ notify::HookEvent RouterPolicy::hook_event(notify::HookState state, std::string 
 }
 
 void RouterPolicy::on_transition(const vrrp::Action& t) {
+  forced_ = false;
   if (!hooks_) return;
   hooks_->transition(hook_event(hook_state(t.to), t.reason, std::string(vrrp::state_name(t.from))));
 }

@@ -46,6 +46,17 @@ class RouterPolicy {
 
   bool hooks_idle() const { return !hooks_ || hooks_->idle(); }
 
+  // pgvrrpctl maintenance on|off: while on, the router never becomes
+  // master (a held takeover stays held, with this as its reason). Until
+  // pgvrrpd restarts.
+  void set_maintenance(bool on);
+  bool maintenance() const { return maintenance_; }
+  // pgvrrpctl promote --force: a takeover the guard holds back (a lagging
+  // standby, a peer whose facts are unknown) goes ahead now. An error when
+  // there is none to force: the router is not BACKUP with a held takeover,
+  // or it is in maintenance.
+  Status force_takeover();
+
   // The takeover guard's verdict now: why this node may not take over
   // (nullopt: it may).
   std::optional<std::string> takeover_verdict() const { return blocker(); }
@@ -85,6 +96,8 @@ class RouterPolicy {
   uint64_t fence_job_ = 0;
   uint64_t rejoin_job_ = 0;
   bool busy_ = false;  // inside reevaluate(): no re-entry
+  bool maintenance_ = false;
+  bool forced_ = false;  // promote --force: the guard is overridden until the next transition
   bool missing_fence_warned_ = false;
   bool fence_doubt_logged_ = false;  // "not fencing ..." said for this stretch
   bool foreign_peer_logged_ = false;  // "will not rejoin ..." said for this stretch
