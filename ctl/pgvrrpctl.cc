@@ -42,11 +42,16 @@ int ask(const std::string& path, const std::string& request, std::string& answer
     return fail(kBadUsage, "--socket: a path of 1..107 bytes");
   un.sun_family = AF_UNIX;
   std::memcpy(un.sun_path, path.data(), path.size());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking, so that a stuck daemon whose queue is full (EAGAIN) is
+  // reported rather than waited for.
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return fail(kFailed, std::string("socket: ") + std::strerror(errno));
   if (connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) != 0) {
     int err = errno;
     close(fd);
+    if (err == EAGAIN)
+      return fail(kFailed, "pgvrrpd does not accept connections on " + path +
+                               " (its queue is full: is it stuck?)");
     if (err == ENOENT || err == ECONNREFUSED)
       return fail(kNotRunning, "pgvrrpd is not running (nothing answers on " + path +
                                    "; another daemon's socket: --socket PATH)");
@@ -74,7 +79,7 @@ int ask(const std::string& path, const std::string& request, std::string& answer
       answer.append(buf, static_cast<size_t>(n));
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     int err = n < 0 ? errno : 0;
     close(fd);
     if (err != 0) return fail(kFailed, std::string("reading the answer: ") + std::strerror(err));

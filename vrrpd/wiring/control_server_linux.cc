@@ -26,10 +26,13 @@ sockaddr_un address_of(const std::string& path) {
 
 // Whether a process accepts connections on the socket at `path`.
 bool someone_listens(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Non-blocking: a stopped daemon's full queue must not hang this start
+  // (EAGAIN: someone listens, and is stuck).
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return false;
   sockaddr_un un = address_of(path);
-  bool listening = connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0;
+  bool listening = connect(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0 ||
+                   errno == EAGAIN;
   close(fd);
   return listening;
 }
