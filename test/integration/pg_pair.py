@@ -88,8 +88,8 @@ class PgPair:
                  max_lag: str | None = None, witness: bool = False,
                  n1_hook_env: tuple[str, ...] = (), pgvrrpd_bin: str | None = None,
                  peer_keys: bool = True, under_unit: bool = False):
-        """n1_hook_env: more hook_env lines for n1 (a test's own stop command,
-        say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
+        """n1_hook_env: more hook_env lines for n1, or replacements (a test's
+        own start command or PGBIN, say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
         --baseline runs an older build). under_unit: the daemons run as the
         systemd unit runs them (root with only its capabilities) and the
         hooks as root, as in the example configs (they run PostgreSQL's
@@ -114,15 +114,8 @@ class PgPair:
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
                             auto_rejoin=True, hook_user="root" if under_unit else "postgres",
                             hook_timeout=60,
-                            hook_env=[f"PGDATA={node.datadir}", f"PGBIN={PG_BIN}",
-                                      f"PGHOST={node.sockdir}", f"PGPORT={node.port}",
-                                      "PGUSER=postgres", "REPLICATION_USER=postgres",
-                                      # The servers run with fsync off; pg_rewind
-                                      # fsyncs ~1000 files, which at a 10-20 ms
-                                      # flush is past the tests' waits.
-                                      "REWIND_OPTIONS=--no-sync",
-                                      "BASEBACKUP_OPTIONS=--no-sync",
-                                      *(n1_hook_env if host is self.n1 else ())])
+                            hook_env=self.hook_env(node, n1_hook_env if host is self.n1
+                                                   else ()))
             check = dict(type="postgres",
                          conninfo=f"host={node.sockdir} port={node.port} user=postgres "
                                   "dbname=postgres",
@@ -140,6 +133,19 @@ class PgPair:
             self.nodes[host.short] = d
         self.d1, self.d2 = self.nodes["n1"], self.nodes["n2"]
         self.sides = [Side(self.n1, self.p, self.d1), Side(self.n2, self.s, self.d2)]
+
+    @staticmethod
+    def hook_env(node: PgNode, extra: tuple[str, ...]) -> list[str]:
+        """The hooks' environment for `node`; `extra` adds variables or
+        replaces ones of the same name (each NAME once in pgvrrpd.ini)."""
+        env = {"PGDATA": node.datadir, "PGBIN": PG_BIN, "PGHOST": node.sockdir,
+               "PGPORT": str(node.port), "PGUSER": "postgres",
+               "REPLICATION_USER": "postgres",
+               # The servers run with fsync off; pg_rewind fsyncs ~1000
+               # files, which at a 10-20 ms flush is past the tests' waits.
+               "REWIND_OPTIONS": "--no-sync", "BASEBACKUP_OPTIONS": "--no-sync"}
+        env.update(line.split("=", 1) for line in extra)
+        return [f"{name}={value}" for name, value in env.items()]
 
     def start(self):
         """n1's pgvrrpd first (it becomes master: its server is the primary),

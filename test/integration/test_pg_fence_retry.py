@@ -1,35 +1,45 @@
 #!/usr/bin/env python3
 """Issue 9, "a fence that fails is never retried": the old master returns
 with its PostgreSQL started as a stale primary, and its first fence fails
-(the stop command refuses once, as a wrong PG_STOP_COMMAND or a server slow
-to stop would). The stale primary keeps taking writes on its real IP until
+(pg_ctl refuses to stop it, fast and immediate, as a server slow to stop
+or a broken binary would; the hook's own fallback cannot help). The stale primary keeps taking writes on its real IP until
 pgvrrpd fences it again, RetryBackoff::kFirst (5 s) later, logging an error;
 then the rejoin makes it a standby of n2, and n2 never moves."""
+import json
+import os
 import time
 
 from netlab import Lab
 from pg_pair import VIP, PgPair, ScriptDir
+from pglab import PG_BIN
 from pgvrrpd_node import assert_single_holder
 from processes import LabError, log, wait_until
 from replication import writers
 from runner import run_test
 
-# The fence hook execs PG_STOP_COMMAND; this one fails the first time.
-STOP_FAILS_ONCE = """#!/bin/sh
-marker="$PGDATA/../stop-refused-once"
-if [ ! -e "$marker" ]; then
-  : > "$marker"
-  echo "test: not stopping the server this time" >&2
-  exit 1
+# PGBIN for n1's hooks: the real programs, but a pg_ctl that refuses its
+# first two stops (the fence's fast and immediate ones).
+PG_CTL_REFUSES_TWO_STOPS = f"""#!/bin/sh
+marker="$PGDATA/../pg_ctl-stops-refused"
+if [ "$1" = stop ]; then
+  refused=$(cat "$marker" 2>/dev/null || echo 0)
+  if [ "$refused" -lt 2 ]; then
+    echo $((refused + 1)) > "$marker"
+    echo "test: pg_ctl not stopping the server this time" >&2
+    exit 1
+  fi
 fi
-exec "$PGBIN/pg_ctl" stop -D "$PGDATA" -m fast -w -t 30
+exec {PG_BIN}/pg_ctl "$@"
 """
 
 
 def main():
     with Lab("pg_fence_retry") as lab:
-        scripts = ScriptDir(lab, "pgvrrpd-test-stop-", {"stop": STOP_FAILS_ONCE})
-        pair = PgPair(lab, n1_hook_env=(f"PG_STOP_COMMAND={scripts.script('stop')}",))
+        bin_dir = ScriptDir(lab, "pgvrrpd-test-bin-", {"pg_ctl": PG_CTL_REFUSES_TWO_STOPS})
+        for program in os.listdir(PG_BIN):
+            if program != "pg_ctl":
+                os.symlink(os.path.join(PG_BIN, program), bin_dir.script(program))
+        pair = PgPair(lab, n1_hook_env=(f"PGBIN={bin_dir.path}",))
         pair.start()
         w = pair.writer()
         pair.kill_n1_server()
@@ -50,6 +60,11 @@ def main():
             raise LabError(f"the first fence was meant to fail: {fence_runs()}")
         if writers([pair.p]) != [pair.p]:
             raise LabError("the stale primary stopped taking writes though its fence failed")
+        # pgvrrpctl status shows the retry coming (issue 9, item 4).
+        fencing = json.loads(pair.d1.ctl("status", "--json").stdout)["routers"][0]["fencing"]
+        if fencing["next_retry_in_s"] is None or fencing["fence_runs"] != 1:
+            raise LabError(f"status does not show the fence retry: {fencing}")
+        log(f"status while waiting: {fencing}")
         wait_until(lambda: pair.p not in writers([pair.p]), 15, 0.05,
                    lambda: f"the fence to be retried; n1's hooks: {pair.hook_lines(pair.d1)}")
         retry_after = time.monotonic() - t_failed

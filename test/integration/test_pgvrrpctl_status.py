@@ -35,7 +35,7 @@ def check_schema(doc, node):
         raise LabError(f"schema/node: {doc['schema']} {doc['node']}")
     router = doc["routers"][0]
     for key in ("name", "vrid", "state", "priority", "master", "takeover", "last_transition",
-                "hooks", "vips", "decided"):
+                "hooks", "vips", "decided", "maintenance", "fencing"):
         if key not in router:
             raise LabError(f"router lacks '{key}': {router}")
     pg = next(c for c in doc["checks"] if c["name"] == "pg")

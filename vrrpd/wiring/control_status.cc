@@ -161,6 +161,17 @@ std::string Daemon::status_json() const {
     } else {
       w.null();
     }
+    const RouterPolicy& policy = r->policy();
+    w.key("fencing").begin_object()
+        .key("fence_running").value(policy.fence_running())
+        .key("rejoin_running").value(policy.rejoin_running())
+        .key("fence_runs").value(policy.fence_runs())
+        .key("next_retry_in_s");
+    if (auto retry = policy.next_fence_retry())
+      w.value(std::max(0.0, seconds_between(now, *retry)));
+    else
+      w.null();
+    w.end_object();
     w.key("hooks").begin_array();
     for (const auto& h : r->policy().last_hooks()) {
       w.begin_object()
@@ -251,6 +262,12 @@ std::string Daemon::status_text() const {
     else if (auto verdict = r->policy().takeover_verdict())
       out += fmt::format("{:<12} takeover {}: {}\n", "",
                          router.takeover_held() ? "held" : "would be held", *verdict);
+    const RouterPolicy& policy = r->policy();
+    if (policy.fence_running() || policy.rejoin_running())
+      out += fmt::format("{:<12} {} running\n", "", policy.fence_running() ? "fence" : "rejoin");
+    if (auto retry = policy.next_fence_retry())
+      out += fmt::format("{:<12} fence/rejoin retry in {:.0f} s (fence runs so far: {})\n", "",
+                         std::max(0.0, seconds_between(now, *retry)), policy.fence_runs());
     for (const auto& h : r->policy().last_hooks())
       out += fmt::format("{:<12} hook {}: {} after {:.3f} s, {:.0f} s ago\n", "", h.kind,
                          h.result, std::chrono::duration<double>(h.elapsed).count(),

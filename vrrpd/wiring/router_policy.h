@@ -61,6 +61,13 @@ class RouterPolicy {
   // (nullopt: it may).
   std::optional<std::string> takeover_verdict() const { return blocker(); }
 
+  // Fencing now (pgvrrpctl status): fence runs in this episode (a retry is
+  // > 1), whether a fence or rejoin is running, the next retry.
+  int fence_runs() const { return fence_.fence_runs(); }
+  bool fence_running() const { return fence_job_ != 0; }
+  bool rejoin_running() const { return rejoin_job_ != 0; }
+  std::optional<TimePoint> next_fence_retry() const { return fence_.next_retry(); }
+
   // The last run of each hook kind that ran (pgvrrpctl status).
   struct HookRecord {
     std::string kind;
