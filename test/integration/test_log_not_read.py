@@ -30,7 +30,6 @@ def main():
         wrapper = n1.spawn(["/bin/sh", "-c",
                             f"exec {PGVRRPD_BIN} -f {master.ini_path} --log stderr 2>&1 | "
                             f"(sleep {READER_ASLEEP}; exec cat)"], "n1-pgvrrpd-piped")
-        backup = PgvrrpdNode(n2, priority=100, **KEYS).start()
 
         def daemon_pid():
             for pid in children(wrapper.pid):
@@ -39,7 +38,10 @@ def main():
             return None
 
         pid = wait_until(daemon_pid, 5, what="pgvrrpd under the wrapper")
+        # n1 master first: started together on a loaded machine, n2 could
+        # win the election, and with preempt off n1 would stay backup.
         wait_until(lambda: n1.has_address(VIP), 5, what="the VIP on n1")
+        backup = PgvrrpdNode(n2, priority=100, **KEYS).start()
         backup.wait_state("BACKUP", 5)
 
         # ~110 bytes a SIGUSR1: 1500 of them overfill the 64 KiB pipe.

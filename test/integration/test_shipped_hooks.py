@@ -5,7 +5,8 @@ user, with keepalived-style arguments and the documented environment.
 promote makes the standby writable (and is a no-op on a primary); fence
 stops a stale primary; rejoin turns it into a streaming standby of the new
 primary, by pg_rewind and, when that cannot work, by pg_basebackup; it
-refuses a foreign cluster and a directory that is not a data directory."""
+refuses a foreign cluster and a directory that is not a data directory,
+and only starts a stopped standby of the master."""
 import os
 import pwd
 import shutil
@@ -128,6 +129,19 @@ def scenario():
                 not os.path.exists(os.path.join(not_data, "keep")):
             raise LabError(f"rejoin into a directory without PG_VERSION: {cp.stderr}")
         log("rejoin refused a foreign cluster and a directory without PG_VERSION")
+
+        # A stopped standby of this very master (a rejoin whose rewind
+        # worked but whose start failed) is only started: a second
+        # pg_rewind would fail in single-user crash recovery.
+        out = run_hook(p, "rejoin", "BACKUP", env).stdout
+        if f"is a standby of {s.addr} already" not in out:
+            raise LabError(f"rejoin of a stopped standby of this master: {out}")
+        check_standby_of(p, s, after.id)
+        log("rejoin started a stopped standby of this master without rewinding it")
+        # From here n1 stands for an old primary again: stopped, no
+        # standby.signal.
+        run_hook(p, "fence", "BACKUP")
+        os.remove(os.path.join(p.datadir, "standby.signal"))
 
         # When pg_rewind fails (here an option it does not know) the data
         # directory is left alone unless BASEBACKUP_FALLBACK=yes...
