@@ -23,6 +23,23 @@ TEST_CASE("periodic timer: ticks at start, then every interval from the start") 
   for (size_t i = 0; i < ticks.size(); ++i) CHECK(ticks[i] == start + i * 100ms);
 }
 
+TEST_CASE("periodic timer: a check's interval at its smallest and largest value (0.01 s, "
+          "3600 s)") {
+  // The checks' interval key; run_until fails on a wake-up in the past or a
+  // zero period.
+  for (Duration interval : {Duration(10ms), Duration(3600s)}) {
+    CAPTURE(std::chrono::duration<double>(interval).count());
+    testing::FakeTimeLoop t;
+    std::vector<TimePoint> ticks;
+    PeriodicTimer timer(t.loop, interval, [&] { ticks.push_back(t.now()); });
+    TimePoint start = t.now();
+    timer.start();
+    t.run_for(100 * interval);
+    REQUIRE(ticks.size() == 101);
+    for (size_t i = 0; i < ticks.size(); ++i) CHECK(ticks[i] == start + i * interval);
+  }
+}
+
 TEST_CASE("periodic timer: after a stall, one tick and then one interval on, not a burst") {
   testing::FakeTimeLoop t;
   std::vector<TimePoint> ticks;

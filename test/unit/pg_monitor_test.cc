@@ -118,6 +118,32 @@ TEST_CASE("postgres monitor: connects, queries at once, passes with the role") {
   CHECK(rig.changes.size() == 1);
 }
 
+TEST_CASE("postgres monitor: interval and timeout at their smallest and largest values") {
+  // The check keys' bounds (0.01 s and 3600 s): one query per interval, no
+  // deadline behind the clock, none repeating (a zero period).
+  for (Duration interval : {Duration(10ms), Duration(3600s)}) {
+    CAPTURE(ms(interval));
+    PostgresCheckParams p = params();
+    p.interval = interval;
+    p.timeout = interval;
+    p.retry_min = std::min<Duration>(p.retry_min, interval);
+    Rig rig(p);
+    rig.start();
+    TimePoint last{};
+    for (int step = 0; step < 10; ++step) {
+      auto due = rig.monitor.next_deadline();
+      REQUIRE(due);
+      CHECK(*due > rig.now);
+      CHECK(*due > last);
+      last = *due;
+      rig.advance(*due - rig.now);
+    }
+    CHECK(rig.local().connects == 1);
+    CHECK(rig.local().queries == 11);
+    CHECK(rig.monitor.passing());
+  }
+}
+
 TEST_CASE("postgres monitor: connection refused fails, and reconnects back off") {
   Rig rig(params());
   rig.local().up = false;

@@ -64,7 +64,9 @@ struct Rig {
     return t.now();
   }
   void run_until_master() {
-    auto give_up = t.now() + 200s;  // beyond any Master_Down_Interval
+    // Beyond any Master_Down_Interval: v2 at 255 s adverts waits 3 x 255 s
+    // plus Skew_Time.
+    auto give_up = t.now() + 800s;
     while (state() != vrrp::State::master) {
       auto wake = t.loop.next_wakeup();
       REQUIRE(wake);
@@ -190,6 +192,58 @@ TEST_CASE("router runtime: the VIP lease is refreshed in time for every vip_leas
       CHECK(gap >= full * 3 / 10);
       CHECK(gap <= full / 2);
     }
+  }
+}
+
+TEST_CASE("router runtime: every router timing key at its smallest and largest value: no "
+          "wake-up in the past, no zero period, adverts and announcements on time") {
+  // run_until() fails on a wake-up in the past and on a timer re-armed for
+  // the same moment (a zero period). vip_lease has its own test above.
+  struct Case {
+    const char* keys;
+    Duration advert;   // the interval adverts must keep
+    int repeat;        // garp_repeat
+    Duration delay;    // garp_delay
+    Duration refresh;  // garp_refresh (0: none)
+    Duration span;     // how long to run as master
+  };
+  const Case cases[] = {
+      {"advert_interval = 0.01\ngarp_repeat = 1\ngarp_delay = 0\ngarp_refresh = 0\n"
+       "vip_lease = 1",
+       10ms, 1, 0ms, 0s, 20s},
+      {"advert_interval = 40.95\ngarp_repeat = 100\ngarp_delay = 10\ngarp_refresh = 86400\n"
+       "vip_lease = 3600",
+       40950ms, 100, 10s, 86400s, 2 * 86400s + 1000s},
+      {"version = 2\nadvert_interval = 1\ngarp_repeat = 100\ngarp_delay = 0\n"
+       "garp_refresh = 1",
+       1s, 100, 0ms, 1s, 10s},
+      {"version = 2\nadvert_interval = 255\ngarp_repeat = 0\ngarp_refresh = 0", 255s, 0, 0ms,
+       0s, 3000s},
+  };
+  for (const Case& c : cases) {
+    std::string keys = c.keys;
+    CAPTURE(keys);
+    Rig rig(c.keys);
+    auto m = rig.become_master();
+    rig.t.run_until(m + c.span);
+
+    const auto& sent = rig.socket.sent;
+    REQUIRE(sent.size() >= 3);
+    CHECK(sent[0].at == m);
+    for (size_t i = 1; i < sent.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(sent[i].at - sent[i - 1].at == c.advert);
+    }
+    std::vector<TimePoint> expected;
+    for (int i = 0; i < c.repeat; ++i) expected.push_back(m + i * c.delay);
+    if (c.repeat > 0 && c.refresh > 0s)
+      for (TimePoint at = expected.back() + c.refresh; at <= m + c.span; at += c.refresh)
+        expected.push_back(at);
+    std::vector<TimePoint> announced;
+    for (const auto& a : rig.announcer.sent) announced.push_back(a.at);
+    CHECK(announced.size() == expected.size());
+    CHECK(announced == expected);
+    CHECK(rig.netlink.has(kVip));
   }
 }
 
