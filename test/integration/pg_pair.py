@@ -176,6 +176,19 @@ class PgPair:
         self.p.kill()
         self.n1.link_down()
 
+    def n2_takes_over(self, w: Writer) -> None:
+        """The whole n1 dies (kill_n1_server); n2 becomes master, holds the
+        VIP and acknowledges writes from `w`."""
+        self.kill_n1_server()
+        self.d2.wait_state("MASTER", 5)
+        wait_until(lambda: self.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
+        w.wait_acknowledged(3, timeout=10, server="n2")
+
+    def n1_link_back(self) -> None:
+        """n1 comes back on the link, rid of the VIP its killed daemon left."""
+        self.n1.link_up()
+        self.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+
     def kill_n1_daemon(self) -> None:
         """The "daemon dies" fault: n1's pgvrrpd SIGKILLed, PostgreSQL left running."""
         self.d1.kill(signal.SIGKILL)

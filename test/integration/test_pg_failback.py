@@ -31,15 +31,11 @@ def main():
         pair.start()
         w = pair.writer()
         # The whole n1 goes away; n2 takes over.
-        pair.kill_n1_server()
-        pair.d2.wait_state("MASTER", 5)
-        wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
-        w.wait_acknowledged(3, timeout=10, server="n2")
+        pair.n2_takes_over(w)
 
         # n1 returns: its server starts as the old primary, then pgvrrpd.
         watch_n2 = AddressWatcher(pair.n2, VIP)
-        pair.n1.link_up()
-        pair.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        pair.n1_link_back()
         pair.p.start()
         t_stale = time.monotonic()
         if writers([pair.p, pair.s]) != [pair.p, pair.s]:

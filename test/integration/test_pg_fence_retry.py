@@ -42,13 +42,9 @@ def main():
         pair = PgPair(lab, n1_hook_env=(f"PGBIN={bin_dir.path}",))
         pair.start()
         w = pair.writer()
-        pair.kill_n1_server()
-        pair.d2.wait_state("MASTER", 5)
-        wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
-        w.wait_acknowledged(3, timeout=10, server="n2")
+        pair.n2_takes_over(w)
 
-        pair.n1.link_up()
-        pair.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        pair.n1_link_back()
         pair.p.start()
         pair.d1.start()
 

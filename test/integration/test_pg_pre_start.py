@@ -15,10 +15,10 @@ packaging/postgresql-pgvrrpd.conf (`pgvrrpd --pre-start`, then the server).
 import time
 
 from netlab import Lab
-from pg_pair import VIP, PgPair, ScriptDir
+from pg_pair import PgPair, ScriptDir
 from pgvrrpd_node import PGVRRPD_BIN
 from pglab import PG_BIN
-from processes import LabError, log, wait_until
+from processes import LabError, log
 from replication import writers
 from runner import run_test
 
@@ -46,14 +46,10 @@ def main():
             raise LabError(f"n1's config is at {pair.d1.ini_path}, not {n1_ini}")
         pair.start()
         w = pair.writer()
-        pair.kill_n1_server()
-        pair.d2.wait_state("MASTER", 5)
-        wait_until(lambda: pair.n2.has_address(VIP), 5, 0.01, "the VIP on n2")
-        w.wait_acknowledged(3, timeout=10, server="n2")
+        pair.n2_takes_over(w)
 
         # n1 reboots: its PostgreSQL unit first.
-        pair.n1.link_up()
-        pair.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+        pair.n1_link_back()
         probe = pair.two_primaries_probe()
         cp = pre_start(pair.n1, n1_ini)
         if cp.returncode != 1 or "refusing to start the server as a primary" not in cp.stderr \
