@@ -65,6 +65,26 @@ std::string conninfo_error(const std::string& conninfo) {
   return message;
 }
 
+ConninfoServer conninfo_server(const std::string& conninfo) {
+  ConninfoServer server{"", "5432"};
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), nullptr);
+  if (options == nullptr) return server;
+  std::string host, hostaddr, port;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string_view keyword(o->keyword);
+    if (keyword == "host") host = o->val;
+    if (keyword == "hostaddr") hostaddr = o->val;
+    if (keyword == "port") port = o->val;
+  }
+  PQconninfoFree(options);
+  auto first = [](const std::string& list) { return list.substr(0, list.find(',')); };
+  std::string address = hostaddr.empty() ? first(host) : first(hostaddr);
+  if (numeric_address(address)) server.address = address;
+  if (!first(port).empty()) server.port = first(port);
+  return server;
+}
+
 std::vector<std::string> unset_libpq_environment() {
   std::vector<std::string> names;
   for (char** entry = environ; *entry != nullptr; ++entry) {

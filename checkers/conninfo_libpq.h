@@ -11,6 +11,16 @@ namespace pgvrrpd::checkers {
 // pure: no defaults, no service file, no connection.
 std::string conninfo_error(const std::string& conninfo);
 
+// The server a conninfo names over TCP: its numeric address (hostaddr, else
+// a numeric host; the first of a list) and port ("5432" when none is given);
+// an empty address when it names none (a socket directory, a name). For
+// the switchover hook, which asks the same server the check asks.
+struct ConninfoServer {
+  std::string address;
+  std::string port;
+};
+ConninfoServer conninfo_server(const std::string& conninfo);
+
 // Removes from the process environment every variable libpq reads (PGHOST,
 // PGHOSTADDR, PGPASSWORD, PGSERVICE, PGSSLMODE...: all names that begin
 // with "PG", but for PGVRRPD_*) and returns their names. libpq fills whatever a conninfo

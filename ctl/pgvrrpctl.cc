@@ -5,8 +5,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -17,6 +20,7 @@ constexpr std::string_view kUsage =
     "usage: pgvrrpctl [--socket PATH] status [--json]\n"
     "       pgvrrpctl [--socket PATH] maintenance on|off [--router NAME]\n"
     "       pgvrrpctl [--socket PATH] promote --force [--router NAME] [--yes]\n"
+    "       pgvrrpctl [--socket PATH] switchover [--to ADDRESS] [--router NAME] [--wait SECONDS]\n"
     "       pgvrrpctl --version\n";
 
 constexpr std::string_view kForceWarning =
@@ -87,6 +91,60 @@ int ask(const std::string& path, const std::string& request, std::string& answer
   }
 }
 
+double monotonic_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// "router NAME phase PHASE handover_s X detail TEXT" -> PHASE, TEXT.
+bool parse_phase(const std::string& line, std::string& phase, std::string& handover,
+                 std::string& detail) {
+  auto field = [&](const std::string& key) -> std::string {
+    size_t at = line.find(" " + key + " ");
+    if (at == std::string::npos) return "";
+    size_t start = at + key.size() + 2;
+    if (key == "detail") return line.substr(start, line.find('\n', start) - start);
+    return line.substr(start, line.find(' ', start) - start);
+  };
+  phase = field("phase");
+  handover = field("handover_s");
+  detail = field("detail");
+  return !phase.empty();
+}
+
+// Follows a started switchover until it is done or failed, printing each
+// phase as it comes; an exit status.
+int follow_switchover(const std::string& socket_path, const std::string& router,
+                      double wait_seconds) {
+  std::string request = "switchover status" + (router.empty() ? "" : " " + router);
+  std::string last_phase;
+  double deadline = monotonic_seconds() + wait_seconds;
+  for (;;) {
+    std::string answer;
+    if (int status = ask(socket_path, request, answer); status != kOk) return status;
+    if (answer.rfind("error: ", 0) == 0) return fail(kFailed, answer.substr(7));
+    std::string phase, handover, detail;
+    if (!parse_phase(answer, phase, handover, detail))
+      return fail(kFailed, "unexpected answer: " + answer);
+    if (phase != last_phase) {
+      std::printf("%s: %s\n", phase.c_str(), detail.c_str());
+      std::fflush(stdout);
+      last_phase = phase;
+    }
+    if (phase == "done") {
+      if (handover != "-") std::printf("handover took %s s (writes stopped to the peer serving)\n",
+                                       handover.c_str());
+      return kOk;
+    }
+    if (phase == "failed") return fail(kFailed, "switchover failed: " + detail);
+    if (monotonic_seconds() > deadline)
+      return fail(kFailed, "still " + phase + " after " + std::to_string(static_cast<int>(wait_seconds)) +
+                               " s: pgvrrpctl status follows it");
+    usleep(50'000);
+  }
+}
+
 }  // namespace
 
 // promote --force: the risk said, and "yes" typed (or --yes given).
@@ -108,6 +166,8 @@ int main(int argc, char** argv) {
   std::string command;
   std::string argument;  // maintenance's on|off
   std::string router;
+  std::string to;
+  double wait_seconds = 600;
   bool json = false;
   bool force = false;
   bool yes = false;
@@ -125,6 +185,15 @@ int main(int argc, char** argv) {
     } else if (arg == "--router") {
       if (i + 1 >= argc) return fail(kBadUsage, std::string("--router needs a name\n") + kUsage.data());
       router = argv[++i];
+    } else if (arg == "--to") {
+      if (i + 1 >= argc) return fail(kBadUsage, std::string("--to needs an address\n") + kUsage.data());
+      to = argv[++i];
+    } else if (arg == "--wait") {
+      if (i + 1 >= argc) return fail(kBadUsage, std::string("--wait needs seconds\n") + kUsage.data());
+      char* end = nullptr;
+      wait_seconds = std::strtod(argv[++i], &end);
+      if (end == argv[i] || *end != '\0' || !(wait_seconds >= 0 && wait_seconds <= 86400))
+        return fail(kBadUsage, "--wait: seconds, 0..86400 (0: do not follow the switchover)");
     } else if (arg == "--version") {
       std::printf("pgvrrpctl %s\n", PGVRRPD_VERSION);
       return kOk;
@@ -143,6 +212,10 @@ int main(int argc, char** argv) {
   for (char c : router)
     if (c == ' ' || c == '\n' || c == '\r')
       return fail(kBadUsage, "--router: a router name has no blanks");
+  for (char c : to)
+    if (c == ' ' || c == '\n' || c == '\r')
+      return fail(kBadUsage, "--to: an address has no blanks");
+  if (to == "-" || to == "status") return fail(kBadUsage, "--to: an address");
   std::string request;
   if (command == "status" && !force && router.empty()) {
     request = json ? "status json" : "status";
@@ -153,7 +226,10 @@ int main(int argc, char** argv) {
     request = "promote force" + (router.empty() ? "" : " " + router);
   } else if (command == "promote") {
     return fail(kBadUsage, "promote needs --force: it overrides the takeover guard (a planned "
-                           "handover is a switchover, not built yet)");
+                           "handover is pgvrrpctl switchover)");
+  } else if (command == "switchover" && !json && !force) {
+    request = "switchover " + (to.empty() ? std::string("-") : to) +
+              (router.empty() ? "" : " " + router);
   } else {
     return fail(kBadUsage, (command.empty() ? std::string("a command is needed")
                                             : "unknown command or arguments for '" + command + "'") +
@@ -166,5 +242,9 @@ int main(int argc, char** argv) {
     return fail(kRefused, answer.substr(7));
   }
   std::fputs(answer.c_str(), stdout);
+  if (command == "switchover" && wait_seconds > 0) {
+    std::fflush(stdout);
+    return follow_switchover(socket_path, router, wait_seconds);
+  }
   return kOk;
 }

@@ -30,6 +30,7 @@ std::string_view hook_kind_name(HookKind kind) {
     case HookKind::notify: return "notify";
     case HookKind::fence: return "fence";
     case HookKind::rejoin: return "rejoin";
+    case HookKind::switchover: return "switchover";
   }
   return "?";
 }
@@ -73,6 +74,8 @@ std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,
   env["PGVRRPD_PRIORITY"] = std::to_string(event.priority);
   env["PGVRRPD_VIPS"] = fmt::format("{}", fmt::join(event.vips, " "));
   env["PGVRRPD_MASTER"] = event.master;
+  env["PGVRRPD_PEER"] = event.peer;
+  env["PGVRRPD_PEER_PORT"] = event.peer_port;
   env["PGVRRPD_PG_ROLE"] = event.pg.role;
   env["PGVRRPD_PG_TIMELINE"] = optional_text(event.pg.timeline);
   env["PGVRRPD_PG_LSN"] = event.pg.lsn;

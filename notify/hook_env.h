@@ -35,9 +35,11 @@ std::string_view hook_state_name(HookState state);
 // own hook first, then notify (keepalived runs notify after notify_*).
 // fence and rejoin are not tied to a transition: the failover policy runs
 // them (through HookRunner::run_hook) when the local server must be fenced
-// and rejoined.
-enum class HookKind : uint8_t { on_master, on_backup, on_fault, on_stop, notify, fence, rejoin };
-inline constexpr size_t kHookKinds = 7;
+// and rejoined; switchover when pgvrrpctl asks for one.
+enum class HookKind : uint8_t {
+  on_master, on_backup, on_fault, on_stop, notify, fence, rejoin, switchover
+};
+inline constexpr size_t kHookKinds = 8;
 // The config key: on_master, ..., notify.
 std::string_view hook_kind_name(HookKind kind);
 // The state hook for `state`: on_master for master, and so on.
@@ -61,6 +63,10 @@ struct HookEvent {
   uint8_t priority = 0;
   std::vector<std::string> vips;  // as configured, "198.51.100.210/24"
   std::string master;             // the current master's address, "" if none
+  // The peer's PostgreSQL server (the postgres check's peer_conninfo):
+  // address and port, "" when there is none.
+  std::string peer;
+  std::string peer_port;
   PgFacts pg;
 };
 
@@ -84,7 +90,7 @@ std::vector<std::string> base_environment();
 // "NAME=value" strings, sorted by name, each name once (later layers win):
 // base_environment(), `extra`, then PGVRRPD_ROUTER, _VRID, _HOOK, _STATE,
 // _PREVIOUS_STATE, _REASON, _PRIORITY, _VIPS (space-separated), _MASTER,
-// _PG_ROLE, _PG_TIMELINE, _PG_LSN, _PG_LAG_BYTES.
+// _PEER, _PEER_PORT, _PG_ROLE, _PG_TIMELINE, _PG_LSN, _PG_LAG_BYTES.
 std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,
                                           const HookEvent& event, const EnvVars& extra);
 

@@ -25,7 +25,7 @@ for program in pgvrrpd pgvrrpctl; do
   strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$stage/usr/sbin/$program"
 done
-for hook in promote fence rejoin; do
+for hook in promote fence rejoin switchover; do
   install -D -m 0755 "$top/notify/hooks/$hook" "$stage/usr/lib/pgvrrpd/hooks/$hook"
 done
 install -D -m 0644 "$top/notify/hooks/as_owner.sh" "$stage/usr/lib/pgvrrpd/hooks/as_owner.sh"
@@ -82,8 +82,8 @@ Description: VRRP virtual IP for a two-node PostgreSQL pair
  pgvrrpd keeps a primary/standby PostgreSQL pair reachable at one virtual
  IP. It speaks VRRP (versions 2 and 3, interoperating with keepalived) with
  its peer, moves the address with netlink, watches PostgreSQL with libpq
- and runs promote, fence and rejoin hooks, so that there is never more
- than one writable primary.
+ and runs promote, fence, rejoin and switchover hooks, so that there is
+ never more than one writable primary.
 CONTROL
 echo /etc/pgvrrpd/pgvrrpd.ini >"$stage/DEBIAN/conffiles"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\n' |

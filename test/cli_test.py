@@ -29,7 +29,7 @@ def expect(what, cond, detail=""):
 # sit below a directory others can write (/tmp).
 hook_dir = tempfile.mkdtemp(prefix="pgvrrpd-cli-hooks-", dir="/run")
 os.chmod(hook_dir, 0o755)
-for hook in ("promote", "fence", "rejoin", "as_owner.sh"):
+for hook in ("promote", "fence", "rejoin", "switchover", "as_owner.sh"):
     shutil.copy(os.path.join(TOP, "notify", "hooks", hook), hook_dir)
     os.chmod(os.path.join(hook_dir, hook), 0o755)
 examples = tempfile.mkdtemp()
@@ -145,7 +145,7 @@ commands = sorted(commands)
 with open(os.path.join(TOP, "packaging", "man", "pgvrrpctl.8")) as f:
     page = f.read()
 expect("pgvrrpctl --help names its commands", r.returncode == 0 and
-       commands == ["maintenance", "promote", "status"], commands)
+       commands == ["maintenance", "promote", "status", "switchover"], commands)
 for command in commands:
     expect(f"pgvrrpctl(8) describes '{command}'",
            re.search(rf"\n\.TP\n\.BR? {command}\b", page) is not None)

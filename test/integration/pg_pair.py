@@ -1,7 +1,7 @@
 """A two-node PostgreSQL pair run by pgvrrpd, for the behaviour tests of
 DESIGN.md: n1 primary, n2 streaming standby, a client cl, optionally a
 witness gw; pgvrrpd on n1 and n2 with a postgres check, the shipped hooks
-(promote, fence, rejoin) and auto_rejoin.
+(promote, fence, rejoin, switchover) and auto_rejoin.
 
     with Lab("pg_dies") as lab:
         pair = PgPair(lab)
@@ -64,7 +64,7 @@ class HookDir(ScriptDir):
 
     def __init__(self, lab: Lab):
         hooks = {}
-        for name in ("promote", "fence", "rejoin", "as_owner.sh"):
+        for name in ("promote", "fence", "rejoin", "switchover", "as_owner.sh"):
             with open(os.path.join(HOOKS, name)) as f:
                 hooks[name] = f.read()
         super().__init__(lab, "pgvrrpd-hooks-", hooks)
@@ -112,6 +112,7 @@ class PgPair:
                             track="pg, witness" if witness else "pg",
                             on_master=self.hooks.hook("promote"),
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
+                            switchover=self.hooks.hook("switchover"),
                             auto_rejoin=True, hook_user="root" if under_unit else "postgres",
                             hook_timeout=60,
                             hook_env=self.hook_env(node, n1_hook_env if host is self.n1
@@ -188,6 +189,19 @@ class PgPair:
         """n1 comes back on the link, rid of the VIP its killed daemon left."""
         self.n1.link_up()
         self.n1.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
+
+    def switchover(self, side: Side, wait: float = 90, check: bool = True):
+        """`pgvrrpctl switchover --to PEER` on `side` (the master's node),
+        followed to its end (the old primary streams from the new one);
+        the CompletedProcess. check: exit 0 and "done:" printed, or
+        LabError with its output."""
+        peer = self.s if side.pg is self.p else self.p
+        cp = side.daemon.ctl("switchover", "--to", peer.addr, "--wait", str(wait),
+                             check=False, timeout=wait + 10)
+        if check and (cp.returncode != 0 or "done:" not in cp.stdout):
+            raise LabError(f"switchover on {side}: exit {cp.returncode}\n{cp.stdout}{cp.stderr}"
+                           f"\nits last log lines:\n{side.daemon.recent_log(15)}")
+        return cp
 
     def kill_n1_daemon(self) -> None:
         """The "daemon dies" fault: n1's pgvrrpd SIGKILLed, PostgreSQL left running."""

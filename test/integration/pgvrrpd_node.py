@@ -117,11 +117,11 @@ class PgvrrpdNode:
     def control_socket(self) -> str:
         return self.socket_path or self.host.lab.path(f"{self.host.short}-{self.name}.sock")
 
-    def ctl(self, *args: str, check: bool = True):
+    def ctl(self, *args: str, check: bool = True, timeout: float = 15):
         """pgvrrpctl --socket (this daemon's) ARGS, run in the host's
         namespace; the CompletedProcess."""
         return self.host.run([PGVRRPCTL_BIN, "--socket", self.control_socket, *args],
-                             check=check)
+                             check=check, timeout=timeout)
 
     @property
     def ini_path(self) -> str:

@@ -284,6 +284,26 @@ TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
   CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::none);
 }
 
+TEST_CASE("fence: a switchover's rejoin runs without auto_rejoin, once per episode") {
+  Router r(params(150), kSelf);
+  r.set_fault(t0, "switchover", true, "switchover: handed over");
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  FencePolicy f(false);
+  LocalPg down;
+  down.known = true;
+  CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::none);
+  f.request_rejoin();
+  CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
+  f.rejoin_finished(true, t0 + 2s);
+  auto standby = down;
+  standby.alive = true;
+  standby.role = PgRole::standby;
+  CHECK(f.evaluate(r, standby, true, false, t0 + 3s) == FencePolicy::Step::none);
+  // The episode is over: a server found down later stays down again.
+  CHECK(f.evaluate(r, down, true, false, t0 + 4s) == FencePolicy::Step::none);
+}
+
 TEST_CASE("fence: a server not checked yet is neither fenced nor rejoined") {
   Router r(params(150), kSelf);
   r.start(t0);

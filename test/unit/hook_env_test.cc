@@ -18,6 +18,8 @@ HookEvent master_event() {
   event.priority = 150;
   event.vips = {"198.51.100.210/24", "2001:db8::10/64"};
   event.master = "198.51.100.21";
+  event.peer = "198.51.100.22";
+  event.peer_port = "5432";
   event.pg = {"standby", 3, "0/3000148", 4096};
   return event;
 }
@@ -43,6 +45,8 @@ TEST_CASE("hook env: the environment is the base PATH, the operator's variables 
                    "PGDATA=/var/lib/postgresql/16/main",
                    "PGVRRPD_HOOK=on_master",
                    "PGVRRPD_MASTER=198.51.100.21",
+                   "PGVRRPD_PEER=198.51.100.22",
+                   "PGVRRPD_PEER_PORT=5432",
                    "PGVRRPD_PG_LAG_BYTES=4096",
                    "PGVRRPD_PG_LSN=0/3000148",
                    "PGVRRPD_PG_ROLE=standby",
@@ -69,10 +73,11 @@ TEST_CASE("hook env: unknown facts are set and empty; operators may override PAT
   CHECK(has("PATH=/usr/lib/postgresql/16/bin:/usr/bin:/bin"));
   CHECK(has("PGVRRPD_STATE=FAULT"));  // config rejects the name; facts win anyway
   CHECK(has("PGVRRPD_HOOK=notify"));
-  for (const char* empty : {"PGVRRPD_MASTER=", "PGVRRPD_PG_ROLE=", "PGVRRPD_PG_TIMELINE=",
+  for (const char* empty : {"PGVRRPD_MASTER=", "PGVRRPD_PEER=", "PGVRRPD_PEER_PORT=",
+                            "PGVRRPD_PG_ROLE=", "PGVRRPD_PG_TIMELINE=",
                             "PGVRRPD_PG_LSN=", "PGVRRPD_PG_LAG_BYTES=", "PGVRRPD_VIPS="})
     CHECK_MESSAGE(has(empty), empty);
-  CHECK(env.size() == 14);  // PATH and 13 PGVRRPD_* variables
+  CHECK(env.size() == 16);  // PATH and 15 PGVRRPD_* variables
 }
 
 TEST_CASE("hook env: operator variable names") {

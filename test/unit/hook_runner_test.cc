@@ -166,6 +166,8 @@ TEST_CASE("hook runner: the state hook then notify, with keepalived arguments an
         "PGDATA=/var/lib/postgresql/16/main\n"
         "PGVRRPD_HOOK=on_master\n"
         "PGVRRPD_MASTER=\n"
+        "PGVRRPD_PEER=\n"
+        "PGVRRPD_PEER_PORT=\n"
         "PGVRRPD_PG_LAG_BYTES=\n"
         "PGVRRPD_PG_LSN=0/3000148\n"
         "PGVRRPD_PG_ROLE=standby\n"

@@ -38,6 +38,10 @@ struct HookConfig {
   // into a standby of the current master.
   CommandConfig fence;
   CommandConfig rejoin;
+  // Run by pgvrrpctl switchover on the master: stops the local primary
+  // cleanly and confirms the peer has replayed all of it (pgvrrpd(8),
+  // SWITCHOVER).
+  CommandConfig switchover;
   bool auto_rejoin = false;
   Duration timeout = std::chrono::seconds(60);
   // Resolved at start-up, not when parsing (the user database is not the
@@ -61,7 +65,7 @@ struct HookKey {
   std::string_view key;
   CommandConfig HookConfig::*command;
 };
-inline constexpr std::array<HookKey, 7> kHookKeys{{
+inline constexpr std::array<HookKey, 8> kHookKeys{{
     {"on_master", &HookConfig::on_master},
     {"on_backup", &HookConfig::on_backup},
     {"on_fault", &HookConfig::on_fault},
@@ -69,6 +73,7 @@ inline constexpr std::array<HookKey, 7> kHookKeys{{
     {"notify", &HookConfig::notify},
     {"fence", &HookConfig::fence},
     {"rejoin", &HookConfig::rejoin},
+    {"switchover", &HookConfig::switchover},
 }};
 
 struct RouterConfig {

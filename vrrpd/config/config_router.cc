@@ -37,6 +37,7 @@ constexpr KeyRule kRouterKeys[] = {
     {"notify", false, false},
     {"fence", false, false},
     {"rejoin", false, false},
+    {"switchover", false, false},
     {"auto_rejoin", false, false},
     {"hook_timeout", false, false},
     {"hook_user", false, false},

@@ -102,6 +102,7 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
     // Episode over: a later stale primary gets fenced afresh.
     fenced_ = rejoined_ = false;
     fence_runs_ = 0;
+    if (standby_again) rejoin_requested_ = false;
     fence_ok_.reset();
     fence_retry_.reset();
     rejoin_retry_.reset();
@@ -127,7 +128,7 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
   // came back with its server not started, as it should after a failover).
   bool server_down = local.known && !local.alive;
   bool fence_done = fenced_ && fence_ok_.value_or(false);
-  if (auto_rejoin_ && !rejoined_ && router.last_master() && master_serving && server_down &&
+  if ((auto_rejoin_ || rejoin_requested_) && !rejoined_ && router.last_master() && master_serving && server_down &&
       (fence_done || !fenced_)) {
     rejoined_ = true;
     return Step::rejoin;

@@ -134,9 +134,13 @@ class FencePolicy {
   std::optional<TimePoint> next_retry() const;
   // Fence runs in this episode, the first included (a retry is > 1).
   int fence_runs() const { return fence_runs_; }
+  // Rejoin in this episode even without auto_rejoin: a switchover stopped
+  // the server to make it the new primary's standby.
+  void request_rejoin() { rejoin_requested_ = true; }
 
  private:
   bool auto_rejoin_;
+  bool rejoin_requested_ = false;  // request_rejoin(), until the episode ends
   bool fenced_ = false;     // fence started in this episode
   bool rejoined_ = false;   // rejoin started in this episode
   int fence_runs_ = 0;

@@ -76,7 +76,11 @@ std::string Daemon::control(std::string_view request) {
                      (words[1] == "on" || words[1] == "off");
   bool force = words.size() >= 2 && words.size() <= 3 && words[0] == "promote" &&
                words[1] == "force";
-  if (!maintenance && !force)
+  // "switchover TO [ROUTER]", TO "-" when pgvrrpctl got no --to;
+  // "switchover status [ROUTER]": where it stands, on one line.
+  bool switchover = words.size() >= 2 && words.size() <= 3 && words[0] == "switchover";
+  bool switchover_status = switchover && words[1] == "status";
+  if (!maintenance && !force && !switchover)
     return fmt::format("error: unknown request '{}'\n", request.substr(0, 64));
 
   // The routers meant: the one named, or every one (maintenance) / the only
@@ -86,8 +90,9 @@ std::string Daemon::control(std::string_view request) {
     for (auto& r : routers_)
       if (r->config().params.name == words[2]) targets.push_back(r.get());
     if (targets.empty()) return fmt::format("error: unknown router '{}'\n", words[2]);
-  } else if (force && routers_.size() > 1) {
-    return "error: several routers: name the one to promote (--router NAME)\n";
+  } else if ((force || switchover) && routers_.size() > 1) {
+    return fmt::format("error: several routers: name the one to {} (--router NAME)\n",
+                       force ? "promote" : "hand over");
   } else {
     for (auto& r : routers_) targets.push_back(r.get());
   }
@@ -97,6 +102,23 @@ std::string Daemon::control(std::string_view request) {
     if (maintenance) {
       r->policy().set_maintenance(words[1] == "on");
       answer += fmt::format("router {}: maintenance {}\n", name, words[1]);
+      continue;
+    }
+    if (switchover_status) {
+      const Switchover& so = r->policy().switchover();
+      std::string handover = "-";
+      if (so.handover_time())
+        handover = fmt::format("{:.3f}", std::chrono::duration<double>(*so.handover_time()).count());
+      answer += fmt::format("router {} phase {} handover_s {} detail {}\n", name,
+                            to_string(so.phase()), handover, so.detail());
+      continue;
+    }
+    if (switchover) {
+      std::string to = words[1] == "-" ? "" : std::string(words[1]);
+      if (auto started = r->policy().start_switchover(to); !started)
+        return fmt::format("error: router {}: switchover refused: {}\n", name, started.message());
+      answer += fmt::format("router {}: switchover to {} started\n", name,
+                            r->policy().switchover().to());
       continue;
     }
     if (auto forced = r->policy().force_takeover(); !forced)
@@ -172,6 +194,24 @@ std::string Daemon::status_json() const {
     else
       w.null();
     w.end_object();
+    const Switchover& so = policy.switchover();
+    w.key("switchover");
+    if (so.phase() == Switchover::Phase::none) {
+      w.null();
+    } else {
+      w.begin_object()
+          .key("phase").value(to_string(so.phase()))
+          .key("to").value(so.to())
+          .key("detail").value(so.detail())
+          .key("started_ago_s").value(seconds_between(so.started_at(), now))
+          .key("changed_ago_s").value(seconds_between(so.changed_at(), now))
+          .key("handover_s");
+      if (so.handover_time())
+        w.value(std::chrono::duration<double>(*so.handover_time()).count());
+      else
+        w.null();
+      w.end_object();
+    }
     w.key("hooks").begin_array();
     for (const auto& h : r->policy().last_hooks()) {
       w.begin_object()
@@ -263,6 +303,10 @@ std::string Daemon::status_text() const {
       out += fmt::format("{:<12} takeover {}: {}\n", "",
                          router.takeover_held() ? "held" : "would be held", *verdict);
     const RouterPolicy& policy = r->policy();
+    if (const Switchover& so = policy.switchover(); so.phase() != Switchover::Phase::none)
+      out += fmt::format("{:<12} switchover to {}: {} {:.1f} s ago: {}\n", "", so.to(),
+                         to_string(so.phase()), seconds_between(so.changed_at(), now),
+                         so.detail());
     if (policy.fence_running() || policy.rejoin_running())
       out += fmt::format("{:<12} {} running\n", "", policy.fence_running() ? "fence" : "rejoin");
     if (auto retry = policy.next_fence_retry())

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "checkers/conninfo_libpq.h"
 #include "vrrpd/basics/log.h"
 
 namespace pgvrrpd {
@@ -62,12 +63,17 @@ RouterPolicy::RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Ro
       apply_(std::move(apply)),
       fence_(config.hooks.auto_rejoin),
       guard_timer_(loop, [this] { reevaluate(); }),
-      retry_timer_(loop, [this] { reevaluate(); }) {}
+      retry_timer_(loop, [this] { reevaluate(); }),
+      switchover_timer_(loop, [this] { reevaluate(); }) {}
 
 void RouterPolicy::track(const CheckConfig& check) { unknown_checks_.insert(check.name); }
 
 void RouterPolicy::attach_postgres(checkers::PostgresChecker& pg, const CheckConfig& check) {
   pg_ = &pg;
+  pg_check_ = &check;
+  auto peer = checkers::conninfo_server(check.peer_conninfo);
+  peer_address_ = peer.address;
+  peer_port_ = peer.port;
   // The peer counts as answering while its answers are fresher than two
   // check intervals; a standby as streaming until the master went quiet if
   // it streamed within a few intervals of that moment.
@@ -83,9 +89,39 @@ void RouterPolicy::set_hooks(std::unique_ptr<notify::HookRunner> hooks) {
 
 void RouterPolicy::on_check(const CheckConfig& check, bool passing, const std::string& reason) {
   unknown_checks_.erase(check.name);
-  auto now = loop_.now();
   log::info("check {} {} for router {}: {}", check.name, passing ? "passes" : "fails",
             config_.params.name, reason);
+  if (&check == pg_check_ && holding_check()) {
+    if (passing && !switchover_.holds_master()) {
+      // The failed switchover's hook started the server again.
+      held_verdict_.reset();
+      settle_until_.reset();
+    } else {
+      // The switchover hook is stopping the server on purpose: resigning
+      // now would hand over before the peer has replayed everything.
+      held_verdict_ = HeldVerdict{passing, reason};
+      log::info("router {}: switchover: stays master until the peer has replayed everything",
+                config_.params.name);
+      return;
+    }
+  }
+  apply_check(check, passing, reason);
+}
+
+bool RouterPolicy::holding_check() const {
+  return switchover_.holds_master() || (settle_until_ && loop_.now() < *settle_until_);
+}
+
+void RouterPolicy::release_held_verdict() {
+  settle_until_.reset();
+  if (!held_verdict_ || !pg_check_) return;
+  auto held = std::move(*held_verdict_);
+  held_verdict_.reset();
+  apply_check(*pg_check_, held.passing, held.reason);
+}
+
+void RouterPolicy::apply_check(const CheckConfig& check, bool passing, const std::string& reason) {
+  auto now = loop_.now();
   if (check.effect == CheckEffect::weight) {
     // keepalived's rule: a positive weight counts while the check passes, a
     // negative one while it fails.
@@ -146,7 +182,8 @@ Status RouterPolicy::force_takeover() {
     return Status::error(fmt::format(
         "no takeover to force: the router is {}{}", vrrp::state_name(router_.state()),
         router_.state() == vrrp::State::backup
-            ? " and a master is heard (a planned handover is a switchover, not built yet)"
+            ? " and a master is heard (a planned handover is pgvrrpctl switchover, run on "
+              "the master's node)"
             : ""));
   auto reason = blocker();
   log::warning("router {}: takeover forced (pgvrrpctl promote --force) against the takeover "
@@ -161,6 +198,7 @@ void RouterPolicy::reevaluate() {
   if (busy_) return;
   busy_ = true;
   auto now = loop_.now();
+  advance_switchover();
   if (pg_) {
     auto local = local_view(pg_->facts());
     apply_(router_.set_serving(now, local.alive && local.role == PgRole::primary));
@@ -189,11 +227,135 @@ void RouterPolicy::reevaluate() {
     retry_timer_.arm(*retry);
   else
     retry_timer_.disarm();
+  if (auto deadline = switchover_.deadline())
+    switchover_timer_.arm(*deadline);
+  else if (settle_until_)
+    switchover_timer_.arm(*settle_until_);
+  else
+    switchover_timer_.disarm();
   busy_ = false;
 }
 
+Status RouterPolicy::start_switchover(const std::string& to) {
+  SwitchoverView v;
+  v.state = router_.state();
+  v.preempt = config_.params.preempt;
+  v.hook_configured = !config_.hooks.switchover.empty();
+  v.postgres_tracked = pg_ != nullptr;
+  v.hooks_busy = fence_job_ || rejoin_job_ || switchover_job_ || switchover_.running();
+  v.master = router_.last_master();
+  v.peer_address = peer_address_;
+  std::optional<uint64_t> max_lag;
+  if (pg_) {
+    const auto& f = pg_->facts();
+    max_lag = pg_check_->max_lag_bytes;
+    v.local_alive = f.alive;
+    v.local_role = f.role();
+    v.local_timeline = f.timeline;
+    if (f.local) {
+      v.local_lsn = f.local->current_lsn;
+      if (f.local->system_identifier) v.local_system_identifier = f.local->system_identifier;
+    }
+    PeerPg peer = peer_view(f, loop_);
+    v.peer_fresh = f.peer_alive && peer.last_answer_at &&
+                   loop_.now() - *peer.last_answer_at - peer.blind_since_answer <=
+                       guard_.peer_fresh;
+    if (f.peer) {
+      v.peer_role = f.peer->role;
+      v.peer_receiver_status = f.peer->receiver_status;
+      v.peer_timeline = f.peer->timeline;
+      v.peer_replay_lsn = f.peer->replay_lsn;
+      if (f.peer->system_identifier) v.peer_system_identifier = f.peer->system_identifier;
+    }
+  }
+  if (auto refusal = switchover_refusal(v, to, max_lag)) return Status::error(*refusal);
+  auto now = loop_.now();
+  switchover_.start(peer_address_, now);
+  log::warning("router {}: switchover to {} (pgvrrpctl): stopping the local primary; this node "
+               "stays master until the peer has replayed all of it",
+               config_.params.name, peer_address_);
+  switchover_job_ = hooks_->run_hook(notify::HookKind::switchover,
+                                     hook_event(notify::HookState::master, "switchover", "MASTER"));
+  if (!switchover_job_) {
+    switchover_.fail("the switchover hook could not be queued", now);
+    return Status::error("the switchover hook could not be queued");
+  }
+  return Status::success();
+}
+
+// Moves a running switchover on from the facts, and keeps the router
+// where the phase wants it.
+void RouterPolicy::advance_switchover() {
+  if (settle_until_ && loop_.now() >= *settle_until_) release_held_verdict();
+  if (!switchover_.running()) return;
+  auto now = loop_.now();
+  auto before = switchover_.phase();
+  if (switchover_.holds_master() && router_.state() != vrrp::State::master) {
+    switchover_.fail(fmt::format("the router left MASTER while the switchover hook ran ({})",
+                                 vrrp::state_name(router_.state())),
+                     now);
+  } else if (pg_) {
+    const auto& f = pg_->facts();
+    bool peer_serving = router_.state() != vrrp::State::master && f.peer_alive && f.peer &&
+                        f.peer->role == PgRole::primary;
+    bool streaming = f.alive && f.role() == PgRole::standby && f.streaming;
+    switchover_.observe(peer_serving, streaming, now);
+  }
+  auto after = switchover_.phase();
+  if (after == before) return;
+  if (after == Switchover::Phase::rejoining) {
+    log::info("router {}: switchover: {} ({:.3f} s after it started)", config_.params.name,
+              switchover_.detail(),
+              std::chrono::duration<double>(*switchover_.handover_time()).count());
+  } else if (after == Switchover::Phase::done) {
+    log::info("router {}: switchover done: {}", config_.params.name, switchover_.detail());
+    apply_(router_.set_fault(now, "switchover", false, "switchover done"));
+  } else if (after == Switchover::Phase::failed) {
+    log::error("router {}: switchover failed: {}", config_.params.name, switchover_.detail());
+    apply_(router_.set_fault(now, "switchover", false, "switchover failed"));
+  }
+  if (!holding_check() && held_verdict_) release_held_verdict();
+}
+
+void RouterPolicy::on_switchover_hook(const notify::HookResult& r) {
+  using Outcome = notify::HookResult::Outcome;
+  switchover_job_ = 0;
+  auto now = loop_.now();
+  if (!r.success()) {
+    std::string why = r.outcome == Outcome::superseded ? "superseded by a transition"
+                      : r.outcome == Outcome::spawn_failed
+                          ? "could not start: " + r.error
+                      : r.outcome == Outcome::timed_out ? "timed out: " + r.status.describe()
+                                                        : r.status.describe();
+    switchover_.stopped(false,
+                        fmt::format("switchover hook {} (its log says why; the local server is "
+                                    "back as the primary if the hook could restart it)",
+                                    why),
+                        now);
+    log::error("router {}: switchover failed: {}", config_.params.name, switchover_.detail());
+  } else {
+    switchover_.stopped(true, "", now);
+    log::warning("router {}: switchover: {}", config_.params.name, switchover_.detail());
+    // Resign (priority 0 advert): the peer takes over after Skew_Time.
+    // FAULT until the old primary streams from the new one, so this node
+    // cannot take the VIP back meanwhile.
+    fence_.request_rejoin();
+    apply_(router_.set_fault(now, "switchover", true,
+                             fmt::format("switchover: handing over to {}", switchover_.to())));
+  }
+  if (!r.success() && held_verdict_ && !held_verdict_->passing &&
+      router_.state() == vrrp::State::master) {
+    // A few check rounds for the restarted server to be seen.
+    settle_until_ = now + std::max<Duration>(std::chrono::seconds(2),
+                                             3 * pg_check_->interval + pg_check_->timeout);
+    if (pg_) pg_->poll_now();
+    return;
+  }
+  release_held_verdict();
+}
+
 void RouterPolicy::run_fencing(const LocalPg& local, const PeerPg& peer) {
-  bool busy = (fence_job_ || rejoin_job_);
+  bool busy = (fence_job_ || rejoin_job_ || switchover_job_);
   auto doubt = yield_blocker(local, peer, loop_.now(), guard_);
   bool backup_with_primary = router_.state() == vrrp::State::backup && local.alive &&
                              local.role == PgRole::primary;
@@ -262,7 +424,9 @@ void RouterPolicy::on_hook_result(const notify::HookResult& r) {
     else
       last_hooks_.push_back(std::move(record));
   }
-  if (r.kind == notify::HookKind::fence && r.transition == fence_job_) {
+  if (r.kind == notify::HookKind::switchover && r.transition == switchover_job_) {
+    on_switchover_hook(r);
+  } else if (r.kind == notify::HookKind::fence && r.transition == fence_job_) {
     fence_job_ = 0;
     if (r.outcome == Outcome::superseded)
       fence_.fence_dropped();
@@ -296,6 +460,8 @@ notify::HookEvent RouterPolicy::hook_event(notify::HookState state, std::string 
   e.previous_state = std::move(previous);
   e.reason = std::move(reason);
   e.priority = router_.priority();
+  e.peer = peer_address_;
+  if (!peer_address_.empty()) e.peer_port = peer_port_;
   for (const auto& vip : config_.params.virtual_ips) e.vips.push_back(vip.to_string());
   if (router_.state() == vrrp::State::master)
     e.master = router_.primary_address().to_string();

@@ -16,6 +16,7 @@
 #include "vrrpd/config/config.h"
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/policy/failover_policy.h"
+#include "vrrpd/policy/switchover.h"
 #include "vrrpd/core/router.h"
 
 namespace pgvrrpd {
@@ -57,6 +58,12 @@ class RouterPolicy {
   // or it is in maintenance.
   Status force_takeover();
 
+  // pgvrrpctl switchover [--to ADDRESS]: hands over to the peer, with no
+  // acknowledged write lost (policy/switchover.h). An error, and nothing
+  // done, when the handover could lose writes or stall.
+  Status start_switchover(const std::string& to);
+  const Switchover& switchover() const { return switchover_; }
+
   // The takeover guard's verdict now: why this node may not take over
   // (nullopt: it may).
   std::optional<std::string> takeover_verdict() const { return blocker(); }
@@ -84,6 +91,11 @@ class RouterPolicy {
 
  private:
   std::optional<std::string> blocker() const;
+  void apply_check(const CheckConfig& check, bool passing, const std::string& reason);
+  void advance_switchover();
+  bool holding_check() const;
+  void release_held_verdict();
+  void on_switchover_hook(const notify::HookResult& result);
   void update_priority();
   void run_fencing(const LocalPg& local, const PeerPg& peer);
   void on_hook_result(const notify::HookResult& result);
@@ -102,6 +114,22 @@ class RouterPolicy {
   std::unique_ptr<notify::HookRunner> hooks_;
   uint64_t fence_job_ = 0;
   uint64_t rejoin_job_ = 0;
+  uint64_t switchover_job_ = 0;
+  Switchover switchover_;
+  const CheckConfig* pg_check_ = nullptr;
+  // The postgres check's verdict while a switchover holds the router
+  // master, applied when the hold ends.
+  struct HeldVerdict {
+    bool passing;
+    std::string reason;
+  };
+  std::optional<HeldVerdict> held_verdict_;
+  // After a failed switchover hook, which starts the server again: the
+  // held verdict (from the stop) waits this long for a fresh one, so the
+  // router does not resign for a server that is back.
+  std::optional<TimePoint> settle_until_;
+  std::string peer_address_;  // the postgres check's peer server: address, port
+  std::string peer_port_;
   bool busy_ = false;  // inside reevaluate(): no re-entry
   bool maintenance_ = false;
   bool forced_ = false;  // promote --force: the guard is overridden until the next transition
@@ -110,6 +138,7 @@ class RouterPolicy {
   bool foreign_peer_logged_ = false;  // "will not rejoin ..." said for this stretch
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
   Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
+  Timer switchover_timer_;  // the handover's deadline
   std::vector<HookRecord> last_hooks_;
   std::map<std::pair<std::string, bool>, uint64_t> hook_runs_;  // (kind, success) -> runs
 };
