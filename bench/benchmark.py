@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """pgvrrpd against keepalived, measured side by side in one run on the same
-lab: the write outage of three faults (failover.py) and what each daemon
-costs to run (footprint.py). Prints one markdown report: the machine, the
+lab: the write outage of three faults (failover.py), pgvrrpd's planned
+handover (switchover.py: keepalived has none), and what each daemon costs to
+run (footprint.py). Prints one markdown report: the machine, the
 tables, the targets met or missed, the configurations both daemons ran.
 
     sudo ./packaging/bench.sh            # installs, builds, then this
@@ -128,6 +129,9 @@ def main():
     parser.add_argument("--seed", type=int, default=1, help="for the random fault moments")
     parser.add_argument("--skip-footprint", action="store_true")
     parser.add_argument("--skip-failover", action="store_true")
+    parser.add_argument("--skip-switchover", action="store_true")
+    parser.add_argument("--switchovers", type=int, default=20,
+                        help="back and forth (--quick: 2)")
     parser.add_argument("--out", help="also write the report to this file")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if a run failed or pgvrrpd broke a safety rule (two "
@@ -155,6 +159,15 @@ def main():
         report += [f"## Failover: write outage through the VIP ({runs} runs per scenario "
                    "and daemon, alternating)", "", failover.summarize(done), "",
                    "### Targets", "", *targets(done), ""]
+    broken_switchover = []
+    if not args.skip_switchover:
+        import switchover
+        switchover.WRITER_INTERVAL = failover.WRITER_INTERVAL
+        count = 2 if args.quick else args.switchovers
+        result = switchover.run(count, failover.WRITER_INTERVAL)
+        broken_switchover = switchover.safety_failures(result)
+        report += [f"## Switchover: {count} planned handovers back and forth (pgvrrpd only)",
+                   "", switchover.summarize(result), ""]
     if not args.skip_footprint:
         import footprint
         report += [footprint.run(quick=args.quick), ""]
@@ -166,7 +179,8 @@ def main():
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
-    if args.check and not args.skip_failover and broken:
+    broken = (broken if not args.skip_failover else []) + broken_switchover
+    if args.check and broken:
         print("\n".join(["", "check failed:", *broken]))
         sys.exit(1)
 

@@ -10,7 +10,9 @@ promotion, first write accepted; then the dead server is rejoined as a
 standby by itself (auto_rejoin).
 Part 2, the new master's whole server dies; the other node takes over. The
 dead node comes back with its PostgreSQL started as a stale primary: it is
-fenced and rejoined, and never takes the VIP back."""
+fenced and rejoined, and never takes the VIP back.
+Part 3, a planned switchover back (pgvrrpctl switchover): no acknowledged
+write lost, the old primary rejoined by pg_rewind."""
 import argparse
 import os
 import re
@@ -30,7 +32,7 @@ from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 from processes import wait_until  # noqa: E402
 from replication import make_primary, make_standby, writers  # noqa: E402
 from systemd_unit import setpriv_prefix, unit_capabilities  # noqa: E402
-from writer import Writer  # noqa: E402
+from writer import Writer, check_no_lost_writes  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 VIP = "198.51.100.100"
@@ -177,9 +179,28 @@ def main():
         p2.wait_streaming(p1, 60)
         show(events(d2, t0_wall, ["fencing it", "fence exited", "rejoin: rewound",
                                   "rejoin exited", "transition"]))
+
+        print("\npart 3: a planned switchover back to n2 (pgvrrpctl switchover on n1, the master)",
+              flush=True)
+        t0, t0_wall = time.monotonic(), time.time()
+        cp = d1.ctl("switchover", "--to", p2.addr, "--wait", "120", timeout=130)
+        for line in cp.stdout.splitlines():
+            print(f"    {line}", flush=True)
+        w.wait_acknowledged(3, server="n2")
+        rows = events(d1, t0_wall, ["switchover: the local server", "to=FAULT", "to=BACKUP",
+                                    "rejoin: rewound", "switchover done"])
+        rows += events(d2, t0_wall, ["to=MASTER", "accepts writes: adding"])
+        first = min((r for r in w.results if r.ok and r.start >= t0 and r.server == "n2"),
+                    key=lambda r: r.end)
+        rows.append(((first.end - t0) * 1000, f"first write through the VIP accepted by n2 "
+                     f"(id {first.id})"))
+        show(rows)
+        kept = check_no_lost_writes(w, p2)
+        print(f"  every one of the {kept} writes acknowledged so far is on n2", flush=True)
         w.stop()
         both = [x.host.short for x in writers([p1, p2])]
-        print(f"\nend: VIP on {'n1' if n1.has_address(VIP) else '?'}, writable servers "
+        holder = "n1" if n1.has_address(VIP) else "n2" if n2.has_address(VIP) else "?"
+        print(f"\nend: VIP on {holder}, writable servers "
               f"{both}, client {w.summary()}", flush=True)
         # Attempts started while the VIP moved wait for TCP's SYN retransmit
         # (their first SYN went to the old holder, 1 s initial RTO): they end

@@ -11,8 +11,10 @@ keepalived's own documentation allows for the job (issue 4's benchmark):
   so 1; timeout 1; fall 1, rise 1 (pg_isready's "no response" is a
   definitive answer, one failure is enough; anything smaller is impossible).
   No weight: a failed check puts the instance in FAULT (it drops the VIP).
-- notify_master: promote the local server if it is a standby
-  (one psql call: pg_promote(true, 60) if in recovery), logging to a file.
+- notify_master: promote the local server if it is a standby, as
+  pgvrrpd's promote hook does (pg_ctl promote as the data directory's
+  owner, else one psql call: pg_promote(true, 60) if in recovery), logging
+  to a file.
 - global_defs (from keepalived_lab.Keepalived): enable_script_security, script_user
   root; the scripts live in a root-owned 0755 directory under /run
   (pg_pair.ScriptDir), which keepalived's script security accepts (it
@@ -44,12 +46,18 @@ exec {PG_BIN}/pg_isready -q -h "$1" -p "$2" -U postgres -t 1
 
 PROMOTE = f"""#!/bin/sh
 # keepalived notify_master: promote the local PostgreSQL if it is a standby,
-# in one psql call as pgvrrpd's shipped promote hook does.
-# $1 socket directory, $2 port, $3 log file
+# as pgvrrpd's shipped promote hook does: pg_ctl promote (as the data
+# directory's owner: keepalived runs it as root), else one psql call.
+# $1 socket directory, $2 port, $3 log file, $4 data directory
 exec >>"$3" 2>&1
 echo "notify_master at $(cut -d' ' -f1 /proc/uptime)"
-r=$({PG_BIN}/psql -X -A -t -q -h "$1" -p "$2" -U postgres -d postgres -c \\
-  "SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(true, 60)::text ELSE 'primary' END")
+if /usr/bin/setpriv --reuid=postgres --regid=postgres --init-groups -- \\
+     {PG_BIN}/pg_ctl promote -D "$4" -w -t 60 >/dev/null 2>&1; then
+  r=true
+else
+  r=$({PG_BIN}/psql -X -A -t -q -h "$1" -p "$2" -U postgres -d postgres -c \\
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_promote(true, 60)::text ELSE 'primary' END")
+fi
 echo "promote: $r at $(cut -d' ' -f1 /proc/uptime)"
 """
 
@@ -83,7 +91,7 @@ class KeepalivedPgPair:
                    f"    fall {fall}\n    rise {rise}\n}}\n")
             inst = (f"track_script {{\n    chk_pg\n}}\n"
                     f"notify_master \"{self.scripts.script('promote')} {node.sockdir} "
-                    f"{node.port} {self.promote_log_path(host.short)}\"\n")
+                    f"{node.port} {self.promote_log_path(host.short)} {node.datadir}\"\n")
             self.nodes[host.short] = PgKeepalived(
                 host, top=top, vips=[VIP + "/24"], priority=prio, advert_int=advert_int,
                 version=3, state="BACKUP", nopreempt=True, extra_instance=inst)

@@ -35,7 +35,9 @@ def refused(daemon, *args) -> str:
 
 def main():
     with Lab("pg_switchover") as lab:
-        pair = PgPair(lab, n1_hook_env=("SWITCHOVER_CATCHUP_TIMEOUT=2",))
+        # As the shipped unit and examples run them: hooks as root, PostgreSQL's
+        # programs as the owner of PGDATA.
+        pair = PgPair(lab, n1_hook_env=("SWITCHOVER_CATCHUP_TIMEOUT=2",), under_unit=True)
         pair.start()
         n1, n2 = pair.sides
         w, probe = pair.under_load(fast=True, interval=0.02, keep=True)
