@@ -144,7 +144,10 @@ def main():
         time.sleep(1.5)
         m2 = read(paths["n2"])
         if value(m2, "pgvrrpd_router_state", router="pg", state="MASTER") != 1 or \
-                value(m2, "pgvrrpd_router_transitions_total", router="pg", to="MASTER") != 1:
+                value(m2, "pgvrrpd_router_transitions_total", router="pg", to="MASTER",
+                      reason="master_resigned") != 1 or \
+                value(m2, "pgvrrpd_router_transitions_total", router="pg", to="BACKUP",
+                      reason="startup") != 1:
             raise LabError("n2's metrics after the takeover")
         if value(m2, "pgvrrpd_hook_runs_total", router="pg", hook="on_master",
                  result="success") != 1:

@@ -33,6 +33,7 @@ TEST_CASE("RFC 5798 6.4.1: a non-owner starts as backup with Master_Down_Timer a
   CHECK(r.state() == State::backup);
   REQUIRE(transition(out));
   CHECK(transition(out)->from == State::initialize);
+  CHECK(transition(out)->cause == pgvrrpd::vrrp::Cause::startup);
   CHECK_FALSE(has(out, Kind::send_advert));
   CHECK_FALSE(has(out, Kind::remove_vips));
   CHECK(r.next_deadline() == t0 + r.master_down_interval());
@@ -55,6 +56,7 @@ TEST_CASE("RFC 5798 6.4.2: Master_Down_Timer expiry makes the backup master") {
   auto out = r.expire(t0 + r.master_down_interval());
   CHECK(r.state() == State::master);
   CHECK(transition(out)->reason == "master down timer expired");
+  CHECK(transition(out)->cause == pgvrrpd::vrrp::Cause::master_down);
   CHECK(sent_priority(out) == 100);
   CHECK(has(out, Kind::add_vips));
   CHECK(has(out, Kind::announce));
@@ -80,6 +82,7 @@ TEST_CASE("RFC 5798 6.4.2: a priority 0 advert shortens the wait to Skew_Time") 
   auto out = r.expire(resign + r.skew_time());
   CHECK(r.state() == State::master);
   CHECK(transition(out)->reason == "master 198.51.100.11 resigned (priority 0 advert)");
+  CHECK(transition(out)->cause == pgvrrpd::vrrp::Cause::master_resigned);
 }
 
 TEST_CASE("RFC 5798 6.4.2: a v3 backup learns Master_Adver_Interval from the master") {
@@ -147,6 +150,7 @@ TEST_CASE("RFC 5798 6.4.3: a higher-priority advert makes the master back up") {
   auto out = m.receive(now, advert_from(200, Centiseconds(50)), kLowerPeer);
   CHECK(m.state() == State::backup);
   CHECK(transition(out)->reason == "higher priority advert from 198.51.100.11 (priority 200)");
+  CHECK(transition(out)->cause == pgvrrpd::vrrp::Cause::outranked);
   CHECK(has(out, Kind::remove_vips));
   // One last advert at our priority, so the winner learns a split healed.
   CHECK(sent_priority(out) == 100);
@@ -562,4 +566,24 @@ TEST_CASE("backup: after the master it follows resigns, any master is followed")
   r.receive(quiet + 1ms, advert_from(2, Centiseconds(10)), kLowerPeer);
   CHECK(r.last_master() == kLowerPeer);
   CHECK(r.master_adver_interval() == Centiseconds(10));
+}
+
+TEST_CASE("transition causes: faults by their source, cleared, shutdown") {
+  using pgvrrpd::vrrp::Cause;
+  Router r(params(100), kSelf);
+  r.start(t0);
+  auto out = r.set_fault(t0, "check pg", true, "check pg failed");
+  CHECK(transition(out)->cause == Cause::fault_check);
+  out = r.set_fault(t0, "check pg", false, "check pg passes");
+  CHECK(transition(out)->cause == Cause::fault_cleared);
+  CHECK(transition(r.set_fault(t0, "link", true, "down"))->cause == Cause::fault_link);
+  r.set_fault(t0, "link", false, "up");
+  CHECK(transition(r.set_fault(t0, "switchover", true, "x"))->cause == Cause::fault_switchover);
+  r.set_fault(t0, "switchover", false, "x");
+  CHECK(transition(r.set_fault(t0, "promotion", true, "x"))->cause == Cause::fault_promotion);
+  r.set_fault(t0, "promotion", false, "x");
+  CHECK(transition(r.set_fault(t0, "fault", true, "x"))->cause == Cause::fault_other);
+  CHECK(transition(r.shutdown(t0))->cause == Cause::shutdown);
+  for (size_t i = 0; i < pgvrrpd::vrrp::kCauses; ++i)
+    CHECK(pgvrrpd::vrrp::cause_name(static_cast<Cause>(i)) != "?");
 }

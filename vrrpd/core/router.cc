@@ -59,16 +59,47 @@ std::optional<TimePoint> Router::next_deadline() const {
   return master_down_timer_ ? master_down_timer_ : adver_timer_;
 }
 
-void Router::set_state(State to, std::string reason, Actions& out) {
-  out.push_back(Action::transition(state_, to, std::move(reason)));
+std::string_view cause_name(Cause cause) {
+  switch (cause) {
+    case Cause::startup: return "startup";
+    case Cause::master_down: return "master_down";
+    case Cause::master_resigned: return "master_resigned";
+    case Cause::takeover_guard_cleared: return "takeover_guard_cleared";
+    case Cause::outranked: return "outranked";
+    case Cause::fault_check: return "fault_check";
+    case Cause::fault_link: return "fault_link";
+    case Cause::fault_promotion: return "fault_promotion";
+    case Cause::fault_switchover: return "fault_switchover";
+    case Cause::fault_other: return "fault_other";
+    case Cause::fault_cleared: return "fault_cleared";
+    case Cause::shutdown: return "shutdown";
+  }
+  return "?";
+}
+
+namespace {
+
+// set_fault()'s source: "check NAME", "link", "promotion", "switchover".
+Cause fault_cause(std::string_view source) {
+  if (source.starts_with("check ")) return Cause::fault_check;
+  if (source == "link") return Cause::fault_link;
+  if (source == "promotion") return Cause::fault_promotion;
+  if (source == "switchover") return Cause::fault_switchover;
+  return Cause::fault_other;
+}
+
+}  // namespace
+
+void Router::set_state(State to, Cause cause, std::string reason, Actions& out) {
+  out.push_back(Action::transition(state_, to, cause, std::move(reason)));
   state_ = to;
 }
 
-void Router::become_master(TimePoint now, std::string reason, Actions& out) {
+void Router::become_master(TimePoint now, Cause cause, std::string reason, Actions& out) {
   // RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, announce the addresses,
   // set Adver_Timer, transition to Master. The VIPs go on before the
   // announcement so that the ARP replies it provokes find them.
-  set_state(State::master, std::move(reason), out);
+  set_state(State::master, cause, std::move(reason), out);
   decided_ = true;
   out.push_back(Action::send_advert(priority_));
   master_down_timer_.reset();
@@ -96,10 +127,10 @@ void Router::add_vips_now(Actions& out) {
   serving_deadline_.reset();
 }
 
-void Router::become_backup(TimePoint now, std::string reason, Actions& out) {
+void Router::become_backup(TimePoint now, Cause cause, std::string reason, Actions& out) {
   // RFC 5798 6.4.1: Master_Adver_Interval starts at our own interval and
   // Master_Down_Timer at Master_Down_Interval.
-  set_state(State::backup, std::move(reason), out);
+  set_state(State::backup, cause, std::move(reason), out);
   master_adver_interval_ = params_.advert_interval;
   adver_timer_.reset();
   master_down_timer_ = now + master_down_interval();
@@ -111,18 +142,19 @@ Actions Router::start(TimePoint now, bool vips_present) {
   if (state_ != State::initialize) return out;
   if (faulted()) {
     if (vips_present) out.push_back(Action::remove_vips());
-    set_state(State::fault, faults_.begin()->second, out);
+    set_state(State::fault, fault_cause(faults_.begin()->first), faults_.begin()->second, out);
     return out;
   }
   if (priority_ == kOwnerPriority) {
     holding_stale_vips_ = vips_present;
-    become_master(now, "startup as address owner (priority 255)", out);
+    become_master(now, Cause::startup, "startup as address owner (priority 255)", out);
     return out;
   }
   // VIPs left by an earlier run stay until the router has decided, so a
   // restarted master keeps serving without a gap.
   holding_stale_vips_ = vips_present;
-  become_backup(now, vips_present ? "startup, holding VIPs until decided" : "startup", out);
+  become_backup(now, Cause::startup,
+                vips_present ? "startup, holding VIPs until decided" : "startup", out);
   return out;
 }
 
@@ -228,7 +260,7 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
                           advert.priority)
             : fmt::format("equal priority advert from higher address {}", source.to_string());
     learn_master_interval(advert);
-    set_state(State::backup, std::move(reason), out);
+    set_state(State::backup, Cause::outranked, std::move(reason), out);
     // Beyond RFC 5798 6.4.3: one last advert at our own priority. After a
     // split heals, the winner may have been heard first, and without this it
     // would never hear us, never learn the split happened, and never
@@ -271,7 +303,7 @@ Actions Router::expire(TimePoint now) {
                                                *takeover_blocker_)));
       return out;
     }
-    become_master(now, std::move(reason), out);
+    become_master(now, master_gone_cause(), std::move(reason), out);
     return out;
   }
   if (state_ == State::master && serving_deadline_ && *serving_deadline_ <= now) {
@@ -291,6 +323,10 @@ Actions Router::expire(TimePoint now) {
   return out;
 }
 
+Cause Router::master_gone_cause() const {
+  return resigned_master_ ? Cause::master_resigned : Cause::master_down;
+}
+
 std::string Router::master_gone_reason() const {
   if (resigned_master_)
     return fmt::format("master {} resigned (priority 0 advert)", resigned_master_->to_string());
@@ -306,7 +342,8 @@ Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> r
     out.push_back(Action::notice(fmt::format("takeover still held: {}", *takeover_blocker_)));
     return out;
   }
-  become_master(now, master_gone_reason() + ", takeover guard cleared", out);
+  become_master(now, Cause::takeover_guard_cleared, master_gone_reason() + ", takeover guard cleared",
+                out);
   return out;
 }
 
@@ -340,7 +377,7 @@ void Router::stand_down(Actions& out) {
 Actions Router::shutdown(TimePoint /*now*/) {
   Actions out;
   stand_down(out);
-  if (state_ != State::initialize) set_state(State::initialize, "shutdown", out);
+  if (state_ != State::initialize) set_state(State::initialize, Cause::shutdown, "shutdown", out);
   return out;
 }
 
@@ -360,7 +397,7 @@ Actions Router::set_fault(TimePoint now, std::string_view source, bool faulted,
   if (faulted) {
     // A master that can no longer serve resigns at once.
     stand_down(out);
-    set_state(State::fault, std::string(reason), out);
+    set_state(State::fault, fault_cause(source), std::string(reason), out);
     return out;
   }
   leave_fault(now, fmt::format("fault cleared: {}", reason), out);
@@ -369,9 +406,9 @@ Actions Router::set_fault(TimePoint now, std::string_view source, bool faulted,
 
 void Router::leave_fault(TimePoint now, std::string reason, Actions& out) {
   if (priority_ == kOwnerPriority)
-    become_master(now, std::move(reason), out);
+    become_master(now, Cause::fault_cleared, std::move(reason), out);
   else
-    become_backup(now, std::move(reason), out);
+    become_backup(now, Cause::fault_cleared, std::move(reason), out);
 }
 
 }  // namespace pgvrrpd::vrrp

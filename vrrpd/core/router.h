@@ -59,6 +59,25 @@ struct RouterParams {
 // --- what the edge must do, in the order returned ---
 // A plain struct rather than a std::variant: GCC 12 reports false
 // maybe-uninitialized errors for vectors of variants holding a std::string.
+// Why a router changed state, in a few words a metric can carry (the
+// transition's reason is free text for the log).
+enum class Cause : uint8_t {
+  startup,
+  master_down,             // Master_Down_Timer expired
+  master_resigned,         // the master's priority 0 advert
+  takeover_guard_cleared,  // a held takeover went ahead
+  outranked,               // a higher (or equal, higher address) priority advert
+  fault_check,             // a tracked check failed
+  fault_link,              // the interface went down
+  fault_promotion,         // promote before the VIP failed or timed out
+  fault_switchover,        // a switchover handed over
+  fault_other,
+  fault_cleared,
+  shutdown,
+};
+inline constexpr size_t kCauses = 12;
+std::string_view cause_name(Cause cause);
+
 struct Action {
   enum class Kind : uint8_t {
     send_advert,  // at `priority`; 0 for the shutdown advert (RFC 5798 6.4.3)
@@ -72,6 +91,7 @@ struct Action {
   uint8_t priority = 0;
   State from = State::initialize;
   State to = State::initialize;
+  Cause cause = Cause::startup;  // transition only
   std::string reason;
 
   static Action send_advert(uint8_t priority) { return of(Kind::send_advert, priority); }
@@ -83,10 +103,11 @@ struct Action {
     a.reason = std::move(text);
     return a;
   }
-  static Action transition(State from, State to, std::string reason) {
+  static Action transition(State from, State to, Cause cause, std::string reason) {
     Action a = of(Kind::transition);
     a.from = from;
     a.to = to;
+    a.cause = cause;
     a.reason = std::move(reason);
     return a;
   }
@@ -183,14 +204,15 @@ class Router {
   // Why the master is gone, for the transition's reason: it resigned, or
   // it went quiet.
   std::string master_gone_reason() const;
-  void become_master(TimePoint now, std::string reason, Actions& out);
-  void become_backup(TimePoint now, std::string reason, Actions& out);
-  void set_state(State to, std::string reason, Actions& out);
+  void become_master(TimePoint now, Cause cause, std::string reason, Actions& out);
+  void become_backup(TimePoint now, Cause cause, std::string reason, Actions& out);
+  void set_state(State to, Cause cause, std::string reason, Actions& out);
   // Leaves master or backup: resigns (priority 0) if master, drops VIPs we
   // hold, cancels the timers.
   void stand_down(Actions& out);
   void learn_master_interval(const Advert& advert);
   void leave_fault(TimePoint now, std::string reason, Actions& out);
+  Cause master_gone_cause() const;
   void add_vips_now(Actions& out);
   bool sender_wins(const Advert& advert, const IpAddress& source) const;
   // Notes `source` as the master this router now follows, heard at `now`.

@@ -70,12 +70,14 @@ std::string Daemon::metrics_text() const {
              uint64_t{r->router().priority()});
   }
   x.family("pgvrrpd_router_transitions_total", "counter",
-           "State changes since pgvrrpd started, by the state entered.");
+           "State changes since pgvrrpd started, by the state entered and the reason "
+           "(the pairs that occurred).");
   for (const auto& r : routers_)
-    for (vrrp::State state : kStates)
+    for (const auto& [key, count] : r->transitions_by_cause())
       x.sample("pgvrrpd_router_transitions_total",
-               fmt::format("{},to=\"{}\"", router_label(*r), vrrp::state_name(state)),
-               r->transitions_to(state));
+               fmt::format("{},to=\"{}\",reason=\"{}\"", router_label(*r),
+                           vrrp::state_name(key.first), vrrp::cause_name(key.second)),
+               count);
   x.family("pgvrrpd_router_takeover_allowed", "gauge",
            "1 when the takeover guard lets this node become master now.");
   for (const auto& r : routers_)

@@ -55,6 +55,7 @@ void RouterRuntime::apply(const vrrp::Actions& actions) {
                   config_.params.vrid, vrrp::state_name(action.from), vrrp::state_name(action.to),
                   action.reason);
         ++transitions_[static_cast<size_t>(action.to)];
+        ++transitions_by_cause_[{action.to, action.cause}];
         last_transition_ = TransitionRecord{action.from, action.to, action.reason, loop_.now(),
                                             std::chrono::system_clock::now()};
         policy_.on_transition(action);

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <map>
 
 #include <memory>
 #include <optional>
@@ -69,6 +70,10 @@ class RouterRuntime {
   uint64_t transitions_to(vrrp::State state) const {
     return transitions_[static_cast<size_t>(state)];
   }
+  // Transitions by the state entered and why (vrrp::Cause), for the metrics.
+  const std::map<std::pair<vrrp::State, vrrp::Cause>, uint64_t>& transitions_by_cause() const {
+    return transitions_by_cause_;
+  }
   // Called after every protocol step (an advert, a timer, a check's
   // verdict): the daemon's systemd status follows the routers' states.
   void set_change_listener(std::function<void()> listener) {
@@ -94,7 +99,8 @@ class RouterRuntime {
   std::function<void()> change_listener_;
   std::optional<TransitionRecord> last_transition_;
   uint64_t adverts_sent_ = 0;
-  std::array<uint64_t, 4> transitions_{};         // adds, refreshes and removes the VIPs
+  std::array<uint64_t, 4> transitions_{};
+  std::map<std::pair<vrrp::State, vrrp::Cause>, uint64_t> transitions_by_cause_;         // adds, refreshes and removes the VIPs
   Timer announce_timer_;   // repeats and refreshes GARP / NA while master
   Timer vip_fault_clear_;  // ends the FAULT a failed VIP add caused
   uint32_t announcements_left_ = 0;
