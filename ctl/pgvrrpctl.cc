@@ -21,6 +21,7 @@ constexpr std::string_view kUsage =
     "       pgvrrpctl [--socket PATH] maintenance on|off [--router NAME]\n"
     "       pgvrrpctl [--socket PATH] promote --force [--router NAME] [--yes]\n"
     "       pgvrrpctl [--socket PATH] switchover [--to ADDRESS] [--router NAME] [--wait SECONDS]\n"
+    "       pgvrrpctl [--socket PATH] reload\n"
     "       pgvrrpctl --version\n";
 
 constexpr std::string_view kForceWarning =
@@ -227,6 +228,8 @@ int main(int argc, char** argv) {
   } else if (command == "promote") {
     return fail(kBadUsage, "promote needs --force: it overrides the takeover guard (a planned "
                            "handover is pgvrrpctl switchover)");
+  } else if (command == "reload" && !json && !force && router.empty() && to.empty()) {
+    request = "reload";
   } else if (command == "switchover" && !json && !force) {
     request = "switchover " + (to.empty() ? std::string("-") : to) +
               (router.empty() ? "" : " " + router);

@@ -145,7 +145,7 @@ commands = sorted(commands)
 with open(os.path.join(TOP, "packaging", "man", "pgvrrpctl.8")) as f:
     page = f.read()
 expect("pgvrrpctl --help names its commands", r.returncode == 0 and
-       commands == ["maintenance", "promote", "status", "switchover"], commands)
+       commands == ["maintenance", "promote", "reload", "status", "switchover"], commands)
 for command in commands:
     expect(f"pgvrrpctl(8) describes '{command}'",
            re.search(rf"\n\.TP\n\.BR? {command}\b", page) is not None)

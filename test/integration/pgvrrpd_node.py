@@ -19,7 +19,7 @@ from processes import LabError, Proc, wait_until
 PGVRRPD_BIN = os.environ.get("PGVRRPD_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "pgvrrpd")
 
-PGVRRPCTL_BIN = os.environ.get("PGVRRPCTL_BIN") or os.path.join(
+PGVRRPCTL_BIN = os.environ.get("PGVRRPD_CTL_BIN") or os.path.join(
     os.path.dirname(os.path.abspath(PGVRRPD_BIN)), "pgvrrpctl")
 
 TRANSITION = re.compile(r'transition router=(\S+) vrid=(\d+) from=(\S+) to=(\S+) '

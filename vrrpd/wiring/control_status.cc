@@ -72,6 +72,7 @@ std::string Daemon::control(std::string_view request) {
   }
   if (words.size() == 1 && words[0] == "status") return status_text();
   if (words.size() == 2 && words[0] == "status" && words[1] == "json") return status_json();
+  if (words.size() == 1 && words[0] == "reload") return reload();
   bool maintenance = words.size() >= 2 && words.size() <= 3 && words[0] == "maintenance" &&
                      (words[1] == "on" || words[1] == "off");
   bool force = words.size() >= 2 && words.size() <= 3 && words[0] == "promote" &&

@@ -8,12 +8,15 @@
 #include <cerrno>
 #include <csignal>
 
+#include <fmt/ranges.h>
+
 #include "checkers/exec_checker.h"
 #include "checkers/ping_checker_linux.h"
 #include "checkers/postgres_checker.h"
 #include "notify/hook_runner.h"
 #include "notify/run_as_linux.h"
 #include "vrrpd/basics/log.h"
+#include "vrrpd/config/config_diff.h"
 #include "vrrpd/wiring/hook_setup.h"
 #include "vrrpd/core/receive_filter.h"
 
@@ -147,12 +150,79 @@ Status Daemon::start() {
   for (auto& [name, link] : link_checks_)
     if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
   start_systemd_notifications();
-  if (!config_.metrics_file.empty()) {
-    metrics_timer_ = std::make_unique<PeriodicTimer>(loop_, config_.metrics_interval,
-                                                     [this] { write_metrics(); });
-    metrics_timer_->start();
-  }
+  start_metrics();
   return Status::success();
+}
+
+void Daemon::start_metrics() {
+  metrics_timer_.reset();
+  metrics_failing_ = false;
+  if (config_.metrics_file.empty()) return;
+  metrics_timer_ = std::make_unique<PeriodicTimer>(loop_, config_.metrics_interval,
+                                                   [this] { write_metrics(); });
+  metrics_timer_->start();
+}
+
+std::string Daemon::reload() {
+  // The loop's clock is CLOCK_MONOTONIC, as systemd wants it.
+  auto started =
+      std::chrono::duration_cast<std::chrono::microseconds>(loop_.now().time_since_epoch());
+  notify_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", started.count()));
+  struct Ready {  // whatever the outcome: the daemon runs on
+    Daemon* daemon;
+    ~Ready() { daemon->notify_systemd("READY=1"); }
+  } ready{this};
+  auto refuse = [](std::string why) {
+    log::error("reload refused, the running configuration stays: {}", why);
+    return "error: " + why + "\n";
+  };
+  if (!config_reader_) return refuse("no configuration file to read");
+  ConfigResult next = config_reader_();
+  if (!next.ok()) {
+    std::string errors;
+    for (const ConfigError& e : next.errors) {
+      log::error("reload: {}", e.to_string());
+      errors += "\n  " + e.to_string();
+    }
+    return refuse(fmt::format("{} error{} in the file:{}", next.errors.size(),
+                              next.errors.size() == 1 ? "" : "s", errors));
+  }
+  ReloadPlan plan = plan_reload(config_, next.config);
+  if (!plan.needs_restart.empty())
+    return refuse(fmt::format("{} changed: restart pgvrrpd to apply it",
+                              fmt::join(plan.needs_restart, ", ")));
+  if (!plan.changed.empty() || !plan.added.empty() || !plan.removed.empty()) {
+    std::vector<std::string> parts;
+    if (!plan.changed.empty()) parts.push_back("changed: " + fmt::format("{}", fmt::join(plan.changed, ", ")));
+    if (!plan.added.empty()) parts.push_back("added: " + fmt::format("{}", fmt::join(plan.added, ", ")));
+    if (!plan.removed.empty()) parts.push_back("removed: " + fmt::format("{}", fmt::join(plan.removed, ", ")));
+    return refuse(fmt::format("routers {}: changes to routers and their checks need a restart "
+                              "(systemctl restart pgvrrpd); reload applies node and metrics "
+                              "settings only",
+                              fmt::join(parts, "; ")));
+  }
+  std::string applied;
+  if (plan.node_changed) {
+    applied += fmt::format("node {} -> {}; ", config_.node.empty() ? "(none)" : config_.node,
+                           next.config.node.empty() ? "(none)" : next.config.node);
+    config_.node = next.config.node;
+  }
+  if (plan.metrics_changed) {
+    applied += next.config.metrics_file.empty()
+                   ? std::string("metrics file off; ")
+                   : fmt::format("metrics to {} every {} ms; ", next.config.metrics_file,
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     next.config.metrics_interval)
+                                     .count());
+    config_.metrics_file = next.config.metrics_file;
+    config_.metrics_interval = next.config.metrics_interval;
+    start_metrics();
+  }
+  if (applied.empty()) applied = "nothing changed; ";
+  applied += fmt::format("{} router{} unchanged", plan.unchanged.size(),
+                         plan.unchanged.size() == 1 ? "" : "s");
+  log::info("reload: configuration re-read: {}", applied);
+  return "reloaded: " + applied + "\n";
 }
 
 void Daemon::write_metrics() {
@@ -359,7 +429,8 @@ void Daemon::on_signal(int signal) {
       log_statistics();
       break;
     case SIGHUP:
-      log::warning("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+      log::info("SIGHUP: re-reading the configuration");
+      reload();
       break;
   }
 }

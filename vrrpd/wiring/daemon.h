@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -55,6 +56,18 @@ class Daemon {
   // "status" (text for people) or "status json" (pgvrrpctl(8)'s schema).
   std::string control(std::string_view request);
 
+  // What a reload reads: the config file, checked as at start-up (file
+  // security, libpq, program security). Before start().
+  using ConfigReader = std::function<ConfigResult()>;
+  void set_config_reader(ConfigReader reader) { config_reader_ = std::move(reader); }
+  // SIGHUP and pgvrrpctl reload: re-reads the file. An invalid file, or one
+  // whose changes this daemon cannot apply while running, changes nothing;
+  // the answer (and the log) says why, every error as file:line. Applied
+  // now: node, metrics_file, metrics_interval. Routers and checks must be
+  // as running: their changes need a restart (pgvrrpd(8), RELOAD). The
+  // answer starts with "error: " when nothing was applied.
+  std::string reload();
+
  private:
   // The routers of one interface and family share one socket and announcer.
   struct Link {
@@ -90,6 +103,7 @@ class Daemon {
   void write_metrics();
   std::string status_json() const;
   void start_systemd_notifications();
+  void start_metrics();
   void on_router_change();
   void notify_systemd(const std::string& message);
 
@@ -116,6 +130,7 @@ class Daemon {
   std::vector<vrrp::State> notified_states_;
   std::unique_ptr<PeriodicTimer> watchdog_;
   std::unique_ptr<PeriodicTimer> metrics_timer_;
+  ConfigReader config_reader_;
   bool metrics_failing_ = false;  // warned; said again when it works
 };
 

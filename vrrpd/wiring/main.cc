@@ -104,6 +104,26 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
+// The config file, checked completely: the file's own security (owner,
+// mode), every value, and every program a hook or exec check runs.
+pgvrrpd::ConfigResult read_config(const std::string& path) {
+  // (A missing file is load_config's error to report.)
+  if (struct stat st {}; stat(path.c_str(), &st) == 0)
+    if (auto s = pgvrrpd::notify::check_config_file_security(path); !s)
+      return {{}, {{path, 0, s.message()}}};
+  auto loaded = pgvrrpd::load_config(path, {.conninfo = pgvrrpd::checkers::conninfo_error});
+  if (loaded.ok()) {
+    // Hooks and exec checks run as root or as hook_user: refuse programs a
+    // non-root user could replace (keepalived's script security).
+    loaded.errors = pgvrrpd::validate_commands(
+        loaded.config, path, [](const pgvrrpd::CommandConfig& command) {
+          auto s = pgvrrpd::notify::check_program_security(command.argv.front());
+          return s ? std::string() : s.message();
+        });
+  }
+  return loaded;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,23 +132,7 @@ int main(int argc, char** argv) {
   // Before anything uses libpq; logged once the log is set up.
   auto dropped_pg_env = pgvrrpd::checkers::unset_libpq_environment();
 
-  // (A missing file is load_config's error to report.)
-  if (struct stat st {}; stat(options->config_path.c_str(), &st) == 0)
-    if (auto s = pgvrrpd::notify::check_config_file_security(options->config_path); !s) {
-      std::fprintf(stderr, "%s: %s\n", options->config_path.c_str(), s.message().c_str());
-      return 1;
-    }
-  auto loaded = pgvrrpd::load_config(options->config_path,
-                                     {.conninfo = pgvrrpd::checkers::conninfo_error});
-  if (loaded.ok()) {
-    // Hooks and exec checks run as root or as hook_user: refuse programs a
-    // non-root user could replace (keepalived's script security).
-    loaded.errors = pgvrrpd::validate_commands(
-        loaded.config, options->config_path, [](const pgvrrpd::CommandConfig& command) {
-          auto s = pgvrrpd::notify::check_program_security(command.argv.front());
-          return s ? std::string() : s.message();
-        });
-  }
+  auto loaded = read_config(options->config_path);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 1;
@@ -182,6 +186,7 @@ int main(int argc, char** argv) {
   pgvrrpd::LinuxDaemonEdge edge;
   pgvrrpd::Daemon daemon(std::move(loaded.config), loop, edge);
   daemon.set_systemd(&*systemd);
+  daemon.set_config_reader([path = options->config_path] { return read_config(path); });
   pgvrrpd::ControlServer control(loop, [&daemon](std::string_view request) {
     return daemon.control(request);
   });
