@@ -140,7 +140,8 @@ int follow_switchover(const std::string& socket_path, const std::string& router,
     }
     if (phase == "failed") return fail(kFailed, "switchover failed: " + detail);
     if (monotonic_seconds() > deadline)
-      return fail(kFailed, "still " + phase + " after " + std::to_string(static_cast<int>(wait_seconds)) +
+      return fail(kFailed, "still " + phase + " after " +
+                               std::to_string(static_cast<int>(wait_seconds)) +
                                " s: pgvrrpctl status follows it");
     usleep(50'000);
   }
@@ -172,10 +173,13 @@ int main(int argc, char** argv) {
   bool json = false;
   bool force = false;
   bool yes = false;
+  auto missing = [](const std::string& what) {
+    return fail(kBadUsage, what + "\n" + kUsage.data());
+  };
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--socket") {
-      if (i + 1 >= argc) return fail(kBadUsage, std::string("--socket needs a path\n") + kUsage.data());
+      if (i + 1 >= argc) return missing("--socket needs a path");
       socket_path = argv[++i];
     } else if (arg == "--json") {
       json = true;
@@ -184,13 +188,13 @@ int main(int argc, char** argv) {
     } else if (arg == "--yes") {
       yes = true;
     } else if (arg == "--router") {
-      if (i + 1 >= argc) return fail(kBadUsage, std::string("--router needs a name\n") + kUsage.data());
+      if (i + 1 >= argc) return missing("--router needs a name");
       router = argv[++i];
     } else if (arg == "--to") {
-      if (i + 1 >= argc) return fail(kBadUsage, std::string("--to needs an address\n") + kUsage.data());
+      if (i + 1 >= argc) return missing("--to needs an address");
       to = argv[++i];
     } else if (arg == "--wait") {
-      if (i + 1 >= argc) return fail(kBadUsage, std::string("--wait needs seconds\n") + kUsage.data());
+      if (i + 1 >= argc) return missing("--wait needs seconds");
       char* end = nullptr;
       wait_seconds = std::strtod(argv[++i], &end);
       if (end == argv[i] || *end != '\0' || !(wait_seconds >= 0 && wait_seconds <= 86400))

@@ -157,6 +157,23 @@ Router backup_hearing_master() {
   return r;
 }
 
+// The old master: FAULT from `fault_source` since start-up, hearing the new
+// master kLowerPeer.
+Router faulted_hearing_master(std::string_view fault_source) {
+  Router r(params(150), kSelf);
+  r.set_fault(t0, fault_source, true, "down");
+  r.start(t0);
+  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  return r;
+}
+
+// A local server that was checked and is down.
+LocalPg server_down() {
+  LocalPg down;
+  down.known = true;
+  return down;
+}
+
 }  // namespace
 
 TEST_CASE("fence: not before the router has decided (start-up)") {
@@ -268,16 +285,12 @@ TEST_CASE("fence: the master's own primary is never fenced") {
 TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
   // The old master came back with its server not started, or its server
   // died while it was master: FAULT, but it hears the new master.
-  Router r(params(150), kSelf);
-  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  Router r = faulted_hearing_master("check pg");
   CHECK(r.state() == State::fault);
   REQUIRE(r.last_master());
   CHECK(*r.last_master() == kLowerPeer);
   FencePolicy f(true);
-  LocalPg down;
-  down.known = true;
+  LocalPg down = server_down();
   // Not while the new master's server is still being promoted.
   CHECK(f.evaluate(r, down, false, false, t0 + 1s) == FencePolicy::Step::none);
   CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
@@ -285,13 +298,9 @@ TEST_CASE("fence: a server found down beside a master is rejoined (failback)") {
 }
 
 TEST_CASE("fence: a switchover's rejoin runs without auto_rejoin, once per episode") {
-  Router r(params(150), kSelf);
-  r.set_fault(t0, "switchover", true, "switchover: handed over");
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  Router r = faulted_hearing_master("switchover");
   FencePolicy f(false);
-  LocalPg down;
-  down.known = true;
+  LocalPg down = server_down();
   CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::none);
   f.request_rejoin();
   CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
@@ -313,13 +322,9 @@ TEST_CASE("fence: a server not checked yet is neither fenced nor rejoined") {
 }
 
 TEST_CASE("fence: a failed rejoin is tried again, later and later, until it works") {
-  Router r(params(150), kSelf);
-  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  Router r = faulted_hearing_master("check pg");
   FencePolicy f(true);
-  LocalPg down;
-  down.known = true;
+  LocalPg down = server_down();
   auto t = t0 + 1s;
   CHECK(f.evaluate(r, down, true, false, t) == FencePolicy::Step::rejoin);
   f.rejoin_finished(false, t);
@@ -354,13 +359,9 @@ TEST_CASE("fence: a failed rejoin is tried again, later and later, until it work
 }
 
 TEST_CASE("fence: a due retry waits for the master's server to serve") {
-  Router r(params(150), kSelf);
-  r.set_fault(t0, "check pg", true, "local PostgreSQL down");
-  r.start(t0);
-  r.receive(t0 + 100ms, advert_from(100), kLowerPeer);
+  Router r = faulted_hearing_master("check pg");
   FencePolicy f(true);
-  LocalPg down;
-  down.known = true;
+  LocalPg down = server_down();
   CHECK(f.evaluate(r, down, true, false, t0 + 1s) == FencePolicy::Step::rejoin);
   f.rejoin_finished(false, t0 + 1s);
   CHECK(f.evaluate(r, down, false, false, t0 + 7s) == FencePolicy::Step::none);
@@ -386,8 +387,7 @@ TEST_CASE("yield guard: a healthy primary is kept while the peer's server answer
   auto standby = primary_server();
   standby.role = PgRole::standby;
   CHECK_FALSE(pgvrrpd::yield_blocker(standby, standby_peer, t0, g));
-  LocalPg down;
-  down.known = true;
+  LocalPg down = server_down();
   CHECK_FALSE(pgvrrpd::yield_blocker(down, standby_peer, t0, g));
 }
 

@@ -342,8 +342,8 @@ Actions Router::set_takeover_blocker(TimePoint now, std::optional<std::string> r
     out.push_back(Action::notice(fmt::format("takeover still held: {}", *takeover_blocker_)));
     return out;
   }
-  become_master(now, Cause::takeover_guard_cleared, master_gone_reason() + ", takeover guard cleared",
-                out);
+  become_master(now, Cause::takeover_guard_cleared,
+                master_gone_reason() + ", takeover guard cleared", out);
   return out;
 }
 

@@ -12,12 +12,12 @@ double seconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0;
 }
 
-bool answered_freshly(const PeerPg& peer, TimePoint now, const GuardParams& params) {
+}  // namespace
+
+bool peer_answered_freshly(const PeerPg& peer, TimePoint now, const GuardParams& params) {
   return peer.last_answer_at &&
          now - *peer.last_answer_at - peer.blind_since_answer <= params.peer_fresh;
 }
-
-}  // namespace
 
 std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,
                                             std::optional<TimePoint> master_quiet_since,
@@ -26,7 +26,7 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
   if (!local.alive) return "local PostgreSQL is down";
   // The daemon-died case: the master's daemon is gone but its server still
   // takes writes. Promoting beside it would make two primaries.
-  if (peer.role == PgRole::primary && answered_freshly(peer, now, params))
+  if (peer.role == PgRole::primary && peer_answered_freshly(peer, now, params))
     return "PostgreSQL on the peer still answers as primary";
   if (local.role == PgRole::primary) return std::nullopt;  // nothing to promote
   if (local.role != PgRole::standby) return "local PostgreSQL role unknown";
@@ -80,7 +80,7 @@ std::optional<TimePoint> FencePolicy::next_retry() const {
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params) {
   if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
-  if (peer.role != PgRole::standby || !answered_freshly(peer, now, params))
+  if (peer.role != PgRole::standby || !peer_answered_freshly(peer, now, params))
     return std::nullopt;
   return "the peer's PostgreSQL answers as a standby, so its node is not master";
 }
@@ -128,7 +128,8 @@ FencePolicy::Step FencePolicy::evaluate(const vrrp::Router& router, const LocalP
   // came back with its server not started, as it should after a failover).
   bool server_down = local.known && !local.alive;
   bool fence_done = fenced_ && fence_ok_.value_or(false);
-  if ((auto_rejoin_ || rejoin_requested_) && !rejoined_ && router.last_master() && master_serving && server_down &&
+  bool wanted = auto_rejoin_ || rejoin_requested_;
+  if (wanted && !rejoined_ && router.last_master() && master_serving && server_down &&
       (fence_done || !fenced_)) {
     rejoined_ = true;
     return Step::rejoin;

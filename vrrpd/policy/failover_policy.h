@@ -54,6 +54,10 @@ struct GuardParams {
   std::optional<uint64_t> max_lag;
 };
 
+// The peer answered within params.peer_fresh, not counting the time the
+// loop was blind.
+bool peer_answered_freshly(const PeerPg& peer, TimePoint now, const GuardParams& params);
+
 // Why a backup must not become master now, or nullopt when it may.
 // `master_quiet_since`: when the master was last heard (nullopt: never).
 std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& peer,

@@ -109,7 +109,8 @@ std::string Daemon::control(std::string_view request) {
       const Switchover& so = r->policy().switchover();
       std::string handover = "-";
       if (so.handover_time())
-        handover = fmt::format("{:.3f}", std::chrono::duration<double>(*so.handover_time()).count());
+        handover =
+            fmt::format("{:.3f}", std::chrono::duration<double>(*so.handover_time()).count());
       answer += fmt::format("router {} phase {} handover_s {} detail {}\n", name,
                             to_string(so.phase()), handover, so.detail());
       continue;

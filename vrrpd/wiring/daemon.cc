@@ -193,9 +193,10 @@ std::string Daemon::reload() {
                               fmt::join(plan.needs_restart, ", ")));
   if (!plan.changed.empty() || !plan.added.empty() || !plan.removed.empty()) {
     std::vector<std::string> parts;
-    if (!plan.changed.empty()) parts.push_back("changed: " + fmt::format("{}", fmt::join(plan.changed, ", ")));
-    if (!plan.added.empty()) parts.push_back("added: " + fmt::format("{}", fmt::join(plan.added, ", ")));
-    if (!plan.removed.empty()) parts.push_back("removed: " + fmt::format("{}", fmt::join(plan.removed, ", ")));
+    for (const auto& [what, names] : {std::pair{"changed", &plan.changed},
+                                      std::pair{"added", &plan.added},
+                                      std::pair{"removed", &plan.removed}})
+      if (!names->empty()) parts.push_back(fmt::format("{}: {}", what, fmt::join(*names, ", ")));
     return refuse(fmt::format("routers {}: changes to routers and their checks need a restart "
                               "(systemctl restart pgvrrpd); reload applies node and metrics "
                               "settings only",

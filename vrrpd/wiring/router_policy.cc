@@ -256,10 +256,8 @@ Status RouterPolicy::start_switchover(const std::string& to) {
       v.local_lsn = f.local->current_lsn;
       if (f.local->system_identifier) v.local_system_identifier = f.local->system_identifier;
     }
-    PeerPg peer = peer_view(f, loop_);
-    v.peer_fresh = f.peer_alive && peer.last_answer_at &&
-                   loop_.now() - *peer.last_answer_at - peer.blind_since_answer <=
-                       guard_.peer_fresh;
+    v.peer_fresh =
+        f.peer_alive && peer_answered_freshly(peer_view(f, loop_), loop_.now(), guard_);
     if (f.peer) {
       v.peer_role = f.peer->role;
       v.peer_receiver_status = f.peer->receiver_status;
