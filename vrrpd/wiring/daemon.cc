@@ -164,6 +164,10 @@ void Daemon::start_metrics() {
 }
 
 std::string Daemon::reload() {
+  if (shutdown_timer_) {
+    log::warning("reload refused: shutting down");
+    return "error: shutting down\n";
+  }
   // The loop's clock is CLOCK_MONOTONIC, as systemd wants it.
   auto started =
       std::chrono::duration_cast<std::chrono::microseconds>(loop_.now().time_since_epoch());
