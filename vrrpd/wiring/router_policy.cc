@@ -332,14 +332,24 @@ void RouterPolicy::on_switchover_hook(const notify::HookResult& r) {
                         now);
     log::error("router {}: switchover failed: {}", config_.params.name, switchover_.detail());
   } else {
-    switchover_.stopped(true, "", now);
-    log::warning("router {}: switchover: {}", config_.params.name, switchover_.detail());
-    // Resign (priority 0 advert): the peer takes over after Skew_Time.
-    // FAULT until the old primary streams from the new one, so this node
-    // cannot take the VIP back meanwhile.
+    // The server is stopped cleanly: it is to be the master's standby,
+    // whoever that is by now.
     fence_.request_rejoin();
-    apply_(router_.set_fault(now, "switchover", true,
-                             fmt::format("switchover: handing over to {}", switchover_.to())));
+    switchover_.stopped(true, "", now);
+    if (switchover_.phase() == Switchover::Phase::handing_over) {
+      log::warning("router {}: switchover: {}", config_.params.name, switchover_.detail());
+      // Resign (priority 0 advert): the peer takes over after Skew_Time.
+      // FAULT until the old primary streams from the new one, so this node
+      // cannot take the VIP back meanwhile.
+      apply_(router_.set_fault(now, "switchover", true,
+                               fmt::format("switchover: handing over to {}", switchover_.to())));
+    } else {
+      // It had failed already (the router left MASTER while the hook ran):
+      // nothing to resign, and no fault that nothing would clear.
+      log::warning("router {}: the switchover hook stopped the local server after the "
+                   "switchover had failed ({}); it is left to the rejoin",
+                   config_.params.name, switchover_.detail());
+    }
   }
   if (!r.success() && held_verdict_ && !held_verdict_->passing &&
       router_.state() == vrrp::State::master) {
