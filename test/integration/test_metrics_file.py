@@ -143,12 +143,18 @@ def main():
         pair.d2.wait_state("MASTER", 5)
         time.sleep(1.5)
         m2 = read(paths["n2"])
+        # n2 takes over on n1's priority 0 advert, or a moment later if its
+        # own connection to n1's dying server had not failed yet (the guard).
+        to_master = {labels: v for (name, labels), v in m2.items()
+                     if name == "pgvrrpd_router_transitions_total"
+                     and ("to", "MASTER") in labels}
+        reasons = {dict(labels)["reason"] for labels in to_master}
         if value(m2, "pgvrrpd_router_state", router="pg", state="MASTER") != 1 or \
-                value(m2, "pgvrrpd_router_transitions_total", router="pg", to="MASTER",
-                      reason="master_resigned") != 1 or \
+                sum(to_master.values()) != 1 or \
+                not reasons <= {"master_resigned", "takeover_guard_cleared"} or \
                 value(m2, "pgvrrpd_router_transitions_total", router="pg", to="BACKUP",
                       reason="startup") != 1:
-            raise LabError("n2's metrics after the takeover")
+            raise LabError(f"n2's metrics after the takeover: transitions to MASTER {to_master}")
         if value(m2, "pgvrrpd_hook_runs_total", router="pg", hook="on_master",
                  result="success") != 1:
             raise LabError("n2's promote is not counted")
