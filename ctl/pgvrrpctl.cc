@@ -21,7 +21,7 @@ constexpr std::string_view kUsage =
     "       pgvrrpctl [--socket PATH] maintenance on|off [--router NAME]\n"
     "       pgvrrpctl [--socket PATH] promote --force [--router NAME] [--yes]\n"
     "       pgvrrpctl [--socket PATH] switchover [--to ADDRESS] [--router NAME] [--wait SECONDS]\n"
-    "       pgvrrpctl [--socket PATH] reload\n"
+    "       pgvrrpctl [--socket PATH] reload [--wait SECONDS]\n"
     "       pgvrrpctl --version\n";
 
 constexpr std::string_view kForceWarning =
@@ -147,6 +147,26 @@ int follow_switchover(const std::string& socket_path, const std::string& router,
   }
 }
 
+// Waits until a reload that stops routers has started the new ones; prints
+// how it ended.
+int follow_reload(const std::string& socket_path, double wait_seconds) {
+  double deadline = monotonic_seconds() + wait_seconds;
+  for (;;) {
+    std::string answer;
+    if (int status = ask(socket_path, "reload status", answer); status != kOk) return status;
+    if (answer.rfind("done: ", 0) == 0) {
+      std::printf("reloaded: %s", answer.substr(6).c_str());
+      return answer.find("NOT started") == std::string::npos ? kOk : kFailed;
+    }
+    if (answer != "reloading\n") return fail(kFailed, "unexpected answer: " + answer);
+    if (monotonic_seconds() > deadline)
+      return fail(kFailed, "the old routers are still stopping after " +
+                               std::to_string(static_cast<int>(wait_seconds)) +
+                               " s: pgvrrpctl status follows it");
+    usleep(50'000);
+  }
+}
+
 }  // namespace
 
 // promote --force: the risk said, and "yes" typed (or --yes given).
@@ -198,7 +218,7 @@ int main(int argc, char** argv) {
       char* end = nullptr;
       wait_seconds = std::strtod(argv[++i], &end);
       if (end == argv[i] || *end != '\0' || !(wait_seconds >= 0 && wait_seconds <= 86400))
-        return fail(kBadUsage, "--wait: seconds, 0..86400 (0: do not follow the switchover)");
+        return fail(kBadUsage, "--wait: seconds, 0..86400 (0: do not wait for the switchover or reload)");
     } else if (arg == "--version") {
       std::printf("pgvrrpctl %s\n", PGVRRPD_VERSION);
       return kOk;
@@ -252,6 +272,10 @@ int main(int argc, char** argv) {
   if (command == "switchover" && wait_seconds > 0) {
     std::fflush(stdout);
     return follow_switchover(socket_path, router, wait_seconds);
+  }
+  if (command == "reload" && answer.rfind("reloading: ", 0) == 0 && wait_seconds > 0) {
+    std::fflush(stdout);
+    return follow_reload(socket_path, wait_seconds);
   }
   return kOk;
 }

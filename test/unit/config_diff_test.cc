@@ -66,11 +66,13 @@ TEST_CASE("reload plan: a changed router, a changed tracked check, added and rem
   plan = plan_reload(running, parse(replace(kRunning, "interval = 1\n", "interval = 2\n")));
   CHECK(plan.changed == Names{"pg"});
   CHECK(plan.unchanged == Names{"web"});
+  CHECK(plan.changed_checks == Names{"pg"});
   // Renamed: the old one goes, the new one comes.
   plan = plan_reload(running, parse(replace(kRunning, "[router web]", "[router api]")));
   CHECK(plan.removed == Names{"web"});
   CHECK(plan.added == Names{"api"});
   CHECK(plan.unchanged == Names{"pg"});
+  CHECK(plan.changed_checks.empty());
   CHECK_FALSE(plan.nothing());
 }
 

@@ -23,6 +23,18 @@ std::string router_text(const Config& config, const RouterConfig& router) {
   return text.substr(text.find("\n[router ") + 1);
 }
 
+const CheckConfig* find_check(const Config& config, const std::string& name) {
+  for (const CheckConfig& c : config.checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string check_text(const CheckConfig& check) {
+  Config one;
+  one.checks.push_back(check);
+  return format_config(one);
+}
+
 }  // namespace
 
 ReloadPlan plan_reload(const Config& running, const Config& next) {
@@ -43,6 +55,10 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
   }
   for (const RouterConfig& n : next.routers)
     if (!find_router(running, n.params.name)) plan.added.push_back(n.params.name);
+  for (const CheckConfig& c : running.checks) {
+    const CheckConfig* n = find_check(next, c.name);
+    if (!n || check_text(c) != check_text(*n)) plan.changed_checks.push_back(c.name);
+  }
   return plan;
 }
 

@@ -17,6 +17,9 @@ struct ReloadPlan {
   std::vector<std::string> changed;    // restarted: stopped as removed, started as added
   std::vector<std::string> removed;
   std::vector<std::string> added;      // in the new file's order
+  // [check] sections that are gone or read differently: their checkers
+  // stop with the (changed or removed) routers that track them.
+  std::vector<std::string> changed_checks;
   // [global] keys whose new value needs a restart (the control socket:
   // pgvrrpctl could not find the daemon); the reload is refused.
   std::vector<std::string> needs_restart;

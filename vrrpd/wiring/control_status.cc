@@ -73,6 +73,12 @@ std::string Daemon::control(std::string_view request) {
   if (words.size() == 1 && words[0] == "status") return status_text();
   if (words.size() == 2 && words[0] == "status" && words[1] == "json") return status_json();
   if (words.size() == 1 && words[0] == "reload") return reload();
+  // "reload status": whether a reload is still stopping routers, else how
+  // the last one ended (pgvrrpctl reload waits on it).
+  if (words.size() == 2 && words[0] == "reload" && words[1] == "status")
+    return reloading() ? std::string("reloading\n")
+                       : "done: " + (last_reload_.empty() ? std::string("no reload yet")
+                                                         : last_reload_) + "\n";
   bool maintenance = words.size() >= 2 && words.size() <= 3 && words[0] == "maintenance" &&
                      (words[1] == "on" || words[1] == "off");
   bool force = words.size() >= 2 && words.size() <= 3 && words[0] == "promote" &&
@@ -137,9 +143,10 @@ std::string Daemon::status_json() const {
   w.begin_object();
   w.key("schema").value(kStatusSchema);
   w.key("pgvrrpd").value(PGVRRPD_VERSION);
-  w.key("node").value(config_.node);
+  w.key("node").value(config_->node);
   w.key("pid").value(static_cast<int64_t>(getpid()));
   w.key("uptime_s").value(seconds_between(started_at_, now));
+  w.key("reloading").value(reloading());
   w.key("routers").begin_array();
   for (const auto& r : routers_) {
     const vrrp::Router& router = r->router();
@@ -280,7 +287,7 @@ std::string Daemon::status_json() const {
 std::string Daemon::status_text() const {
   auto now = loop_.now();
   std::string out = fmt::format("pgvrrpd {} on {} (pid {}, up {:.0f} s)\n\n", PGVRRPD_VERSION,
-                                config_.node.empty() ? "(unnamed node)" : config_.node, getpid(),
+                                config_->node.empty() ? "(unnamed node)" : config_->node, getpid(),
                                 seconds_between(started_at_, now));
   out += fmt::format("{:<12} {:>4}  {:<7} {:>8}  {:<16} {}\n", "ROUTER", "VRID", "STATE",
                      "PRIORITY", "MASTER", "LAST TRANSITION");

@@ -30,7 +30,7 @@ constexpr auto kDropLogInterval = std::chrono::seconds(10);
 }  // namespace
 
 Daemon::Daemon(Config config, EventLoop& loop, DaemonEdge& edge)
-    : config_(std::move(config)), loop_(loop), edge_(edge) {}
+    : config_(std::make_shared<Config>(std::move(config))), loop_(loop), edge_(edge) {}
 
 Daemon::~Daemon() {
   // The loop outlives us: it must not call back into a Link.
@@ -55,13 +55,14 @@ Status Daemon::open_link(const RouterConfig& router, Link*& out) {
   link->interface = router.interface;
   link->ifindex = *ifindex;
   link->family = router.params.family;
-  bool multicast = std::any_of(config_.routers.begin(), config_.routers.end(), [&](auto& r) {
+  bool multicast = std::any_of(config_->routers.begin(), config_->routers.end(), [&](auto& r) {
     return r.interface == router.interface && r.params.family == router.params.family &&
            r.params.unicast_peers.empty();
   });
   auto socket = edge_.open_socket(router.interface, *ifindex, router.params.family, multicast);
   if (!socket) return socket.status();
   link->socket = std::move(*socket);
+  link->multicast = multicast;
   auto mac = netlink_->mac(*ifindex);
   if (!mac) return mac.status().with_context(router.interface);
   auto announcer = edge_.open_announcer(*ifindex, *mac, router.params.family);
@@ -107,133 +108,87 @@ Status Daemon::start() {
   if (!netlink) return netlink.status();
   netlink_ = std::move(*netlink);
 
+  std::vector<RouterRuntime*> fresh;
   std::vector<bool> vips_present;
-  for (auto& rc : config_.routers) {
-    Link* link = nullptr;
-    if (auto s = open_link(rc, link); !s) return s;
-    auto existing = netlink_->addresses(link->ifindex, rc.params.family);
-    if (!existing) return existing.status();
-    auto primary = source_address(rc, link->ifindex, *existing);
-    if (!primary) return primary.status();
-    const auto& vips = rc.params.virtual_ips;
-    bool present = std::any_of(vips.begin(), vips.end(), [&](const IpPrefix& vip) {
-      return std::find(existing->begin(), existing->end(), vip) != existing->end();
-    });
-    vips_present.push_back(present);
-    IpAddress link_local;
-    if (rc.params.family == Family::ipv6) {
-      auto ll = netlink_->primary_address(link->ifindex, Family::ipv6, rc.params.virtual_ips);
-      if (!ll) return ll.status().with_context(fmt::format("router {}", rc.params.name));
-      link_local = *ll;
-    }
-    routers_.push_back(std::make_unique<RouterRuntime>(
-        loop_, RouterLinks{*netlink_, *link->socket, *link->announcer, link->ifindex, link_local},
-        rc, *primary));
-    link->by_vrid[rc.params.vrid] = routers_.back().get();
-    link->slots[rc.params.vrid] = {&rc.params, *primary};
-    log::info("router {}: {} vrid {} version {} on {} priority {} interval {}s source {}{}",
-              rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
-              rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
-              primary->to_string(), present ? ", VIPs already present" : "");
-  }
-
+  for (auto& rc : config_->routers)
+    if (auto s = add_router(rc, fresh, vips_present); !s) return s;
   auto status = edge_.handle_signals(loop_, {SIGTERM, SIGINT, SIGHUP, SIGUSR1},
                                      [this](int signal) { on_signal(signal); });
   if (!status) return status;
-  if (auto s = start_hooks(); !s) return s;
-  if (auto s = start_checks(); !s) return s;
-  for (size_t i = 0; i < routers_.size(); ++i) {
-    routers_[i]->policy().reevaluate();  // checks without a verdict hold takeover
-    routers_[i]->start(vips_present[i]);
-  }
-  for (auto& [name, check] : checks_) check->start();
-  for (auto& [name, link] : link_checks_)
-    if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
+  if (auto s = start_hooks(fresh); !s) return s;
+  NewWatchers added;
+  if (auto s = wire_checks(fresh, added); !s) return s;
+  if (auto s = start_routers(fresh, vips_present, added); !s) return s;
   start_systemd_notifications();
   start_metrics();
+  return Status::success();
+}
+
+Status Daemon::add_router(const RouterConfig& rc, std::vector<RouterRuntime*>& fresh,
+                          std::vector<bool>& vips_present) {
+  Link* link = nullptr;
+  if (auto s = open_link(rc, link); !s) return s;
+  auto existing = netlink_->addresses(link->ifindex, rc.params.family);
+  if (!existing) return existing.status();
+  auto primary = source_address(rc, link->ifindex, *existing);
+  if (!primary) return primary.status();
+  const auto& vips = rc.params.virtual_ips;
+  bool present = std::any_of(vips.begin(), vips.end(), [&](const IpPrefix& vip) {
+    return std::find(existing->begin(), existing->end(), vip) != existing->end();
+  });
+  IpAddress link_local;
+  if (rc.params.family == Family::ipv6) {
+    auto ll = netlink_->primary_address(link->ifindex, Family::ipv6, rc.params.virtual_ips);
+    if (!ll) return ll.status().with_context(fmt::format("router {}", rc.params.name));
+    link_local = *ll;
+  }
+  routers_.push_back(std::make_unique<RouterRuntime>(
+      loop_, RouterLinks{*netlink_, *link->socket, *link->announcer, link->ifindex, link_local},
+      rc, *primary));
+  fresh.push_back(routers_.back().get());
+  vips_present.push_back(present);
+  link->by_vrid[rc.params.vrid] = routers_.back().get();
+  link->slots[rc.params.vrid] = {&rc.params, *primary};
+  log::info("router {}: {} vrid {} version {} on {} priority {} interval {}s source {}{}",
+            rc.params.name, family_name(rc.params.family), rc.params.vrid, rc.params.version,
+            rc.interface, rc.params.priority, rc.params.advert_interval.count() / 100.0,
+            primary->to_string(), present ? ", VIPs already present" : "");
+  return Status::success();
+}
+
+Status Daemon::start_routers(const std::vector<RouterRuntime*>& fresh,
+                             const std::vector<bool>& vips_present, const NewWatchers& added) {
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    fresh[i]->policy().reevaluate();  // checks without a verdict hold takeover
+    fresh[i]->start(vips_present[i]);
+  }
+  // What the checks and links that already ran have said (a reload).
+  for (RouterRuntime* r : fresh) {
+    for (const std::string& name : r->config().track)
+      if (auto v = check_verdicts_.find(name); v != check_verdicts_.end())
+        r->policy().on_check(*checker_configs_.at(name), v->second.passing, v->second.reason);
+    if (auto v = link_verdicts_.find(r->config().interface); v != link_verdicts_.end())
+      r->policy().on_link(v->second.passing, v->second.reason);
+  }
+  for (checkers::Checker* check : added.checks) check->start();
+  for (auto& [name, link] : added.links)
+    if (auto s = link->open(); !s) return s.with_context(fmt::format("link state of {}", name));
   return Status::success();
 }
 
 void Daemon::start_metrics() {
   metrics_timer_.reset();
   metrics_failing_ = false;
-  if (config_.metrics_file.empty()) return;
-  metrics_timer_ = std::make_unique<PeriodicTimer>(loop_, config_.metrics_interval,
+  if (config_->metrics_file.empty()) return;
+  metrics_timer_ = std::make_unique<PeriodicTimer>(loop_, config_->metrics_interval,
                                                    [this] { write_metrics(); });
   metrics_timer_->start();
-}
-
-std::string Daemon::reload() {
-  if (shutdown_timer_) {
-    log::warning("reload refused: shutting down");
-    return "error: shutting down\n";
-  }
-  // The loop's clock is CLOCK_MONOTONIC, as systemd wants it.
-  auto started =
-      std::chrono::duration_cast<std::chrono::microseconds>(loop_.now().time_since_epoch());
-  notify_systemd(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", started.count()));
-  struct Ready {  // whatever the outcome: the daemon runs on
-    Daemon* daemon;
-    ~Ready() { daemon->notify_systemd("READY=1"); }
-  } ready{this};
-  auto refuse = [](std::string why) {
-    log::error("reload refused, the running configuration stays: {}", why);
-    return "error: " + why + "\n";
-  };
-  if (!config_reader_) return refuse("no configuration file to read");
-  ConfigResult next = config_reader_();
-  if (!next.ok()) {
-    std::string errors;
-    for (const ConfigError& e : next.errors) {
-      log::error("reload: {}", e.to_string());
-      errors += "\n  " + e.to_string();
-    }
-    return refuse(fmt::format("{} error{} in the file:{}", next.errors.size(),
-                              next.errors.size() == 1 ? "" : "s", errors));
-  }
-  ReloadPlan plan = plan_reload(config_, next.config);
-  if (!plan.needs_restart.empty())
-    return refuse(fmt::format("{} changed: restart pgvrrpd to apply it",
-                              fmt::join(plan.needs_restart, ", ")));
-  if (!plan.changed.empty() || !plan.added.empty() || !plan.removed.empty()) {
-    std::vector<std::string> parts;
-    for (const auto& [what, names] : {std::pair{"changed", &plan.changed},
-                                      std::pair{"added", &plan.added},
-                                      std::pair{"removed", &plan.removed}})
-      if (!names->empty()) parts.push_back(fmt::format("{}: {}", what, fmt::join(*names, ", ")));
-    return refuse(fmt::format("routers {}: changes to routers and their checks need a restart "
-                              "(systemctl restart pgvrrpd); reload applies node and metrics "
-                              "settings only",
-                              fmt::join(parts, "; ")));
-  }
-  std::string applied;
-  if (plan.node_changed) {
-    applied += fmt::format("node {} -> {}; ", config_.node.empty() ? "(none)" : config_.node,
-                           next.config.node.empty() ? "(none)" : next.config.node);
-    config_.node = next.config.node;
-  }
-  if (plan.metrics_changed) {
-    applied += next.config.metrics_file.empty()
-                   ? std::string("metrics file off; ")
-                   : fmt::format("metrics to {} every {} ms; ", next.config.metrics_file,
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     next.config.metrics_interval)
-                                     .count());
-    config_.metrics_file = next.config.metrics_file;
-    config_.metrics_interval = next.config.metrics_interval;
-    start_metrics();
-  }
-  if (applied.empty()) applied = "nothing changed; ";
-  applied += fmt::format("{} router{} unchanged", plan.unchanged.size(),
-                         plan.unchanged.size() == 1 ? "" : "s");
-  log::info("reload: configuration re-read: {}", applied);
-  return "reloaded: " + applied + "\n";
 }
 
 void Daemon::write_metrics() {
   // A temporary file beside it, then rename: node_exporter never reads half
   // a file. A few kilobytes to a local disk: written on the loop.
-  const std::string& path = config_.metrics_file;
+  const std::string& path = config_->metrics_file;
   std::string temporary = path + ".tmp";
   std::string text = metrics_text();
   Status status;
@@ -268,6 +223,7 @@ void Daemon::write_metrics() {
 void Daemon::start_systemd_notifications() {
   if (systemd_ == nullptr || !systemd_->active()) return;
   for (auto& r : routers_) r->set_change_listener([this] { on_router_change(); });
+  // Routers a reload starts later get the same listener (finish_reload).
   if (auto interval = systemd_->watchdog()) {
     // Twice per WatchdogSec, as sd_watchdog_enabled(3) advises. From a
     // timer of this loop: while the loop is stuck, no ping goes out.
@@ -314,8 +270,8 @@ void Daemon::notify_systemd(const std::string& message) {
   log::warning("cannot notify systemd: {} (logged once)", sent.message());
 }
 
-Status Daemon::start_hooks() {
-  for (auto& r : routers_) {
+Status Daemon::start_hooks(const std::vector<RouterRuntime*>& fresh) {
+  for (RouterRuntime* r : fresh) {
     const RouterConfig& rc = r->config();
     if (!has_hooks(rc.hooks)) continue;
     auto run_as = notify::resolve_hook_user(rc.hooks.user);
@@ -360,16 +316,36 @@ Result<std::unique_ptr<checkers::Checker>> Daemon::make_checker(const CheckConfi
   return Status::error(fmt::format("check {}: unknown type", check.name));
 }
 
-Status Daemon::start_checks() {
-  for (auto& r : routers_) {
-    for (const CheckConfig* check : tracked_checks(config_, r->config())) {
-      r->policy().track(*check);
-      if (checks_.count(check->name)) continue;
-      auto made = make_checker(*check, r->config());
-      if (!made) return made.status();
-      checks_.emplace(check->name, std::move(*made));
+Status Daemon::wire_checks(const std::vector<RouterRuntime*>& fresh, NewWatchers& added) {
+  for (RouterRuntime* r : fresh) {
+    // A check that runs already (kept by a reload) is shared as it is: its
+    // section reads the same, or the routers tracking it would have changed.
+    for (const CheckConfig* check : tracked_checks(*config_, r->config())) {
+      if (!checks_.count(check->name)) {
+        auto made = make_checker(*check, r->config());
+        if (!made) return made.status();
+        added.checks.push_back(made->get());
+        checks_.emplace(check->name, std::move(*made));
+      }
+      r->policy().track(*checker_configs_.at(check->name));
+    }
+    if (const CheckConfig* check = tracked_postgres_check(*config_, r->config()))
+      r->policy().attach_postgres(*postgres_checks_.at(check->name),
+                                  *checker_configs_.at(check->name));
+    // Every router's interface: a lost link is a fault.
+    const std::string& iface = r->config().interface;
+    r->policy().track_link();
+    if (!link_checks_.count(iface)) {
+      auto link = edge_.make_link_check(loop_, iface);
+      added.links.emplace_back(iface, link.get());
+      link_checks_.emplace(iface, std::move(link));
     }
   }
+  rewire_listeners();
+  return Status::success();
+}
+
+void Daemon::rewire_listeners() {
   // Each check tells every router that tracks it; a postgres check also
   // feeds the failover policy of the routers that track it.
   for (auto& [name, checker] : checks_) {
@@ -378,40 +354,29 @@ Status Daemon::start_checks() {
     for (auto& r : routers_)
       if (std::count(r->config().track.begin(), r->config().track.end(), name))
         trackers.push_back(r.get());
-    checker->set_listener([trackers, &check](bool passing, const std::string& reason) {
+    checker->set_listener([this, trackers, &check](bool passing, const std::string& reason) {
+      check_verdicts_[check.name] = {passing, reason};
       for (auto* r : trackers) r->policy().on_check(check, passing, reason);
     });
-  }
-  for (auto& r : routers_) {
-    const CheckConfig* check = tracked_postgres_check(config_, r->config());
-    if (!check) continue;
-    checkers::PostgresChecker& pg = *postgres_checks_.at(check->name);
-    r->policy().attach_postgres(pg, *check);
   }
   for (auto& [name, pg] : postgres_checks_) {
     std::vector<RouterRuntime*> followers;
     for (auto& r : routers_)
-      if (const CheckConfig* c = tracked_postgres_check(config_, r->config()); c && c->name == name)
+      if (std::count(r->config().track.begin(), r->config().track.end(), name))
         followers.push_back(r.get());
     pg->set_facts_listener([followers](const checkers::PgFacts&, uint32_t) {
       for (auto* r : followers) r->policy().reevaluate();
     });
   }
-  // Every router's interface: a lost link is a fault.
-  for (auto& r : routers_) {
-    const std::string& iface = r->config().interface;
-    r->policy().track_link();
-    if (link_checks_.count(iface)) continue;
+  for (auto& [iface, link] : link_checks_) {
     std::vector<RouterRuntime*> on_iface;
-    for (auto& other : routers_)
-      if (other->config().interface == iface) on_iface.push_back(other.get());
-    auto link = edge_.make_link_check(loop_, iface);
-    link->set_listener([on_iface](bool up, const std::string& reason) {
-      for (auto* x : on_iface) x->policy().on_link(up, reason);
+    for (auto& r : routers_)
+      if (r->config().interface == iface) on_iface.push_back(r.get());
+    link->set_listener([this, iface = iface, on_iface](bool up, const std::string& reason) {
+      link_verdicts_[iface] = {up, reason};
+      for (auto* r : on_iface) r->policy().on_link(up, reason);
     });
-    link_checks_.emplace(iface, std::move(link));
   }
-  return Status::success();
 }
 
 Status Daemon::run() {
@@ -427,6 +392,11 @@ void Daemon::on_signal(int signal) {
       if (shutdown_timer_) break;  // already stopping
       log::info("received {}, shutting down", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       notify_systemd("STOPPING=1");
+      if (pending_config_) {
+        log::info("reload: not starting the new routers: shutting down");
+        reload_timer_.reset();
+        pending_config_.reset();
+      }
       for (auto& r : routers_) r->shutdown();
       stop_when_settled();
       break;
@@ -447,12 +417,15 @@ void Daemon::stop_when_settled() {
   // longest hook_timeout, then leave; the runners kill what is left.
   Duration longest{};
   for (auto& r : routers_) longest = std::max(longest, r->config().hooks.timeout);
+  for (auto& r : retiring_) longest = std::max(longest, r->config().hooks.timeout);
   shutdown_deadline_ = loop_.now() + longest;
   shutdown_timer_ = std::make_unique<Timer>(loop_, [this] {
-    bool hooks_idle = std::all_of(routers_.begin(), routers_.end(),
-                                  [](auto& r) { return r->policy().hooks_idle(); });
-    bool vips_gone = std::none_of(routers_.begin(), routers_.end(),
-                                  [](auto& r) { return r->removing_vips(); });
+    auto idle = [](auto& r) { return r->policy().hooks_idle(); };
+    auto removing = [](auto& r) { return r->removing_vips(); };
+    bool hooks_idle = std::all_of(routers_.begin(), routers_.end(), idle) &&
+                      std::all_of(retiring_.begin(), retiring_.end(), idle);
+    bool vips_gone = std::none_of(routers_.begin(), routers_.end(), removing) &&
+                     std::none_of(retiring_.begin(), retiring_.end(), removing);
     if ((hooks_idle && vips_gone) || loop_.now() >= shutdown_deadline_) {
       if (metrics_timer_) write_metrics();  // the last states, not the ones before the stop
       if (!hooks_idle) log::warning("hooks still running at shutdown: killing them");
