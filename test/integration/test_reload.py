@@ -125,6 +125,20 @@ def main():
         if n2_pg["name"] != "pg" or n2_pg["priority"]["base"] != 120 \
                 or n2_pg["master"] != "198.51.100.11":
             raise LabError(f"n2's restarted pg: {n2_pg}")
+
+        # 5b. On the backup, the check both routers track changed: both
+        # restart with a new checker, and settle as backups again.
+        d2.checks["alive"]["interval"] = "0.4"
+        rewrite(d2)
+        cp = d2.ctl("reload")
+        if not cp.stdout.startswith("reloading: restarting pg, web") \
+                or "reloaded: 2 routers running, started pg, web" not in cp.stdout:
+            raise LabError(f"n2: a changed check: {cp.stdout}")
+        for router in ("pg", "web"):
+            d2.wait_state("BACKUP", 5, router=router)
+        wait_until(lambda: all(r["master"] is not None for r in
+                               json.loads(d2.ctl("status", "--json").stdout)["routers"]),
+                   3, 0.05, "n2's restarted routers hearing their master")
         n2_pg_transitions = len(d2.transitions("pg"))
 
         # 6. web removed from the master: it resigns, n2 takes web's VIP.
