@@ -10,7 +10,7 @@ packages="build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libinih-dev libfmt-dev doctest-dev libpq-dev
   iproute2 iputils-ping python3 keepalived tshark tcpdump nftables
   postgresql-15 postgresql-client-15 shellcheck clang libclang-rt-14-dev
-  systemd util-linux lintian dpkg-dev man-db"
+  systemd util-linux lintian dpkg-dev man-db python3-seccomp"
 
 missing=""
 for p in $packages; do

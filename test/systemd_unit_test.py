@@ -2,10 +2,15 @@
 """packaging/pgvrrpd.service against the code and the example configs:
 systemd-analyze verify passes; every capability it grants is explained in
 a comment (integration: unit_capabilities shows each is needed and that
-the set is enough); TimeoutStopSec outlasts the longest hook_timeout of
+the set is enough); `systemd-analyze security` rates its sandbox no worse
+than SECURITY_AT_MOST, and each exposure it still counts is named in a
+comment; every setting is emulated by the lab's unit_sandbox.py or listed
+there as safe not to be (integration: unit_sandbox runs the daemon in
+it); TimeoutStopSec outlasts the longest hook_timeout of
 the examples (pgvrrpd lets a running hook finish at stop); PostgreSQL is
 not left in pgvrrpd's cgroup: the examples start and stop it through its
 own unit, and KillMode is not weakened. Needs no root and no network."""
+import json
 import os
 import re
 import shutil
@@ -15,8 +20,12 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration"))
 from systemd_unit import UNIT, service_settings, unit_capabilities  # noqa: E402
+from unit_sandbox import uncovered  # noqa: E402
 
 BIN = os.environ["PGVRRPD_BIN"]
+# The lowest the measure goes for a root service with pgvrrpd's
+# capabilities, address families and setpriv (pgvrrpd(8), SYSTEMD).
+SECURITY_AT_MOST = 2.6
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 failures = []
 
@@ -57,6 +66,15 @@ try:
                        capture_output=True, text=True, timeout=60)
     expect("systemd-analyze verify passes", r.returncode == 0 and not r.stderr.strip(),
            f"exit {r.returncode}: {r.stdout}{r.stderr}")
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", copy],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d)", r.stdout)
+    figure = float(m.group(1)) if m else None
+    expect(f"systemd-analyze security rates the unit {figure} (at most {SECURITY_AT_MOST})",
+           figure is not None and figure <= SECURITY_AT_MOST, r.stdout[-3000:] + r.stderr)
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--json=short", copy],
+                       capture_output=True, text=True, timeout=60)
+    exposures = [e["name"] for e in json.loads(r.stdout or "[]") if e.get("exposure")]
 finally:
     shutil.rmtree(work)
 
@@ -65,6 +83,12 @@ expect("the unit limits capabilities", bool(caps), "no CapabilityBoundingSet")
 comments = "\n".join(line for line in unit_text.splitlines() if line.lstrip().startswith("#"))
 for cap in caps:
     expect(f"{cap} is explained in a comment", cap in comments)
+for name in exposures:
+    # "SystemCallFilter=~@privileged" -> @privileged, "User=/DynamicUser=" -> User=
+    key = name.split("~")[1] if "=~@" in name else name.split("=")[0] + "="
+    expect(f"the exposure {name} is explained in a comment", key in comments, key)
+expect("every [Service] setting is emulated in the lab (test/integration/unit_sandbox.py) "
+       "or listed there as safe not to be", not uncovered(settings), uncovered(settings))
 expect("no AmbientCapabilities (pgvrrpd runs as root: they would only reach the hooks)",
        "AmbientCapabilities" not in settings)
 expect("pgvrrpd runs as root (no User=): it needs the capabilities of its bounding set",

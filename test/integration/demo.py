@@ -31,7 +31,7 @@ from pglab import PG_BIN  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 from processes import wait_until  # noqa: E402
 from replication import make_primary, make_standby, writers  # noqa: E402
-from systemd_unit import setpriv_prefix, unit_capabilities  # noqa: E402
+from systemd_unit import sandbox_prefix  # noqa: E402
 from writer import Writer, check_no_lost_writes  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -68,10 +68,12 @@ def node_config(name, node, hooks, sock):
 
 
 def start_daemon(host, text):
-    """As the systemd unit runs it: root with only the unit's capabilities."""
+    """As the systemd unit runs it: in its sandbox, as root with only the
+    unit's capabilities (the lab's temp dir standing for the unit's
+    /var/lib/postgresql, /run/postgresql and /run/pgvrrpd)."""
     d = PgvrrpdNode(host)
     d.fixed_text = text
-    d.prefix = setpriv_prefix(unit_capabilities())
+    d.prefix = sandbox_prefix(host.lab)
     return d.start()
 
 

@@ -24,7 +24,7 @@ from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
 from replication import make_primary, make_standby, wait_caught_up
-from systemd_unit import setpriv_prefix, unit_capabilities
+from systemd_unit import sandbox_prefix
 from two_primaries import TwoPrimariesProbe
 from writer import FAST, Writer
 
@@ -91,7 +91,9 @@ class PgPair:
         """n1_hook_env: more hook_env lines for n1, or replacements (a test's
         own start command or PGBIN, say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
         --baseline runs an older build). under_unit: the daemons run as the
-        systemd unit runs them (root with only its capabilities) and the
+        systemd unit runs them (in its sandbox, as root with only its
+        capabilities: systemd_unit.sandbox_prefix, the lab's temp dir
+        standing for /var/lib/postgresql and /run/postgresql) and the
         hooks as root, as in the example configs (they run PostgreSQL's
         programs as the owner of PGDATA)."""
         self.lab = lab
@@ -126,7 +128,7 @@ class PgPair:
             if max_lag:
                 check["max_lag"] = max_lag
             if under_unit:
-                d.prefix = setpriv_prefix(unit_capabilities())
+                d.prefix = sandbox_prefix(lab)
             d.add_check("pg", **check)
             if witness:
                 d.add_check("witness", type="ping", target="198.51.100.254",

@@ -1,9 +1,11 @@
 """The shipped systemd unit (packaging/pgvrrpd.service) as the tests need
 it: its [Service] settings, the capabilities it leaves pgvrrpd, and a
-setpriv prefix that runs a command as root with exactly those, the way
-systemd starts the daemon.
+prefix that runs a command the way systemd starts the daemon: inside the
+unit's whole sandbox (unit_sandbox.py), as root with exactly the unit's
+capabilities.
 
-    node.prefix = setpriv_prefix(unit_capabilities())
+    node.prefix = sandbox_prefix(lab)            # the unit as it is
+    node.prefix = sandbox_prefix(lab, caps)      # with other capabilities
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
                     "pgvrrpd.service")
+SANDBOX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unit_sandbox.py")
 
 
 def service_settings(path: str = UNIT) -> dict[str, list[str]]:
@@ -44,3 +47,36 @@ def setpriv_prefix(caps: list[str]) -> list[str]:
     with CapabilityBoundingSet=caps."""
     names = ",".join("+" + c.removeprefix("CAP_").lower() for c in caps)
     return ["/usr/bin/setpriv", f"--bounding-set=-all{',' + names if names else ''}", "--"]
+
+
+def lab_mapping(lab) -> dict[str, str]:
+    """Where the unit's writable places are in a lab. The lab keeps
+    PostgreSQL's and pgvrrpd's files in its temp dir (a root mkdtemp under
+    /tmp, which the sandbox's private /tmp would hide), so all three stand
+    for it:
+
+        /var/lib/postgresql  -> lab.tmpdir  PGDATA is LAB/pg-NAME/data (pglab.py)
+        /run/postgresql      -> lab.tmpdir  the socket directories, LAB/pg-NAME
+        /run/pgvrrpd         -> lab.tmpdir  RuntimeDirectory=: the control
+                                            sockets, LAB/HOST-ROUTER.sock
+
+    /var/lib/prometheus/node-exporter (metrics_file) is optional in the unit
+    ('-') and not mapped: skipped where absent, as systemd skips it; a test
+    that writes metrics maps its own directory there."""
+    return {"/var/lib/postgresql": lab.tmpdir, "/run/postgresql": lab.tmpdir,
+            "/run/pgvrrpd": lab.tmpdir}
+
+
+def sandbox_prefix(lab, caps: list[str] | None = None,
+                   mapping: dict[str, str] | None = None) -> list[str]:
+    """Runs the command after it as systemd runs the unit: in an emulation
+    of its whole sandbox (unit_sandbox.py: ProtectSystem=, PrivateTmp=,
+    seccomp filters...), as root with the unit's capabilities, or `caps`.
+    The unit's writable paths are the lab's (lab_mapping, plus `mapping`).
+    Debian's interpreter: python3-seccomp is its module."""
+    argv = ["/usr/bin/python3", "-B", SANDBOX]
+    for unit_path, lab_path in {**lab_mapping(lab), **(mapping or {})}.items():
+        argv += ["--map", f"{unit_path}={lab_path}"]
+    if caps is not None:
+        argv.append("--caps=" + ",".join(caps))
+    return argv + ["--"]

@@ -17,7 +17,7 @@ from pglab import PG_BIN
 from processes import LabError, log, timed
 from replication import make_primary, make_standby, writers
 from runner import run_test
-from systemd_unit import setpriv_prefix, unit_capabilities
+from systemd_unit import sandbox_prefix
 from writer import probe_write
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
@@ -25,14 +25,16 @@ HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "no
 
 def run_hook(node, name, state, extra_env=None, check=True, as_root=False):
     """As hook_user = postgres, or (as_root) as the example configs and the
-    systemd unit run them: root with only the unit's capabilities."""
+    systemd unit run them: in the unit's sandbox, as root with only its
+    capabilities (the lab's temp dir standing for /var/lib/postgresql and
+    /run/postgresql, systemd_unit.lab_mapping)."""
     env = {"PGBIN": PG_BIN, "PGDATA": node.datadir, "PGHOST": node.sockdir,
            "PGPORT": str(node.port), "PGUSER": "postgres",
            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(extra_env or {})}
     cmd = ["env", "-i", *[f"{k}={v}" for k, v in env.items()],
            os.path.join(HOOK_DIR, name), "INSTANCE", "pg", state, "100"]
     if as_root:
-        cp = node.host.run([*setpriv_prefix(unit_capabilities()), *cmd], timeout=120,
+        cp = node.host.run([*sandbox_prefix(node.lab), *cmd], timeout=120,
                            check=False)
     else:
         cp = node.run_as_postgres(cmd, timeout=120, check=False)
@@ -46,8 +48,9 @@ def run_hook(node, name, state, extra_env=None, check=True, as_root=False):
 def main():
     global HOOK_DIR
     # The hooks are run as postgres, who may not be able to read the
-    # checkout (e.g. under /root): use a readable copy.
-    HOOK_DIR = tempfile.mkdtemp(prefix="pgvrrpd-hooks-")
+    # checkout (e.g. under /root): use a readable copy, under /run, where
+    # the unit's sandbox shows it (its /tmp is its own).
+    HOOK_DIR = tempfile.mkdtemp(prefix="pgvrrpd-hooks-", dir="/run")
     os.chmod(HOOK_DIR, 0o755)
     try:
         for name in ("promote", "fence", "rejoin", "as_owner.sh"):
@@ -168,7 +171,7 @@ def as_root(p, s, cl, env):
     (no CAP_DAC_OVERRIDE: root cannot look into PGDATA), the server started
     and stopped by commands (systemctl there; here scripts that say which
     user ran them). PostgreSQL's programs must run as the owner of PGDATA."""
-    commands = tempfile.mkdtemp(prefix="pgvrrpd-commands-")
+    commands = tempfile.mkdtemp(prefix="pgvrrpd-commands-", dir="/run")
     os.chmod(commands, 0o755)
     stop = os.path.join(commands, "stop")
     start = os.path.join(commands, "start")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Issue 10, systemd: pgvrrpd against a real NOTIFY_SOCKET listener, the
-way a Type=notify unit with WatchdogSec runs it (and with the unit's
-capabilities only).
+way a Type=notify unit with WatchdogSec runs it (in the unit's sandbox,
+with its capabilities only).
 
 - READY=1 comes once the router has decided its role, not at start: n1
   after it became MASTER, n2 once it heard n1 (BACKUP); each with STATUS=
@@ -20,7 +20,7 @@ from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode
 from processes import LabError, log, wait_until
 from runner import run_test
-from systemd_unit import setpriv_prefix, unit_capabilities
+from systemd_unit import sandbox_prefix
 
 VIP = "198.51.100.100"
 WATCHDOG_USEC = 400_000  # pings every 0.2 s
@@ -64,7 +64,7 @@ class NotifyListener:
 def daemon(host, lab, listener, **keys):
     node = PgvrrpdNode(host, advert_interval=0.1, virtual_ip=[VIP + "/24"], **keys)
     node.env = {"NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    node.prefix = setpriv_prefix(unit_capabilities())
+    node.prefix = sandbox_prefix(lab)
     return node
 
 

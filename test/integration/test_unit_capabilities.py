@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Issue 10, "the shipped unit is broken": pgvrrpd run as systemd runs it,
-as root with only the capabilities of packaging/pgvrrpd.service, does all
+in the unit's sandbox (unit_sandbox.py), as root with only the
+capabilities of packaging/pgvrrpd.service, does all
 its work: adverts (it becomes MASTER), the VIP, a hook as another user
 (hook_user = nobody, through setpriv), and killing that user's hook at
 hook_timeout. Then each capability of the unit is taken away in turn, and
@@ -18,7 +19,7 @@ from pg_pair import ScriptDir
 from pgvrrpd_node import PgvrrpdNode
 from processes import LabError, log, wait_until
 from runner import run_test
-from systemd_unit import setpriv_prefix, unit_capabilities
+from systemd_unit import sandbox_prefix, unit_capabilities
 
 VIP = "198.51.100.100"
 NOBODY_UID = 65534
@@ -35,7 +36,7 @@ class Run:
                                 on_master=scripts.script("whoami"),
                                 notify=scripts.script("hang"),
                                 hook_user="nobody", hook_timeout=0.5)
-        self.node.prefix = setpriv_prefix(caps)
+        self.node.prefix = sandbox_prefix(lab, caps)
         self.node.start()
         self.host = host
         self.hang_pid = None
