@@ -14,7 +14,11 @@ namespace pgvrrpd::checkers {
 // the columns disagree or call pg_walfile_name() during recovery.
 // pg_walfile_name() names the segment with the WAL insertion timeline
 // (PostgreSQL 15: GetWALInsertionTimeLine()); its first 8 hex digits are it.
-const char* const kFactsQuery = R"sql(SELECT s.in_recovery,
+namespace {
+
+// kFactsQuery around the standby's address (an SQL inet expression).
+std::string facts_query_text(std::string_view standby_inet) {
+  return fmt::format(R"sql(SELECT s.in_recovery,
   (SELECT system_identifier FROM pg_control_system()) AS system_identifier,
   CASE WHEN NOT s.in_recovery THEN pg_current_wal_lsn() END AS current_lsn,
   CASE WHEN NOT s.in_recovery THEN
@@ -30,9 +34,31 @@ const char* const kFactsQuery = R"sql(SELECT s.in_recovery,
   (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_timeline,
   r.status AS receiver_status,
   r.received_tli AS receiver_timeline,
-  r.latest_end_lsn AS receiver_latest_end_lsn
+  r.latest_end_lsn AS receiver_latest_end_lsn,
+  current_setting('synchronous_standby_names') AS sync_standby_names,
+  coalesce(current_setting('pgvrrpd.sync', true), '') AS sync_announcement,
+  w.state AS sender_state,
+  w.sync_state AS sender_sync_state,
+  w.flush_lsn AS sender_flush_lsn
 FROM (SELECT pg_is_in_recovery() AS in_recovery OFFSET 0) s
-LEFT JOIN pg_stat_wal_receiver r ON true)sql";
+LEFT JOIN pg_stat_wal_receiver r ON true
+LEFT JOIN LATERAL (SELECT state, sync_state, flush_lsn FROM pg_stat_replication
+  WHERE client_addr = {} ORDER BY state = 'streaming' DESC LIMIT 1) w ON true)sql",
+                     standby_inet);
+}
+
+}  // namespace
+
+const char* const kFactsQuery = [] {
+  static const std::string text = facts_query_text("NULL::inet");
+  return text.c_str();
+}();
+
+std::string facts_query(const std::optional<IpAddress>& standby) {
+  // An IpAddress prints digits, dots, colons and hex only: safe in quotes.
+  return facts_query_text(standby ? fmt::format("'{}'::inet", standby->to_string())
+                                  : std::string("NULL::inet"));
+}
 
 namespace {
 
@@ -135,6 +161,11 @@ Result<PgServerState> parse_server_state(const PgResult& result) {
   if (const std::string* status = row.get("receiver_status")) s.receiver_status = *status;
   s.receiver_timeline = row.number<uint32_t>("receiver_timeline");
   s.receiver_latest_end_lsn = row.lsn("receiver_latest_end_lsn");
+  if (const std::string* v = row.get("sync_standby_names")) s.sync_standby_names = *v;
+  if (const std::string* v = row.get("sync_announcement")) s.sync_announcement = *v;
+  if (const std::string* v = row.get("sender_state")) s.sender_state = *v;
+  if (const std::string* v = row.get("sender_sync_state")) s.sender_sync_state = *v;
+  s.sender_flush_lsn = row.lsn("sender_flush_lsn");
   uint32_t insert_timeline = row.number<uint32_t>("insert_timeline");
   if (!row.problems().empty()) return Status::error(fmt::format("{}", fmt::join(row.problems(), "; ")));
   if (s.role == PgRole::primary)

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "checkers/pg_connection.h"
+#include "vrrpd/basics/ip_address.h"
 #include "vrrpd/basics/result.h"
 #include "vrrpd/policy/pg_role.h"
 #include "vrrpd/basics/time.h"
@@ -20,8 +21,13 @@ namespace pgvrrpd::checkers {
 using ::pgvrrpd::PgRole;
 
 // Runs on primaries and standbys (PostgreSQL 13+). The role needs
-// pg_monitor (pg_stat_wal_receiver details, pg_control_*()).
+// pg_monitor (pg_stat_wal_receiver details, pg_control_*()). Without a
+// standby address the sender_* columns are NULL.
 extern const char* const kFactsQuery;
+// kFactsQuery that also reports the WAL sender to `standby` (the primary's
+// pg_stat_replication row from that address): the local server's query
+// names the peer. `standby` is an address, written as an SQL literal.
+std::string facts_query(const std::optional<IpAddress>& standby);
 
 // One server's answer to kFactsQuery.
 struct PgServerState {
@@ -45,6 +51,15 @@ struct PgServerState {
   uint32_t receiver_timeline = 0;            // pg_stat_wal_receiver.received_tli
   // The primary's WAL end as the sender last reported it (latest_end_lsn).
   std::optional<uint64_t> receiver_latest_end_lsn;
+  // Synchronous replication (policy/sync_policy.h): the server's
+  // synchronous_standby_names and pgvrrpd.sync ("" when unset).
+  std::string sync_standby_names;
+  std::string sync_announcement;
+  // Primary: its WAL sender to the standby the query names, "" / nullopt
+  // when none runs: pg_stat_replication's state, sync_state, flush_lsn.
+  std::string sender_state;
+  std::string sender_sync_state;
+  std::optional<uint64_t> sender_flush_lsn;
 };
 
 // "16/B374D848" -> 0x16B374D848; nullopt when malformed.

@@ -5,8 +5,16 @@
 
 #include <fmt/format.h>
 
+#include "checkers/conninfo_libpq.h"
+
 namespace pgvrrpd::checkers {
 namespace {
+
+// The peer's address, for the local server's WAL sender to it.
+std::optional<IpAddress> peer_address(const PostgresCheckParams& p) {
+  if (p.peer_conninfo.empty()) return std::nullopt;
+  return IpAddress::parse(conninfo_server(p.peer_conninfo).address);
+}
 
 PgLinkTiming timing(const PostgresCheckParams& p) {
   Duration retry_max = p.retry_max > Duration::zero() ? p.retry_max : p.interval;
@@ -17,13 +25,15 @@ PgLinkTiming timing(const PostgresCheckParams& p) {
 
 PgMonitor::PgMonitor(PostgresCheckParams params, PgConnectionFactory factory)
     : params_(std::move(params)),
-      local_("local", factory, params_.conninfo, kFactsQuery, timing(params_)),
+      local_("local", factory, params_.conninfo, facts_query(peer_address(params_)),
+             timing(params_)),
       hysteresis_(std::max(params_.rise, 1u), std::max(params_.fall, 1u)) {
   local_.set_callbacks(
       [this](const PgResult& r, TimePoint now) { on_local_result(r, now); },
       [this](const std::string& reason, bool lost, TimePoint now) { on_local_failure(reason, lost, now); });
   if (!params_.peer_conninfo.empty()) {
-    peer_ = std::make_unique<PgLink>("peer", factory, params_.peer_conninfo, kFactsQuery, timing(params_));
+    peer_ = std::make_unique<PgLink>("peer", factory, params_.peer_conninfo, kFactsQuery,
+                                     timing(params_));
     peer_->set_callbacks(
         [this](const PgResult& r, TimePoint now) { on_peer_result(r, now); },
         [this](const std::string& reason, bool, TimePoint now) { on_peer_failure(reason, now); });

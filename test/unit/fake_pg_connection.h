@@ -144,6 +144,11 @@ struct Answer {
   std::optional<std::string> receiver_status;
   std::optional<std::string> receiver_timeline;
   std::optional<std::string> receiver_latest_end_lsn;
+  std::string sync_standby_names;
+  std::string sync_announcement;
+  std::optional<std::string> sender_state;
+  std::optional<std::string> sender_sync_state;
+  std::optional<std::string> sender_flush_lsn;
 
   static Answer primary(std::string lsn = "0/3000060", std::string tli = "1") {
     Answer a;
@@ -169,10 +174,14 @@ struct Answer {
     r.ok = true;
     r.columns = {"in_recovery", "system_identifier", "current_lsn", "insert_timeline",
                  "receive_lsn", "replay_lsn", "replay_lag_seconds", "checkpoint_timeline",
-                 "receiver_status", "receiver_timeline", "receiver_latest_end_lsn"};
+                 "receiver_status", "receiver_timeline", "receiver_latest_end_lsn",
+                 "sync_standby_names", "sync_announcement", "sender_state", "sender_sync_state",
+                 "sender_flush_lsn"};
     r.rows.push_back({standby ? "t" : "f", "7311234567890123456", current_lsn, insert_timeline,
                       receive_lsn, replay_lsn, replay_lag_seconds, checkpoint_timeline,
-                      receiver_status, receiver_timeline, receiver_latest_end_lsn});
+                      receiver_status, receiver_timeline, receiver_latest_end_lsn,
+                      sync_standby_names, sync_announcement, sender_state, sender_sync_state,
+                      sender_flush_lsn});
     return r;
   }
 };
