@@ -80,6 +80,8 @@ class PgLink {
   void poll_now(TimePoint now);
   // Changes the interval; an earlier next query is rescheduled.
   void set_interval(Duration interval, TimePoint now);
+  // The query sent from the next one on (PgSettings runs a few in turn).
+  void set_query(std::string query) { query_ = std::move(query); }
   // Drops the connection; no more callbacks until start().
   void stop();
 

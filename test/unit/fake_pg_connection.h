@@ -27,6 +27,7 @@ struct FakeServer {
   PgResult answer;
   int connects = 0;  // start() calls
   int queries = 0;   // queries sent
+  std::vector<std::string> sent;  // their text, in order
   std::set<FakeConnection*> open;
   // The server dies: every open connection sees EOF, new ones are refused.
   void kill();
@@ -72,9 +73,10 @@ struct FakeConnection final : PgConnection {
     return PgPoll::ok;
   }
   int socket() const override { return fd; }
-  bool send_query(const std::string&) override {
+  bool send_query(const std::string& sql) override {
     if (closed) return false;
     ++server->queries;
+    server->sent.push_back(sql);
     sent = true;
     return true;
   }

@@ -163,3 +163,29 @@ TEST_CASE("sync policy: no interleaving lets the standby trust a primary that ha
     }
   }
 }
+
+TEST_CASE("sync policy: the statements name before announcing, and announce before clearing") {
+  const std::string names = R"("n2")";
+  auto st = sync_statements({false, A::off}, {true, A::on}, names);
+  REQUIRE(st.size() == 3);
+  CHECK(st[0] == R"(ALTER SYSTEM SET synchronous_standby_names = '"n2"')");
+  CHECK(st[1] == "ALTER SYSTEM SET pgvrrpd.sync = 'on'");
+  CHECK(st[2] == "SELECT pg_reload_conf()");
+  st = sync_statements({true, A::leaving}, {false, A::off}, names);
+  REQUIRE(st.size() == 3);
+  CHECK(st[0] == "ALTER SYSTEM SET pgvrrpd.sync = 'off'");
+  CHECK(st[1] == "ALTER SYSTEM SET synchronous_standby_names = ''");
+  st = sync_statements({true, A::on}, {true, A::leaving}, names);
+  CHECK(st == std::vector<std::string>{"ALTER SYSTEM SET pgvrrpd.sync = 'leaving'",
+                                       "SELECT pg_reload_conf()"});
+  CHECK(sync_statements({true, A::on}, {true, A::on}, names).empty());
+}
+
+TEST_CASE("sync policy: a standby's name is quoted as a name, and as an SQL literal") {
+  CHECK(standby_names_value("walreceiver") == R"("walreceiver")");
+  CHECK(standby_names_value(R"(x", *)") == R"("x"", *")");
+  CHECK_FALSE(standby_names_value("a\nb").has_value());
+  CHECK_FALSE(standby_names_value("").has_value());
+  auto st = sync_statements({false, A::off}, {true, A::on}, *standby_names_value("o'brien"));
+  CHECK(st[0] == R"(ALTER SYSTEM SET synchronous_standby_names = '"o''brien"')");
+}

@@ -98,6 +98,53 @@ std::optional<TimePoint> SyncKeeper::next_deadline() const {
   return std::nullopt;
 }
 
+std::optional<std::string> standby_names_value(std::string_view application_name) {
+  if (application_name.empty()) return std::nullopt;
+  std::string value = "\"";
+  for (char c : application_name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
+    value += c;
+    if (c == '"') value += c;
+  }
+  return value + "\"";
+}
+
+namespace {
+
+// An SQL string literal (standard_conforming_strings, on since 9.1:
+// backslashes are plain characters).
+std::string sql_literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    out += c;
+    if (c == '\'') out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::vector<std::string> sync_statements(const SyncApplied& applied, const SyncWanted& wanted,
+                                         std::string_view names) {
+  std::vector<std::string> out;
+  std::string set_names = fmt::format("ALTER SYSTEM SET synchronous_standby_names = {}",
+                                      sql_literal(wanted.standby_named ? names : ""));
+  std::string set_announcement =
+      wanted.announcement == SyncAnnouncement::none
+          ? std::string("ALTER SYSTEM RESET pgvrrpd.sync")
+          : fmt::format("ALTER SYSTEM SET pgvrrpd.sync = {}",
+                        sql_literal(announcement_name(wanted.announcement)));
+  bool names_differ = applied.standby_named != wanted.standby_named;
+  bool announcement_differs = applied.announcement != wanted.announcement;
+  if (!names_differ && !announcement_differs) return out;
+  // Naming comes first; clearing comes last.
+  if (names_differ && wanted.standby_named) out.push_back(set_names);
+  if (announcement_differs) out.push_back(set_announcement);
+  if (names_differ && !wanted.standby_named) out.push_back(set_names);
+  out.push_back("SELECT pg_reload_conf()");
+  return out;
+}
+
 std::optional<std::string> sync_promotion_blocker(SyncMode mode,
                                                   const std::optional<SyncReading>& last,
                                                   TimePoint now, Duration grace,

@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vrrpd/basics/time.h"
 
@@ -104,6 +105,20 @@ class SyncKeeper {
   std::optional<TimePoint> unhealthy_since_;  // first step that found it unhealthy
   std::optional<TimePoint> leaving_since_;    // "leaving" seen applied since
 };
+
+// synchronous_standby_names naming one standby by its application_name
+// (as the primary's pg_stat_replication shows it): a double-quoted name,
+// so that any text is a name and never list syntax. nullopt for a name
+// with control characters (someone else's odd client: not named).
+std::optional<std::string> standby_names_value(std::string_view application_name);
+
+// The statements that take the server from `applied` to `wanted`, then a
+// reload; empty when they agree. In the order that never lets the
+// announcement promise more than the setting gives: the name before "on"
+// or "strict", "leaving" or "off" before the name is cleared. `names`:
+// synchronous_standby_names when the standby is named.
+std::vector<std::string> sync_statements(const SyncApplied& applied, const SyncWanted& wanted,
+                                         std::string_view names);
 
 // What the standby last read from the primary's server (peer check).
 struct SyncReading {
