@@ -36,13 +36,14 @@ std::string facts_query_text(std::string_view standby_inet) {
   r.received_tli AS receiver_timeline,
   r.latest_end_lsn AS receiver_latest_end_lsn,
   current_setting('synchronous_standby_names') AS sync_standby_names,
-  coalesce(current_setting('pgvrrpd.sync', true), '') AS sync_announcement,
   w.state AS sender_state,
+  w.application_name AS sender_name,
   w.sync_state AS sender_sync_state,
   w.flush_lsn AS sender_flush_lsn
 FROM (SELECT pg_is_in_recovery() AS in_recovery OFFSET 0) s
 LEFT JOIN pg_stat_wal_receiver r ON true
-LEFT JOIN LATERAL (SELECT state, sync_state, flush_lsn FROM pg_stat_replication
+LEFT JOIN LATERAL (SELECT state, application_name, sync_state, flush_lsn
+  FROM pg_stat_replication
   WHERE client_addr = {} ORDER BY state = 'streaming' DESC LIMIT 1) w ON true)sql",
                      standby_inet);
 }
@@ -162,8 +163,8 @@ Result<PgServerState> parse_server_state(const PgResult& result) {
   s.receiver_timeline = row.number<uint32_t>("receiver_timeline");
   s.receiver_latest_end_lsn = row.lsn("receiver_latest_end_lsn");
   if (const std::string* v = row.get("sync_standby_names")) s.sync_standby_names = *v;
-  if (const std::string* v = row.get("sync_announcement")) s.sync_announcement = *v;
   if (const std::string* v = row.get("sender_state")) s.sender_state = *v;
+  if (const std::string* v = row.get("sender_name")) s.sender_name = *v;
   if (const std::string* v = row.get("sender_sync_state")) s.sender_sync_state = *v;
   s.sender_flush_lsn = row.lsn("sender_flush_lsn");
   uint32_t insert_timeline = row.number<uint32_t>("insert_timeline");
@@ -196,6 +197,14 @@ uint32_t diff(const PgFacts& a, const PgFacts& b) {
                            p ? p->replay_lsn : std::nullopt, p ? p->timeline : 0);
   };
   if (peer_lsns(a) != peer_lsns(b)) changed |= kChangePeerLsn;
+  auto sync = [](const PgFacts& f) {
+    const auto& l = f.local;
+    const auto& p = f.peer;
+    return std::make_tuple(l ? l->sync_standby_names : "", l ? l->sender_state : "",
+                           l ? l->sender_flush_lsn : std::nullopt,
+                           p ? p->sync_standby_names : "");
+  };
+  if (sync(a) != sync(b)) changed |= kChangeSync;
   return changed;
 }
 

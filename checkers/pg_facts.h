@@ -52,12 +52,12 @@ struct PgServerState {
   // The primary's WAL end as the sender last reported it (latest_end_lsn).
   std::optional<uint64_t> receiver_latest_end_lsn;
   // Synchronous replication (policy/sync_policy.h): the server's
-  // synchronous_standby_names and pgvrrpd.sync ("" when unset).
+  // synchronous_standby_names.
   std::string sync_standby_names;
-  std::string sync_announcement;
   // Primary: its WAL sender to the standby the query names, "" / nullopt
   // when none runs: pg_stat_replication's state, sync_state, flush_lsn.
   std::string sender_state;
+  std::string sender_name;  // its application_name
   std::string sender_sync_state;
   std::optional<uint64_t> sender_flush_lsn;
 };
@@ -95,6 +95,8 @@ struct PgFacts {
   std::optional<uint64_t> peer_primary_lsn;
   uint32_t peer_primary_timeline = 0;
   std::optional<TimePoint> peer_primary_at;
+  // Its synchronous_standby_names then.
+  std::string peer_primary_sync_standby_names;
 
   // -- derived while the local server is a standby (see derive_lag)
   std::optional<uint64_t> primary_lsn;  // best known primary position (a lower bound)
@@ -117,6 +119,9 @@ enum PgChange : uint32_t {
   kChangePeerAlive = 1u << 5,
   kChangePeerRole = 1u << 6,
   kChangePeerLsn = 1u << 7,  // the peer's LSNs or timeline
+  // Synchronous replication: either server's settings, the local WAL
+  // sender to the peer (state, flush position).
+  kChangeSync = 1u << 8,
 };
 uint32_t diff(const PgFacts& before, const PgFacts& after);
 

@@ -124,6 +124,7 @@ void PgMonitor::on_peer_result(const PgResult& result, TimePoint now) {
     facts_.peer_primary_lsn = facts_.peer->current_lsn;
     facts_.peer_primary_timeline = facts_.peer->timeline;
     facts_.peer_primary_at = now;
+    facts_.peer_primary_sync_standby_names = facts_.peer->sync_standby_names;
   }
   derive_lag(facts_, params_.max_lag_bytes);
   publish(before);

@@ -10,11 +10,14 @@ PostgresChecker::PostgresChecker(EventLoop& loop, std::string name, PostgresChec
                                  PgConnectionFactory factory)
     : Checker(std::move(name)),
       loop_(loop),
-      monitor_(std::move(params), std::move(factory)),
-      timer_(loop, [this] {
-        monitor_.on_timer(loop_.now());
-        sync();
-      }) {
+      monitor_(params, factory),
+      timer_(loop,
+             [this] {
+               monitor_.on_timer(loop_.now());
+               settings_.link().on_timer(loop_.now());
+               sync();
+             }),
+      settings_(std::move(factory), params.conninfo, params.timeout) {
   monitor_.set_listeners(
       [this](bool passing, const std::string& reason) {
         log::info("check {}: postgres {}: {}", this->name(), passing ? "passing" : "failing", reason);
@@ -31,6 +34,7 @@ PostgresChecker::PostgresChecker(EventLoop& loop, std::string name, PostgresChec
       });
   monitor_.local().set_on_closing([this](int fd) { closing(local_watch_, fd); });
   if (PgLink* peer = monitor_.peer()) peer->set_on_closing([this](int fd) { closing(peer_watch_, fd); });
+  settings_.link().set_on_closing([this](int fd) { closing(settings_watch_, fd); });
   auto blind = [this](TimePoint since) { return loop_.blind_since(since); };
   monitor_.local().set_blind_meter(blind);
   if (PgLink* peer = monitor_.peer()) peer->set_blind_meter(blind);
@@ -45,6 +49,18 @@ void PostgresChecker::start() {
 
 void PostgresChecker::stop() {
   monitor_.stop();
+  settings_.stop();
+  sync();
+}
+
+void PostgresChecker::change_settings(std::vector<std::string> statements,
+                                      PgSettings::Done done) {
+  settings_.run(std::move(statements), loop_.now(),
+                [this, done = std::move(done)](const Status& status, TimePoint now) {
+                  // Read the result back at once: the caller judges by facts.
+                  monitor_.poll_now(now);
+                  if (done) done(status, now);
+                });
   sync();
 }
 
@@ -88,7 +104,11 @@ void PostgresChecker::sync_link(PgLink& link, Watched& watched) {
 void PostgresChecker::sync() {
   sync_link(monitor_.local(), local_watch_);
   if (PgLink* peer = monitor_.peer()) sync_link(*peer, peer_watch_);
-  if (std::optional<TimePoint> when = monitor_.next_deadline())
+  sync_link(settings_.link(), settings_watch_);
+  std::optional<TimePoint> when = monitor_.next_deadline();
+  if (auto settings = settings_.link().next_deadline())
+    when = when ? std::min(*when, *settings) : *settings;
+  if (when)
     timer_.arm(*when);
   else
     timer_.disarm();

@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "checkers/checker.h"
 #include "checkers/pg_monitor.h"
+#include "checkers/pg_settings.h"
 #include "vrrpd/loop/event_loop_linux.h"
 
 namespace pgvrrpd::checkers {
@@ -41,6 +43,12 @@ class PostgresChecker final : public Checker {
   // soon as it is out of recovery" while a promotion is pending.
   void set_fast_poll(bool on);
   const PostgresCheckParams& params() const { return monitor_.params(); }
+  // Changes the local server's settings (PgSettings: ALTER SYSTEM, a
+  // reload) on a connection of its own, with the check's conninfo and
+  // timeout; the facts follow at once when it is done. A new change
+  // replaces one under way.
+  void change_settings(std::vector<std::string> statements, PgSettings::Done done);
+  bool changing_settings() const { return settings_.running(); }
 
  private:
   struct Watched {
@@ -55,8 +63,10 @@ class PostgresChecker final : public Checker {
   EventLoop& loop_;
   PgMonitor monitor_;
   Timer timer_;
+  PgSettings settings_;
   Watched local_watch_;
   Watched peer_watch_;
+  Watched settings_watch_;
   FactsListener facts_listener_;
 };
 

@@ -18,7 +18,7 @@ const char* const kColumns[] = {
     "in_recovery",     "system_identifier",  "current_lsn",      "insert_timeline",
     "receive_lsn",     "replay_lsn",         "replay_lag_seconds", "checkpoint_timeline",
     "receiver_status", "receiver_timeline",  "receiver_latest_end_lsn", "sync_standby_names",
-    "sync_announcement", "sender_state", "sender_sync_state", "sender_flush_lsn"};
+    "sender_state", "sender_name", "sender_sync_state", "sender_flush_lsn"};
 
 }  // namespace
 

@@ -147,8 +147,8 @@ struct Answer {
   std::optional<std::string> receiver_timeline;
   std::optional<std::string> receiver_latest_end_lsn;
   std::string sync_standby_names;
-  std::string sync_announcement;
   std::optional<std::string> sender_state;
+  std::optional<std::string> sender_name;
   std::optional<std::string> sender_sync_state;
   std::optional<std::string> sender_flush_lsn;
 
@@ -177,13 +177,13 @@ struct Answer {
     r.columns = {"in_recovery", "system_identifier", "current_lsn", "insert_timeline",
                  "receive_lsn", "replay_lsn", "replay_lag_seconds", "checkpoint_timeline",
                  "receiver_status", "receiver_timeline", "receiver_latest_end_lsn",
-                 "sync_standby_names", "sync_announcement", "sender_state", "sender_sync_state",
-                 "sender_flush_lsn"};
+                 "sync_standby_names", "sender_state", "sender_name",
+                 "sender_sync_state", "sender_flush_lsn"};
     r.rows.push_back({standby ? "t" : "f", "7311234567890123456", current_lsn, insert_timeline,
                       receive_lsn, replay_lsn, replay_lag_seconds, checkpoint_timeline,
                       receiver_status, receiver_timeline, receiver_latest_end_lsn,
-                      sync_standby_names, sync_announcement, sender_state, sender_sync_state,
-                      sender_flush_lsn});
+                      sync_standby_names, sender_state, sender_name,
+                      sender_sync_state, sender_flush_lsn});
     return r;
   }
 };

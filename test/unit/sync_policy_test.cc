@@ -1,13 +1,13 @@
 // Synchronous replication on two nodes (policy/sync_policy.h): the
-// primary's steps into and out of synchronous mode, and the standby's rule
-// for promoting by itself.
+// primary's steps into and out of synchronous mode, the setting's forms,
+// and the standby's rule for promoting by itself.
 #include "vrrpd/policy/sync_policy.h"
 
 #include <doctest/doctest.h>
 
 using namespace pgvrrpd;
 using namespace std::chrono_literals;
-using A = SyncAnnouncement;
+using S = SyncSetting;
 
 namespace {
 
@@ -21,10 +21,11 @@ struct Primary {
   SyncApplied applied;
 
   explicit Primary(SyncMode mode, SyncApplied start = {}) : keeper(mode, kGrace), applied(start) {}
-  SyncWanted step(TimePoint now, bool healthy) {
-    SyncWanted w = keeper.step(now, healthy, applied);
-    applied = {w.standby_named, w.announcement};
-    return w;
+  S step(TimePoint now, bool healthy) {
+    S want = keeper.step(now, healthy, applied);
+    if (want != S::foreign)
+      applied = parse_standby_names(standby_names_text(want, R"("n2")"));
+    return want;
   }
 };
 
@@ -35,28 +36,47 @@ TEST_CASE("sync policy: the hold and the trust are durations of the grace") {
   CHECK(sync_trust(4s, 1s) == 900ms);
   CHECK(sync_trust(1s, 1s) == Duration::zero());
   CHECK(min_sync_grace(500ms, 1s) == 3400ms);
-  CHECK(parse_announcement("leaving") == A::leaving);
-  CHECK(parse_announcement("") == A::none);
-  CHECK_FALSE(parse_announcement("yes").has_value());
+}
+
+TEST_CASE("sync policy: the setting's forms, written and read back") {
+  CHECK(standby_names_text(S::on, R"("n2")") == R"(FIRST 1 ("n2"))");
+  CHECK(standby_names_text(S::leaving, "*") == "ANY 1 (*)");
+  CHECK(standby_names_text(S::off, R"("n2")").empty());
+  CHECK(parse_standby_names(R"(FIRST 1 ("n2"))") == SyncApplied{S::on, R"("n2")"});
+  CHECK(parse_standby_names(R"(ANY 1 ("a""b"))") == SyncApplied{S::leaving, R"("a""b")"});
+  CHECK(parse_standby_names("") == SyncApplied{S::off, ""});
+  // An operator's own values are not pgvrrpd's.
+  for (const char* foreign : {"n2", "*", "FIRST 2 (a, b)", R"(FIRST 1 ("a"b"))",
+                              R"(FIRST 1 ("n2", "x"))", "ANY 1 (n2)", "FIRST 1 ()"})
+    CHECK_MESSAGE(parse_standby_names(foreign).setting == S::foreign, foreign);
+  CHECK(quoted_standby_name("walreceiver") == R"("walreceiver")");
+  CHECK(quoted_standby_name(R"(x", *)") == R"("x"", *")");
+  CHECK_FALSE(quoted_standby_name("a\nb").has_value());
+  CHECK_FALSE(quoted_standby_name("").has_value());
+  // Quoted as a name, then as an SQL literal.
+  auto st = standby_names_statements(standby_names_text(S::on, *quoted_standby_name("o'b")));
+  CHECK(st == std::vector<std::string>{
+                  R"(ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 ("o''b")')",
+                  "SELECT pg_reload_conf()"});
 }
 
 TEST_CASE("sync policy: on names a healthy standby, leaves after the grace through leaving") {
   Primary p(SyncMode::on);
-  CHECK(p.step(kT0, true) == SyncWanted{true, A::on});
+  CHECK(p.step(kT0, true) == S::on);
   CHECK(p.keeper.next_deadline() == std::nullopt);
   // The standby goes away at kT0 + 1 s (its last healthy reading was kT0).
-  CHECK(p.step(kT0 + 1s, false) == SyncWanted{true, A::on});
+  CHECK(p.step(kT0 + 1s, false) == S::on);
   CHECK(p.keeper.next_deadline() == kT0 + 2s);  // grace - hold after the last healthy
-  CHECK(p.step(kT0 + 1900ms, false) == SyncWanted{true, A::on});
-  CHECK(p.step(kT0 + 2s, false) == SyncWanted{true, A::leaving});
+  CHECK(p.step(kT0 + 1900ms, false) == S::on);
+  CHECK(p.step(kT0 + 2s, false) == S::leaving);
   // "leaving" is seen applied from the next step on: the hold counts from there.
-  CHECK(p.step(kT0 + 2100ms, false) == SyncWanted{true, A::leaving});
+  CHECK(p.step(kT0 + 2100ms, false) == S::leaving);
   CHECK(p.keeper.next_deadline() == kT0 + 4100ms);
-  CHECK(p.step(kT0 + 4s, false) == SyncWanted{true, A::leaving});
-  CHECK(p.step(kT0 + 4100ms, false) == SyncWanted{false, A::off});
-  CHECK(p.step(kT0 + 5s, false) == SyncWanted{false, A::off});
+  CHECK(p.step(kT0 + 4s, false) == S::leaving);
+  CHECK(p.step(kT0 + 4100ms, false) == S::off);
+  CHECK(p.step(kT0 + 5s, false) == S::off);
   // Back and caught up: named again.
-  CHECK(p.step(kT0 + 6s, true) == SyncWanted{true, A::on});
+  CHECK(p.step(kT0 + 6s, true) == S::on);
 }
 
 TEST_CASE("sync policy: a standby back during leaving makes it on again, and the grace restarts") {
@@ -64,69 +84,67 @@ TEST_CASE("sync policy: a standby back during leaving makes it on again, and the
   p.step(kT0, true);
   p.step(kT0 + 2s, false);  // leaving asked
   p.step(kT0 + 2100ms, false);
-  REQUIRE(p.applied.announcement == A::leaving);
-  CHECK(p.step(kT0 + 3s, true) == SyncWanted{true, A::on});
-  CHECK(p.step(kT0 + 3500ms, false) == SyncWanted{true, A::on});
-  CHECK(p.step(kT0 + 4900ms, false) == SyncWanted{true, A::on});
-  CHECK(p.step(kT0 + 5s, false) == SyncWanted{true, A::leaving});
+  REQUIRE(p.applied.setting == S::leaving);
+  CHECK(p.step(kT0 + 3s, true) == S::on);
+  CHECK(p.step(kT0 + 3500ms, false) == S::on);
+  CHECK(p.step(kT0 + 4900ms, false) == S::on);
+  CHECK(p.step(kT0 + 5s, false) == S::leaving);
 }
 
-TEST_CASE("sync policy: strict never leaves; off undoes only what pgvrrpd set") {
+TEST_CASE("sync policy: strict never leaves; off touches nothing it did not set") {
   Primary strict(SyncMode::strict);
-  CHECK(strict.step(kT0, false) == SyncWanted{true, A::strict});
-  CHECK(strict.step(kT0 + 1h, false) == SyncWanted{true, A::strict});
+  CHECK(strict.step(kT0, false) == S::on);
+  CHECK(strict.step(kT0 + 1h, false) == S::on);
   CHECK(strict.keeper.next_deadline() == std::nullopt);
 
-  // An operator's own synchronous_standby_names, no announcement: untouched.
-  Primary own(SyncMode::off, {true, A::none});
-  CHECK(own.step(kT0, true) == SyncWanted{true, A::none});
-  Primary plain(SyncMode::off);
-  CHECK(plain.step(kT0, true) == SyncWanted{false, A::none});
+  // Started with off: an operator's value, or one left from an earlier
+  // run, is left alone.
+  SyncKeeper off(SyncMode::off, kGrace);
+  CHECK(off.step(kT0, true, {S::foreign, ""}) == S::foreign);
+  CHECK(off.step(kT0, false, parse_standby_names(R"(FIRST 1 ("n2"))")) == S::on);
 
   // Switched off by a reload while synchronous: through leaving, even with
   // the standby healthy (it may be about to go away).
   Primary was_on(SyncMode::on);
   was_on.step(kT0, true);
   was_on.keeper.set_mode(SyncMode::off);
-  CHECK(was_on.step(kT0 + 1s, true) == SyncWanted{true, A::leaving});
-  CHECK(was_on.step(kT0 + 1100ms, true) == SyncWanted{true, A::leaving});
-  CHECK(was_on.step(kT0 + 3100ms, true) == SyncWanted{false, A::off});
+  CHECK(was_on.step(kT0 + 1s, true) == S::leaving);
+  CHECK(was_on.step(kT0 + 1100ms, true) == S::leaving);
+  CHECK(was_on.step(kT0 + 3100ms, true) == S::off);
 }
 
 TEST_CASE("sync policy: a primary that starts with an unhealthy standby counts from its first look") {
   // Named by an earlier run, the standby not there now.
-  Primary p(SyncMode::on, {true, A::on});
-  CHECK(p.step(kT0, false) == SyncWanted{true, A::on});
-  CHECK(p.step(kT0 + 2s, false) == SyncWanted{true, A::leaving});
-  // Never named, standby unhealthy: asynchronous, said so.
+  Primary p(SyncMode::on, {S::on, R"("n2")"});
+  CHECK(p.step(kT0, false) == S::on);
+  CHECK(p.step(kT0 + 2s, false) == S::leaving);
+  // Never named, standby unhealthy: stays asynchronous.
   Primary fresh(SyncMode::on);
-  CHECK(fresh.step(kT0, false) == SyncWanted{false, A::off});
+  CHECK(fresh.step(kT0, false) == S::off);
+  // An operator's value under synchronous = on becomes pgvrrpd's.
+  Primary taken(SyncMode::on, {S::foreign, ""});
+  CHECK(taken.step(kT0, false) == S::on);
 }
 
-TEST_CASE("sync policy: the standby promotes by itself only on a fresh 'on' or 'strict'") {
+TEST_CASE("sync policy: the standby promotes by itself only on a fresh 'synchronous'") {
   const Duration timeout = 1s;  // the peer check's; trust = 2 - 1 - 0.1 = 0.9 s
-  auto reading = [](bool named, A a, TimePoint at) {
-    return std::optional<SyncReading>(SyncReading{named, a, at});
-  };
+  auto reading = [](S s, TimePoint at) { return std::optional<SyncReading>(SyncReading{s, at}); };
   CHECK(sync_promotion_blocker(SyncMode::off, std::nullopt, kT0, kGrace, timeout) ==
         std::nullopt);
   CHECK(sync_promotion_blocker(SyncMode::on, std::nullopt, kT0, kGrace, timeout)
             ->find("never read") != std::string::npos);
-  CHECK(sync_promotion_blocker(SyncMode::on, reading(true, A::on, kT0), kT0 + 900ms, kGrace,
+  CHECK(sync_promotion_blocker(SyncMode::on, reading(S::on, kT0), kT0 + 900ms, kGrace,
                                timeout) == std::nullopt);
-  CHECK(sync_promotion_blocker(SyncMode::strict, reading(true, A::strict, kT0), kT0 + 500ms,
-                               kGrace, timeout) == std::nullopt);
-  CHECK(sync_promotion_blocker(SyncMode::on, reading(true, A::on, kT0), kT0 + 901ms, kGrace,
-                               timeout)
+  CHECK(sync_promotion_blocker(SyncMode::strict, reading(S::on, kT0), kT0 + 500ms, kGrace,
+                               timeout) == std::nullopt);
+  CHECK(sync_promotion_blocker(SyncMode::on, reading(S::on, kT0), kT0 + 901ms, kGrace, timeout)
             ->find("0.9 s ago, longer than that can be trusted (0.9 s)") != std::string::npos);
-  CHECK(sync_promotion_blocker(SyncMode::on, reading(true, A::leaving, kT0), kT0, kGrace, timeout)
+  CHECK(sync_promotion_blocker(SyncMode::on, reading(S::leaving, kT0), kT0, kGrace, timeout)
             ->find("leaving") != std::string::npos);
-  for (A a : {A::off, A::none})
-    CHECK(sync_promotion_blocker(SyncMode::on, reading(false, a, kT0), kT0, kGrace, timeout)
-              ->find("asynchronous") != std::string::npos);
-  // "on" with no name: someone cleared synchronous_standby_names by hand.
-  CHECK(sync_promotion_blocker(SyncMode::on, reading(false, A::on, kT0), kT0, kGrace, timeout)
+  CHECK(sync_promotion_blocker(SyncMode::on, reading(S::off, kT0), kT0, kGrace, timeout)
             ->find("asynchronous") != std::string::npos);
+  CHECK(sync_promotion_blocker(SyncMode::on, reading(S::foreign, kT0), kT0, kGrace, timeout)
+            ->find("not one pgvrrpd wrote") != std::string::npos);
 }
 
 TEST_CASE("sync policy: no interleaving lets the standby trust a primary that has gone async") {
@@ -136,56 +154,29 @@ TEST_CASE("sync policy: no interleaving lets the standby trust a primary that ha
   // reads) at a given moment. Whenever the standby would promote by
   // itself, the primary must still have been naming it at that moment.
   const Duration timeout = 300ms;
-  for (bool lagging : {false, true})
-  for (Duration away : {0ms, 5ms, 1000ms, 1995ms, 2000ms, 2005ms, 3333ms}) {
-    for (Duration answer_age : {0ms, 150ms, 300ms}) {
-      Primary p(SyncMode::on);
-      std::optional<SyncReading> last;
-      std::optional<TimePoint> cleared_at;
-      for (Duration t = 0ms; t < 10s; t += 10ms) {
-        TimePoint now = kT0 + t;
-        bool healthy = t < away;
-        p.step(now, healthy);
-        if (!p.applied.standby_named && !cleared_at) cleared_at = now;
-        // The standby's reading of this moment arrives answer_age later;
-        // cut off, it reads no more (a partition: it still runs).
-        if (healthy || lagging) last = SyncReading{p.applied.standby_named, p.applied.announcement,
-                                        now + answer_age};
-        TimePoint standby_now = now + answer_age;
-        bool may_promote =
-            !sync_promotion_blocker(SyncMode::on, last, standby_now, kGrace, timeout);
-        if (may_promote && cleared_at)
-          CHECK_MESSAGE(standby_now < *cleared_at,
-                        "away " << away.count() << " age " << answer_age.count() << " lagging "
-                                << lagging);
+  for (bool lagging : {false, true}) {
+    for (Duration away : {0ms, 5ms, 1000ms, 1995ms, 2000ms, 2005ms, 3333ms}) {
+      for (Duration answer_age : {0ms, 150ms, 300ms}) {
+        Primary p(SyncMode::on);
+        std::optional<SyncReading> last;
+        std::optional<TimePoint> cleared_at;
+        for (Duration t = 0ms; t < 10s; t += 10ms) {
+          TimePoint now = kT0 + t;
+          bool healthy = t < away;
+          p.step(now, healthy);
+          if (p.applied.setting == S::off && !cleared_at) cleared_at = now;
+          // This moment's reading arrives answer_age later.
+          if (healthy || lagging) last = SyncReading{p.applied.setting, now + answer_age};
+          TimePoint standby_now = now + answer_age;
+          bool may_promote =
+              !sync_promotion_blocker(SyncMode::on, last, standby_now, kGrace, timeout);
+          if (may_promote && cleared_at)
+            CHECK_MESSAGE(standby_now < *cleared_at, "away " << away.count() << " age "
+                                                             << answer_age.count()
+                                                             << " lagging " << lagging);
+        }
+        CHECK(cleared_at.has_value());
       }
-      CHECK(cleared_at.has_value());
     }
   }
-}
-
-TEST_CASE("sync policy: the statements name before announcing, and announce before clearing") {
-  const std::string names = R"("n2")";
-  auto st = sync_statements({false, A::off}, {true, A::on}, names);
-  REQUIRE(st.size() == 3);
-  CHECK(st[0] == R"(ALTER SYSTEM SET synchronous_standby_names = '"n2"')");
-  CHECK(st[1] == "ALTER SYSTEM SET pgvrrpd.sync = 'on'");
-  CHECK(st[2] == "SELECT pg_reload_conf()");
-  st = sync_statements({true, A::leaving}, {false, A::off}, names);
-  REQUIRE(st.size() == 3);
-  CHECK(st[0] == "ALTER SYSTEM SET pgvrrpd.sync = 'off'");
-  CHECK(st[1] == "ALTER SYSTEM SET synchronous_standby_names = ''");
-  st = sync_statements({true, A::on}, {true, A::leaving}, names);
-  CHECK(st == std::vector<std::string>{"ALTER SYSTEM SET pgvrrpd.sync = 'leaving'",
-                                       "SELECT pg_reload_conf()"});
-  CHECK(sync_statements({true, A::on}, {true, A::on}, names).empty());
-}
-
-TEST_CASE("sync policy: a standby's name is quoted as a name, and as an SQL literal") {
-  CHECK(standby_names_value("walreceiver") == R"("walreceiver")");
-  CHECK(standby_names_value(R"(x", *)") == R"("x"", *")");
-  CHECK_FALSE(standby_names_value("a\nb").has_value());
-  CHECK_FALSE(standby_names_value("").has_value());
-  auto st = sync_statements({false, A::off}, {true, A::on}, *standby_names_value("o'brien"));
-  CHECK(st[0] == R"(ALTER SYSTEM SET synchronous_standby_names = '"o''brien"')");
 }

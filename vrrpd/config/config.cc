@@ -150,6 +150,45 @@ const CheckConfig* tracked_postgres_check(const Config& config, const RouterConf
   return nullptr;
 }
 
+std::string_view synchronous_name(RouterConfig::Synchronous mode) {
+  switch (mode) {
+    case RouterConfig::Synchronous::off: return "off";
+    case RouterConfig::Synchronous::on: return "on";
+    case RouterConfig::Synchronous::strict: return "strict";
+  }
+  return "?";
+}
+
+Duration min_sync_grace(const CheckConfig& check) {
+  return 2 * (check.interval + check.timeout + std::chrono::milliseconds(200));
+}
+
+namespace {
+
+// Synchronous mode reads the primary's replication state over the peer
+// check's connection, and the standby trusts what it read for half of
+// sync_grace less the check's timeout: that must span a check interval.
+void check_synchronous(const Config& config, const RouterConfig& router, const Reporter& report) {
+  if (router.synchronous == RouterConfig::Synchronous::off) return;
+  const CheckConfig* pg = tracked_postgres_check(config, router);
+  if (pg == nullptr || pg->peer_conninfo.empty()) {
+    report(router.synchronous_line,
+           fmt::format("synchronous = {} needs a tracked postgres check with peer_conninfo (the "
+                       "standby reads the primary's replication state through it)",
+                       synchronous_name(router.synchronous)));
+    return;
+  }
+  Duration least = min_sync_grace(*pg);
+  if (router.sync_grace < least)
+    report(router.synchronous_line,
+           fmt::format("sync_grace must be at least {:.1f} s with check {} (2 x (interval + "
+                       "timeout + 0.2 s)), got {:.1f} s",
+                       std::chrono::duration<double>(least).count(), pg->name,
+                       std::chrono::duration<double>(router.sync_grace).count()));
+}
+
+}  // namespace
+
 std::string ConfigError::to_string() const {
   if (line <= 0) return fmt::format("{}: {}", file, message);
   return fmt::format("{}:{}: {}", file, line, message);
@@ -248,6 +287,7 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name,
       router.params.gate_vips_on_serving = true;
       router.params.serving_timeout = router.hooks.timeout;
     }
+    check_synchronous(result.config, router, report);
   }
   // An exec check runs as the hook_user of the routers tracking it, so
   // they must name the same one.

@@ -94,7 +94,15 @@ struct RouterConfig {
   // Config::checks. The router's own interface link is tracked implicitly.
   std::vector<std::string> track;
   HookConfig hooks;
+  // synchronous and sync_grace: synchronous replication the failover
+  // policy keeps (policy/sync_policy.h). Needs a tracked postgres check
+  // with peer_conninfo.
+  enum class Synchronous { off, on, strict };
+  Synchronous synchronous = Synchronous::off;
+  Duration sync_grace = std::chrono::seconds(5);
+  int synchronous_line = 0;  // where it was set, for the checks that need the check's timing
 };
+std::string_view synchronous_name(RouterConfig::Synchronous mode);
 
 enum class CheckType { postgres, ping, exec };
 std::string_view check_type_name(CheckType type);
@@ -166,6 +174,9 @@ std::vector<const CheckConfig*> tracked_checks(const Config& config, const Route
 // The one postgres check `router` tracks (the parser allows at most one), or
 // nullptr. Its facts drive the router's failover policy.
 const CheckConfig* tracked_postgres_check(const Config& config, const RouterConfig& router);
+// The smallest sync_grace a router tracking `check` may have
+// (policy/sync_policy.h, min_sync_grace: the same rule).
+Duration min_sync_grace(const CheckConfig& check);
 
 // What the pure parser cannot judge by itself; it asks while parsing, so
 // the answers come out as file:line errors in file order. checkers/ gives

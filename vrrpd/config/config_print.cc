@@ -83,6 +83,10 @@ std::string format_config(const Config& config) {
     line("hook_timeout", milliseconds(hooks.timeout));
     line("hook_user", hooks.user);
     for (auto& [name, value] : hooks.env) line("hook_env", name + "=" + value);
+    if (router.synchronous != RouterConfig::Synchronous::off) {
+      line("synchronous", std::string(synchronous_name(router.synchronous)));
+      line("sync_grace", milliseconds(router.sync_grace));
+    }
   }
   for (const CheckConfig& check : config.checks) {
     out += fmt::format("[check {}]\n", check.name);

@@ -42,6 +42,8 @@ constexpr KeyRule kRouterKeys[] = {
     {"hook_timeout", false, false},
     {"hook_user", false, false},
     {"hook_env", true, false},
+    {"synchronous", false, false},
+    {"sync_grace", false, false},
 };
 
 constexpr std::string_view kBoolExpected = "true/false, yes/no, on/off or 1/0";
@@ -328,6 +330,31 @@ void parse_track(Context& c) {
   }
 }
 
+void parse_synchronous(Context& c) {
+  RouterConfig& router = c.out.router;
+  if (const IniEntry* e = first(c.keys, "synchronous")) {
+    router.synchronous_line = e->line;
+    using S = RouterConfig::Synchronous;
+    bool known = false;
+    for (S mode : {S::off, S::on, S::strict})
+      if (e->value == synchronous_name(mode)) {
+        router.synchronous = mode;
+        known = true;
+      }
+    if (!known)
+      c.report(e->line, fmt::format("synchronous must be off, on or strict, got {}", e->value));
+  }
+  if (const IniEntry* e = first(c.keys, "sync_grace")) {
+    if (auto grace = parse_seconds(c, "sync_grace", 3600)) {
+      if (*grace < std::chrono::seconds(1))
+        c.report(e->line, fmt::format("sync_grace must be 1..3600 seconds, got {}", e->value));
+      else
+        router.sync_grace = *grace;
+    }
+    if (router.synchronous_line == 0) router.synchronous_line = e->line;
+  }
+}
+
 void parse_hooks(Context& c) {
   HookConfig& hooks = c.out.router.hooks;
   for (const auto& [key, member] : kHookKeys) {
@@ -511,6 +538,7 @@ CheckedRouter parse_router_section(const IniSection& section, std::string name,
   validate_version_specific(c);
   parse_track(c);
   parse_hooks(c);
+  parse_synchronous(c);
 
   out.identity_known = interface_known && vrid && c.family;
   return out;

@@ -4,6 +4,39 @@
 
 namespace pgvrrpd {
 
+namespace {
+
+constexpr std::string_view kOnPrefix = "FIRST 1 (";
+constexpr std::string_view kLeavingPrefix = "ANY 1 (";
+
+// `*`, or a double-quoted name whose inner quotes are doubled.
+bool valid_name(std::string_view name) {
+  if (name == "*") return true;
+  if (name.size() < 3 || name.front() != '"' || name.back() != '"') return false;
+  std::string_view inner = name.substr(1, name.size() - 2);
+  for (size_t i = 0; i < inner.size(); ++i) {
+    if (static_cast<unsigned char>(inner[i]) < 0x20) return false;
+    if (inner[i] != '"') continue;
+    if (i + 1 >= inner.size() || inner[i + 1] != '"') return false;
+    ++i;
+  }
+  return true;
+}
+
+// An SQL string literal (standard_conforming_strings, on since 9.1:
+// backslashes are plain characters).
+std::string sql_literal(std::string_view text) {
+  std::string out(1, '\'');
+  for (char c : text) {
+    out.push_back(c);
+    if (c == '\'') out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+}  // namespace
+
 std::string_view sync_mode_name(SyncMode mode) {
   switch (mode) {
     case SyncMode::off: return "off";
@@ -13,22 +46,54 @@ std::string_view sync_mode_name(SyncMode mode) {
   return "?";
 }
 
-std::string_view announcement_name(SyncAnnouncement a) {
-  switch (a) {
-    case SyncAnnouncement::none: return "";
-    case SyncAnnouncement::on: return "on";
-    case SyncAnnouncement::strict: return "strict";
-    case SyncAnnouncement::leaving: return "leaving";
-    case SyncAnnouncement::off: return "off";
+std::string_view sync_setting_name(SyncSetting setting) {
+  switch (setting) {
+    case SyncSetting::off: return "asynchronous";
+    case SyncSetting::on: return "synchronous";
+    case SyncSetting::leaving: return "leaving";
+    case SyncSetting::foreign: return "not pgvrrpd's";
   }
   return "?";
 }
 
-std::optional<SyncAnnouncement> parse_announcement(std::string_view text) {
-  for (auto a : {SyncAnnouncement::none, SyncAnnouncement::on, SyncAnnouncement::strict,
-                 SyncAnnouncement::leaving, SyncAnnouncement::off})
-    if (text == announcement_name(a)) return a;
-  return std::nullopt;
+SyncApplied parse_standby_names(std::string_view value) {
+  if (value.empty()) return {SyncSetting::off, ""};
+  for (auto [prefix, setting] : {std::pair{kOnPrefix, SyncSetting::on},
+                                 std::pair{kLeavingPrefix, SyncSetting::leaving}}) {
+    if (value.size() <= prefix.size() || value.substr(0, prefix.size()) != prefix ||
+        value.back() != ')')
+      continue;
+    std::string_view name = value.substr(prefix.size(), value.size() - prefix.size() - 1);
+    if (valid_name(name)) return {setting, std::string(name)};
+  }
+  return {SyncSetting::foreign, ""};
+}
+
+std::string standby_names_text(SyncSetting setting, std::string_view name) {
+  switch (setting) {
+    case SyncSetting::on: return fmt::format("{}{})", kOnPrefix, name);
+    case SyncSetting::leaving: return fmt::format("{}{})", kLeavingPrefix, name);
+    case SyncSetting::off:
+    case SyncSetting::foreign: break;
+  }
+  return "";
+}
+
+std::optional<std::string> quoted_standby_name(std::string_view application_name) {
+  if (application_name.empty()) return std::nullopt;
+  std::string quoted(1, '"');
+  for (char c : application_name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
+    quoted.push_back(c);
+    if (c == '"') quoted.push_back(c);
+  }
+  quoted.push_back('"');
+  return quoted;
+}
+
+std::vector<std::string> standby_names_statements(std::string_view value) {
+  return {"ALTER SYSTEM SET synchronous_standby_names = " + sql_literal(value),
+          "SELECT pg_reload_conf()"};
 }
 
 Duration leaving_hold(Duration grace) { return grace / 2; }
@@ -42,7 +107,19 @@ Duration min_sync_grace(Duration check_interval, Duration check_timeout) {
   return 2 * (check_interval + check_timeout + 2 * kSyncTrustMargin);
 }
 
-SyncWanted SyncKeeper::step(TimePoint now, bool standby_healthy, const SyncApplied& applied) {
+void SyncKeeper::set_mode(SyncMode mode) {
+  mode_ = mode;
+  if (mode != SyncMode::off) managing_ = true;
+}
+
+SyncSetting SyncKeeper::leave(TimePoint now, const SyncApplied& applied) const {
+  if (applied.setting == SyncSetting::off) return SyncSetting::off;
+  if (leaving_since_ && now - *leaving_since_ >= leaving_hold(grace_)) return SyncSetting::off;
+  return SyncSetting::leaving;
+}
+
+SyncSetting SyncKeeper::step(TimePoint now, bool standby_healthy, const SyncApplied& applied) {
+  if (mode_ != SyncMode::off) managing_ = true;
   healthy_ = standby_healthy;
   if (standby_healthy) {
     last_healthy_ = now;
@@ -52,40 +129,26 @@ SyncWanted SyncKeeper::step(TimePoint now, bool standby_healthy, const SyncAppli
   }
   // The hold counts from when the server showed "leaving", not from when
   // it was asked: a reload takes effect a moment later.
-  if (applied.announcement == SyncAnnouncement::leaving) {
+  if (applied.setting == SyncSetting::leaving) {
     if (!leaving_since_) leaving_since_ = now;
   } else {
     leaving_since_.reset();
   }
-  bool ours = applied.announcement == SyncAnnouncement::on ||
-              applied.announcement == SyncAnnouncement::strict ||
-              applied.announcement == SyncAnnouncement::leaving;
-  bool hold_done = leaving_since_ && now - *leaving_since_ >= leaving_hold(grace_);
-  // Leaves synchronous replication the only way a standby can rely on:
-  // "leaving" first, the name cleared once that has held.
-  auto leave = [&]() -> SyncWanted {
-    if (!applied.standby_named) return {false, SyncAnnouncement::off};
-    if (hold_done) return {false, SyncAnnouncement::off};
-    return {true, SyncAnnouncement::leaving};
-  };
-
   switch (mode_) {
     case SyncMode::off:
-      // Only what pgvrrpd set is undone; an operator's own
-      // synchronous_standby_names (no announcement) is left alone.
-      if (!ours) return {applied.standby_named, applied.announcement};
-      return leave();
+      if (!managing_) return applied.setting;
+      return leave(now, applied);
     case SyncMode::strict:
-      return {true, SyncAnnouncement::strict};
+      return SyncSetting::on;
     case SyncMode::on:
       break;
   }
-  if (standby_healthy) return {true, SyncAnnouncement::on};
-  if (!applied.standby_named) return {false, SyncAnnouncement::off};
-  if (applied.announcement == SyncAnnouncement::leaving) return leave();
+  if (standby_healthy) return SyncSetting::on;
+  if (applied.setting == SyncSetting::off) return SyncSetting::off;
+  if (applied.setting == SyncSetting::leaving) return leave(now, applied);
   TimePoint away_since = last_healthy_ ? *last_healthy_ : *unhealthy_since_;
-  if (now - away_since >= grace_ - leaving_hold(grace_)) return leave();
-  return {true, SyncAnnouncement::on};
+  if (now - away_since >= grace_ - leaving_hold(grace_)) return leave(now, applied);
+  return applied.setting == SyncSetting::foreign ? SyncSetting::on : applied.setting;
 }
 
 std::optional<TimePoint> SyncKeeper::next_deadline() const {
@@ -98,53 +161,6 @@ std::optional<TimePoint> SyncKeeper::next_deadline() const {
   return std::nullopt;
 }
 
-std::optional<std::string> standby_names_value(std::string_view application_name) {
-  if (application_name.empty()) return std::nullopt;
-  std::string value = "\"";
-  for (char c : application_name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
-    value += c;
-    if (c == '"') value += c;
-  }
-  return value + "\"";
-}
-
-namespace {
-
-// An SQL string literal (standard_conforming_strings, on since 9.1:
-// backslashes are plain characters).
-std::string sql_literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) {
-    out += c;
-    if (c == '\'') out += c;
-  }
-  return out + "'";
-}
-
-}  // namespace
-
-std::vector<std::string> sync_statements(const SyncApplied& applied, const SyncWanted& wanted,
-                                         std::string_view names) {
-  std::vector<std::string> out;
-  std::string set_names = fmt::format("ALTER SYSTEM SET synchronous_standby_names = {}",
-                                      sql_literal(wanted.standby_named ? names : ""));
-  std::string set_announcement =
-      wanted.announcement == SyncAnnouncement::none
-          ? std::string("ALTER SYSTEM RESET pgvrrpd.sync")
-          : fmt::format("ALTER SYSTEM SET pgvrrpd.sync = {}",
-                        sql_literal(announcement_name(wanted.announcement)));
-  bool names_differ = applied.standby_named != wanted.standby_named;
-  bool announcement_differs = applied.announcement != wanted.announcement;
-  if (!names_differ && !announcement_differs) return out;
-  // Naming comes first; clearing comes last.
-  if (names_differ && wanted.standby_named) out.push_back(set_names);
-  if (announcement_differs) out.push_back(set_announcement);
-  if (names_differ && !wanted.standby_named) out.push_back(set_names);
-  out.push_back("SELECT pg_reload_conf()");
-  return out;
-}
-
 std::optional<std::string> sync_promotion_blocker(SyncMode mode,
                                                   const std::optional<SyncReading>& last,
                                                   TimePoint now, Duration grace,
@@ -154,18 +170,18 @@ std::optional<std::string> sync_promotion_blocker(SyncMode mode,
   if (!last)
     return std::string("synchronous: the primary's replication mode was never read: a commit it "
                        "acknowledged may be missing here");
-  switch (last->announcement) {
-    case SyncAnnouncement::leaving:
+  switch (last->setting) {
+    case SyncSetting::on:
+      break;
+    case SyncSetting::leaving:
       return std::string("synchronous: the primary was leaving synchronous replication (this "
                          "standby away or lagging): a commit it acknowledged may be missing here");
-    case SyncAnnouncement::on:
-    case SyncAnnouncement::strict:
-      if (last->standby_named) break;
-      [[fallthrough]];
-    case SyncAnnouncement::none:
-    case SyncAnnouncement::off:
+    case SyncSetting::off:
       return std::string("synchronous: the primary was asynchronous at its last answer: a "
                          "commit it acknowledged may be missing here");
+    case SyncSetting::foreign:
+      return std::string("synchronous: the primary's synchronous_standby_names is not one "
+                         "pgvrrpd wrote: a commit it acknowledged may be missing here");
   }
   Duration age = now - last->at;
   Duration trust = sync_trust(grace, peer_timeout);

@@ -203,6 +203,28 @@ std::string Daemon::status_json() const {
     else
       w.null();
     w.end_object();
+    w.key("synchronous").begin_object().key("mode").value(sync_mode_name(policy.sync_mode()));
+    w.key("standby_healthy");
+    if (router.state() == vrrp::State::master && policy.sync_mode() != SyncMode::off)
+      w.value(policy.sync_keeper().standby_healthy());
+    else
+      w.null();
+    w.key("changes").value(policy.sync_changes());
+    w.key("last_change");
+    if (const auto& c = policy.last_sync_change())
+      w.begin_object()
+          .key("to").value(c->what)
+          .key("why").value(c->why)
+          .key("ago_s").value(seconds_between(c->at, now))
+          .end_object();
+    else
+      w.null();
+    w.key("promotion_blocker");
+    if (auto b = policy.sync_blocker(now))
+      w.value(*b);
+    else
+      w.null();
+    w.end_object();
     const Switchover& so = policy.switchover();
     w.key("switchover");
     if (so.phase() == Switchover::Phase::none) {
@@ -316,6 +338,13 @@ std::string Daemon::status_text() const {
       out += fmt::format("{:<12} switchover to {}: {} {:.1f} s ago: {}\n", "", so.to(),
                          to_string(so.phase()), seconds_between(so.changed_at(), now),
                          so.detail());
+    if (policy.sync_mode() != SyncMode::off) {
+      std::string last = "no change yet";
+      if (const auto& c = policy.last_sync_change())
+        last = fmt::format("{} {:.1f} s ago: {}", c->what, seconds_between(c->at, now), c->why);
+      out += fmt::format("{:<12} synchronous = {}: {}\n", "", sync_mode_name(policy.sync_mode()),
+                         last);
+    }
     if (policy.fence_running() || policy.rejoin_running())
       out += fmt::format("{:<12} {} running\n", "", policy.fence_running() ? "fence" : "rejoin");
     if (auto retry = policy.next_fence_retry())

@@ -9,6 +9,15 @@ namespace pgvrrpd {
 
 namespace {
 
+SyncMode sync_mode_of(RouterConfig::Synchronous mode) {
+  switch (mode) {
+    case RouterConfig::Synchronous::off: return SyncMode::off;
+    case RouterConfig::Synchronous::on: return SyncMode::on;
+    case RouterConfig::Synchronous::strict: return SyncMode::strict;
+  }
+  return SyncMode::off;
+}
+
 // How often a held takeover is re-judged: the peer's last answer ages even
 // when no fact changes (a dead server answers nothing at all).
 constexpr auto kGuardRecheck = std::chrono::milliseconds(20);
@@ -64,7 +73,9 @@ RouterPolicy::RouterPolicy(EventLoop& loop, const RouterConfig& config, vrrp::Ro
       fence_(config.hooks.auto_rejoin),
       guard_timer_(loop, [this] { reevaluate(); }),
       retry_timer_(loop, [this] { reevaluate(); }),
-      switchover_timer_(loop, [this] { reevaluate(); }) {}
+      switchover_timer_(loop, [this] { reevaluate(); }),
+      sync_(sync_mode_of(config.synchronous), config.sync_grace),
+      sync_timer_(loop, [this] { reevaluate(); }) {}
 
 void RouterPolicy::track(const CheckConfig& check) { unknown_checks_.insert(check.name); }
 
@@ -158,6 +169,7 @@ std::optional<std::string> RouterPolicy::blocker() const {
   if (!unknown_checks_.empty())
     return fmt::format("check {} has no verdict yet", *unknown_checks_.begin());
   if (!pg_) return std::nullopt;
+  if (auto sync = sync_blocker(loop_.now())) return sync;
   const auto& facts = pg_->facts();
   return takeover_blocker(local_view(facts), peer_view(facts, loop_), router_.last_master_heard(),
                           loop_.now(), guard_);
@@ -215,6 +227,7 @@ void RouterPolicy::reevaluate() {
     // While a promotion is pending, learn "out of recovery" within ~5 ms.
     pg_->set_fast_poll(router_.vips_pending());
     run_fencing(local_view(pg_->facts()), peer_view(pg_->facts(), loop_));
+    keep_sync(now);
   }
   if (router_.takeover_held())
     guard_timer_.arm(now + kGuardRecheck);

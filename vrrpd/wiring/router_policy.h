@@ -17,6 +17,7 @@
 #include "vrrpd/loop/event_loop_linux.h"
 #include "vrrpd/policy/failover_policy.h"
 #include "vrrpd/policy/switchover.h"
+#include "vrrpd/policy/sync_policy.h"
 #include "vrrpd/core/router.h"
 
 namespace pgvrrpd {
@@ -64,6 +65,21 @@ class RouterPolicy {
   Status start_switchover(const std::string& to);
   const Switchover& switchover() const { return switchover_; }
 
+  // Synchronous replication (router_policy_sync.cc), for status: the
+  // mode, and on the primary's node the keeper's view.
+  SyncMode sync_mode() const { return sync_.mode(); }
+  const SyncKeeper& sync_keeper() const { return sync_; }
+  struct SyncChange {
+    std::string what;  // "synchronous", "leaving", "asynchronous"
+    std::string why;
+    TimePoint at{};
+  };
+  const std::optional<SyncChange>& last_sync_change() const { return last_sync_change_; }
+  uint64_t sync_changes() const { return sync_changes_; }
+  // Why this node, as a standby, may not promote by itself for
+  // synchronous replication's sake (nullopt: it may).
+  std::optional<std::string> sync_blocker(TimePoint now) const;
+
   // The takeover guard's verdict now: why this node may not take over
   // (nullopt: it may).
   std::optional<std::string> takeover_verdict() const { return blocker(); }
@@ -98,6 +114,9 @@ class RouterPolicy {
   void on_switchover_hook(const notify::HookResult& result);
   void update_priority();
   void run_fencing(const LocalPg& local, const PeerPg& peer);
+  // On the primary's node: steps the keeper and applies what it wants.
+  void keep_sync(TimePoint now);
+  std::optional<SyncReading> sync_reading() const;
   void on_hook_result(const notify::HookResult& result);
   notify::HookEvent hook_event(notify::HookState state, std::string reason,
                                std::string previous) const;
@@ -139,6 +158,14 @@ class RouterPolicy {
   Timer guard_timer_;  // re-checks a held takeover: the peer's answers age
   Timer retry_timer_;  // runs a failed fence or rejoin again (FencePolicy)
   Timer switchover_timer_;  // the handover's deadline
+  SyncKeeper sync_;
+  Timer sync_timer_;  // the grace, the leaving hold, the standby's trust running out
+  std::optional<SyncChange> last_sync_change_;
+  uint64_t sync_changes_ = 0;
+  std::optional<TimePoint> sync_retry_at_;  // after a failed change of settings
+  // A change of settings may end after this policy is gone (a reload
+  // stopped the router, the check carries on): its callback checks this.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<HookRecord> last_hooks_;
   std::map<std::pair<std::string, bool>, uint64_t> hook_runs_;  // (kind, success) -> runs
 };

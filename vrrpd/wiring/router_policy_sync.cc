@@ -1,0 +1,106 @@
+// RouterPolicy's synchronous replication (policy/sync_policy.h): on the
+// primary's node the keeper's steps, applied with ALTER SYSTEM through the
+// postgres check; on the standby's node the rule that holds back a
+// takeover the standby cannot be sure loses nothing.
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "vrrpd/basics/log.h"
+#include "vrrpd/wiring/router_policy.h"
+
+namespace pgvrrpd {
+
+namespace {
+
+// A change of settings that failed (permission denied, say) is tried again
+// this much later, not at every fact.
+constexpr auto kSyncRetry = std::chrono::seconds(5);
+
+}  // namespace
+
+std::optional<SyncReading> RouterPolicy::sync_reading() const {
+  if (!pg_) return std::nullopt;
+  const auto& f = pg_->facts();
+  if (!f.peer_primary_at) return std::nullopt;
+  return SyncReading{parse_standby_names(f.peer_primary_sync_standby_names).setting,
+                     *f.peer_primary_at};
+}
+
+std::optional<std::string> RouterPolicy::sync_blocker(TimePoint now) const {
+  if (!pg_ || sync_.mode() == SyncMode::off) return std::nullopt;
+  // Only a takeover that promotes the local standby can miss a commit: a
+  // node whose server is the primary already (start-up) loses nothing.
+  if (pg_->facts().role() != PgRole::standby) return std::nullopt;
+  return sync_promotion_blocker(sync_.mode(), sync_reading(), now, config_.sync_grace,
+                                pg_check_->timeout);
+}
+
+void RouterPolicy::keep_sync(TimePoint now) {
+  std::optional<TimePoint> wake;
+  // The standby's side: re-judge the takeover when its trust runs out (the
+  // router reads the blocker when its master down timer fires).
+  if (sync_.mode() != SyncMode::off)
+    if (auto r = sync_reading())
+      wake = r->at + sync_trust(config_.sync_grace, pg_check_->timeout) +
+             std::chrono::milliseconds(1);
+  const auto& f = pg_->facts();
+  bool primary_here = router_.state() == vrrp::State::master && f.alive &&
+                      f.role() == PgRole::primary && f.local;
+  if (primary_here) {
+    const auto& l = *f.local;
+    uint64_t max_lag = pg_check_->max_lag_bytes.value_or(kSwitchoverDefaultMaxLag);
+    bool healthy = l.sender_state == "streaming" && l.sender_flush_lsn && l.current_lsn &&
+                   *l.current_lsn - std::min(*l.current_lsn, *l.sender_flush_lsn) <= max_lag;
+    SyncApplied applied = parse_standby_names(l.sync_standby_names);
+    SyncSetting want = sync_.step(now, healthy, applied);
+    bool may_try = !sync_retry_at_ || now >= *sync_retry_at_;
+    if (want != applied.setting && may_try && !pg_->changing_settings()) {
+      // The standby by the name its WAL sender shows; one named before
+      // keeps its name while it is away; * (any standby) when none was ever
+      // seen (strict from the start).
+      std::string name = applied.name;
+      if (auto shown = quoted_standby_name(l.sender_name)) name = *shown;
+      if (name.empty()) name.assign(1, '*');
+      std::string value = standby_names_text(want, name);
+      std::string why =
+          healthy ? "the standby streams within max_lag"
+          : sync_.mode() == SyncMode::off
+              ? "synchronous = off"
+              : fmt::format("the standby has been away or lagging for {:.1f} s (sync_grace {:.1f} s)",
+                            std::chrono::duration<double>(
+                                now - sync_.unhealthy_since().value_or(now))
+                                .count(),
+                            std::chrono::duration<double>(config_.sync_grace).count());
+      log::info("router {}: synchronous replication ({}): {}, synchronous_standby_names = '{}': {}",
+                config_.params.name, sync_mode_name(sync_.mode()), sync_setting_name(want), value,
+                why);
+      pg_->change_settings(
+          standby_names_statements(value),
+          [this, alive = std::weak_ptr<bool>(alive_), want, why](const Status& status,
+                                                                  TimePoint at) {
+            if (alive.expired()) return;
+            if (!status) {
+              log::warning("router {}: synchronous replication: cannot change the server's "
+                           "settings: {} (tried again in {} s)",
+                           config_.params.name, status.message(), kSyncRetry.count());
+              sync_retry_at_ = at + kSyncRetry;
+              return;
+            }
+            sync_retry_at_.reset();
+            ++sync_changes_;
+            last_sync_change_ = SyncChange{std::string(sync_setting_name(want)), why, at};
+          });
+    }
+    if (auto d = sync_.next_deadline()) wake = wake ? std::min(*wake, *d) : *d;
+    if (sync_retry_at_ && *sync_retry_at_ > now)
+      wake = wake ? std::min(*wake, *sync_retry_at_) : *sync_retry_at_;
+  }
+  if (wake && *wake > now)
+    sync_timer_.arm(*wake);
+  else
+    sync_timer_.disarm();
+}
+
+}  // namespace pgvrrpd
