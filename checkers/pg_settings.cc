@@ -6,14 +6,14 @@
 namespace pgvrrpd::checkers {
 
 namespace {
-// Between two runs the link sends nothing: its "interval" only has to be
-// longer than any run.
-constexpr Duration kNoRepeat = std::chrono::hours(24);
+// Between two runs the link only says SELECT 1, once a day.
+constexpr Duration kKeepAlive = std::chrono::hours(24);
+constexpr const char* kIdleQuery = "SELECT 1";
 }  // namespace
 
 PgSettings::PgSettings(PgConnectionFactory factory, std::string conninfo, Duration timeout)
     : link_("settings", std::move(factory), std::move(conninfo), "",
-            PgLinkTiming{kNoRepeat, timeout, timeout, timeout}) {
+            PgLinkTiming{kKeepAlive, timeout, timeout, timeout}) {
   link_.set_callbacks([this](const PgResult&, TimePoint now) { on_result(now); },
                       [this](const std::string& reason, bool, TimePoint now) {
                         finish(Status::error(reason), now);
@@ -21,20 +21,33 @@ PgSettings::PgSettings(PgConnectionFactory factory, std::string conninfo, Durati
 }
 
 void PgSettings::run(std::vector<std::string> statements, TimePoint now, Done done) {
-  link_.stop();
   statements_ = std::move(statements);
   next_ = 1;
   done_ = std::move(done);
+  // A statement of the run replaced, or a keep-alive, may be in flight: its
+  // answer is not this run's.
+  skip_ = started_ && link_.state() == PgLink::State::querying;
   link_.set_query(statements_.front());
-  link_.start(now);  // connects, then sends the first statement
+  if (!started_) {
+    started_ = true;
+    link_.start(now);  // connects, then sends the first statement
+  } else {
+    link_.poll_now(now);  // at once, or right after what is in flight
+  }
 }
 
 void PgSettings::stop() {
   link_.stop();
+  started_ = false;
+  skip_ = false;
   done_ = nullptr;
 }
 
 void PgSettings::on_result(TimePoint now) {
+  if (skip_) {
+    skip_ = false;
+    return;
+  }
   if (!done_) return;
   if (next_ >= statements_.size()) return finish(Status::success(), now);
   link_.set_query(statements_[next_++]);
@@ -42,9 +55,8 @@ void PgSettings::on_result(TimePoint now) {
 }
 
 void PgSettings::finish(const Status& status, TimePoint now) {
-  // The connection goes: settings change seldom, and an idle session
-  // would hold a server slot for nothing.
-  link_.stop();
+  link_.set_query(kIdleQuery);
+  skip_ = false;
   Done done = std::move(done_);
   done_ = nullptr;
   if (done) done(status, now);

@@ -5,6 +5,11 @@
 // on_timer). Each statement must be idempotent: a connection lost midway is
 // reconnected and the statement sent again (PgLink's rule), so a statement
 // may run twice.
+//
+// The connection stays open once made (a SELECT 1 a day keeps it honest):
+// the moment settings must change is when the server is full of sessions
+// waiting for a standby that went away, and a new connection would then be
+// refused ("too many clients").
 #pragma once
 
 #include <functional>
@@ -31,6 +36,7 @@ class PgSettings {
   bool running() const { return done_ != nullptr; }
   // Drops the connection and the run under way (its `done` never comes).
   void stop();
+  bool connected() const { return started_; }
 
   PgLink& link() { return link_; }
 
@@ -42,6 +48,8 @@ class PgSettings {
   std::vector<std::string> statements_;
   size_t next_ = 0;  // the statement after the one in flight
   Done done_;
+  bool started_ = false;  // the link runs (connected, or reconnecting)
+  bool skip_ = false;     // the answer of a keep-alive in flight comes first
 };
 
 }  // namespace pgvrrpd::checkers

@@ -5,8 +5,12 @@ n2's server killed: writes stall, n1 goes through "leaving" (ANY 1) to
 asynchronous after sync_grace, and writes continue; n2's server back: named
 again; then n1's whole server dies under a writer: n2 promotes by itself
 (its last reading of n1 said synchronous, and is fresh) and every write
-acknowledged anywhere is on n2. Not yet: the 50-kill loss table, strict,
-the lagging standby, the partitions (issue 11)."""
+acknowledged anywhere is on n2. Then, on a fresh pair, a standby out of
+sync when the primary dies: its replication cut (its pgvrrpd still reads
+n1), n1 goes asynchronous after sync_grace and writes go on; n1's whole
+server dies: n2 does not promote by itself (takeover held, the reason in
+its log and status) until pgvrrpctl promote --force. Not yet: the 50-kill
+loss table, strict, the partitions (issue 11)."""
 import json
 import re
 import signal
@@ -24,12 +28,26 @@ def names(pg) -> str:
     return pg.psql("SHOW synchronous_standby_names").strip()
 
 
+def sync_pair(lab) -> PgPair:
+    pair = PgPair(lab)
+    for d in (pair.d1, pair.d2):
+        d.routers["pg"].update(synchronous="on", sync_grace=GRACE)
+    pair.start()
+    return pair
+
+
+def steps(d) -> list[str]:
+    return re.findall(r"synchronous replication \(on\): (\w+)", d.log_text())
+
+
 def main():
+    in_sync()
+    out_of_sync()
+
+
+def in_sync():
     with Lab("pg_sync") as lab:
-        pair = PgPair(lab)
-        for d in (pair.d1, pair.d2):
-            d.routers["pg"].update(synchronous="on", sync_grace=GRACE)
-        pair.start()
+        pair = sync_pair(lab)
 
         # 1. The standby streams: n1 names it.
         wait_until(lambda: names(pair.p).startswith("FIRST 1 ("), 10, 0.1,
@@ -52,15 +70,13 @@ def main():
         pair.d2.kill(signal.SIGKILL)
         t_kill = time.monotonic()
         pair.s.kill()
-        def steps():
-            return re.findall(r"synchronous replication \(on\): (\w+)", pair.d1.log_text())
-        wait_until(lambda: steps()[-1] == "asynchronous", GRACE + 5, 0.05,
-                   lambda: f"n1 going asynchronous: {steps()}")
+        wait_until(lambda: steps(pair.d1)[-1] == "asynchronous", GRACE + 5, 0.05,
+                   lambda: f"n1 going asynchronous: {steps(pair.d1)}")
         w.wait_acknowledged(5, timeout=5)
         stall = pair.write_outage(w, t_kill)
-        steps = steps()
-        if steps[-2:] != ["leaving", "asynchronous"] or names(pair.p) != "":
-            raise LabError(f"n1's steps after the standby died: {steps}, now '{names(pair.p)}'")
+        if steps(pair.d1)[-2:] != ["leaving", "asynchronous"] or names(pair.p) != "":
+            raise LabError(f"n1's steps after the standby died: {steps(pair.d1)}, "
+                           f"now '{names(pair.p)}'")
         log(f"standby killed: writes stalled {stall:.3f} s (sync_grace {GRACE} s), then went on")
         if stall > GRACE + 0.2:
             raise LabError(f"writes stalled {stall:.3f} s, more than sync_grace + 0.2 s")
@@ -85,6 +101,40 @@ def main():
             raise LabError(f"acknowledged writes missing on n2: {missing[:20]}")
         log(f"n1 died under synchronous replication: n2 promoted by itself, all {len(acked)} "
             f"acknowledged writes on it ({w.summary()})")
+
+
+
+def out_of_sync():
+    with Lab("pg_sync_out") as lab:
+        pair = sync_pair(lab)
+        wait_until(lambda: names(pair.p).startswith("FIRST 1 ("), 10, 0.1, "n1 naming n2")
+        w = pair.writer()
+        # n2's replication cut, its pgvrrpd's connections (root's) not: the
+        # WAL sender on n1 still says "streaming", but n2's flush stands still.
+        pair.n2.run(["nft", "add table inet cut"])
+        pair.n2.run(["nft", "add chain inet cut out { type filter hook output priority 0 ; }"])
+        pair.n2.run(["nft", "add rule inet cut out meta skuid postgres tcp dport 5432 drop"])
+        wait_until(lambda: steps(pair.d1)[-1:] == ["asynchronous"], GRACE + 10, 0.05,
+                   lambda: f"n1 going asynchronous: {steps(pair.d1)}")
+        w.wait_acknowledged(5, timeout=10)
+        # n2 has read that n1 is asynchronous; then n1's whole server dies.
+        time.sleep(0.5)
+        pair.kill_n1_server()
+        wait_until(lambda: "takeover held: synchronous: the primary was asynchronous"
+                   in pair.d2.log_text(), 5, 0.05, "n2 holding its takeover")
+        time.sleep(2)
+        if pair.d2.state() != "BACKUP" or not pair.s.is_in_recovery():
+            raise LabError(f"n2 promoted by itself, out of sync: {pair.d2.transitions()}")
+        sync = json.loads(pair.d2.ctl("status", "--json").stdout)["routers"][0]["synchronous"]
+        if "asynchronous" not in (sync["promotion_blocker"] or ""):
+            raise LabError(f"n2's status does not say why: {sync}")
+        log(f"n1 died with n2 out of sync: n2 held its takeover ({sync['promotion_blocker']})")
+        pair.n2.run(["nft", "delete table inet cut"])
+        cp = pair.d2.ctl("promote", "--force", "--yes")
+        pair.d2.wait_state("MASTER", 10)
+        w.wait_acknowledged(3, timeout=15, server="n2")
+        w.stop()
+        log(f"pgvrrpctl promote --force: {cp.stdout.strip()}; writes on n2 ({w.summary()})")
 
 
 run_test(main)

@@ -1,5 +1,6 @@
 // PgSettings on fake libpq: statements in order on one connection, success
-// after the last, the first failure ends the run, the connection closed.
+// after the last, the first failure ends the run; the connection kept for
+// the next run (a full server would refuse a new one).
 #include "checkers/pg_settings.h"
 
 #include <doctest/doctest.h>
@@ -77,17 +78,22 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("pg settings: the statements run in order on one connection, then it closes") {
+TEST_CASE("pg settings: the statements run in order on one connection, which stays") {
   Rig rig;
   rig.run();
   CHECK(rig.server().sent == kStatements);
   CHECK(rig.server().connects == 1);
   CHECK(rig.results == std::vector<std::string>{"ok"});
   CHECK_FALSE(rig.settings.running());
-  CHECK(rig.server().open.empty());
-  // Nothing more is sent later.
-  rig.advance(48h);
-  CHECK(rig.server().sent.size() == kStatements.size());
+  CHECK(rig.server().open.size() == 1);
+  // Only a keep-alive later; the next run on the same connection.
+  rig.advance(25h);
+  REQUIRE(rig.server().sent.size() == kStatements.size() + 1);
+  CHECK(rig.server().sent.back() == "SELECT 1");
+  rig.run({"SELECT pg_reload_conf()"});
+  CHECK(rig.server().connects == 1);
+  CHECK(rig.server().sent.back() == "SELECT pg_reload_conf()");
+  CHECK(rig.results == std::vector<std::string>{"ok", "ok"});
 }
 
 TEST_CASE("pg settings: an error answer ends the run with the server's message") {
@@ -97,7 +103,7 @@ TEST_CASE("pg settings: an error answer ends the run with the server's message")
   CHECK(rig.server().sent.size() == 1);
   REQUIRE(rig.results.size() == 1);
   CHECK(rig.results[0].find("permission denied") != std::string::npos);
-  CHECK(rig.server().open.empty());
+  CHECK_FALSE(rig.settings.running());
 }
 
 TEST_CASE("pg settings: a refused connection and a hung statement fail; a new run replaces one") {

@@ -17,6 +17,10 @@ namespace {
 // A change of settings that failed (permission denied, say) is tried again
 // this much later, not at every fact.
 constexpr auto kSyncRetry = std::chrono::seconds(5);
+// How long the standby's flush position may stand still behind the
+// primary's before the standby counts as away (its WAL sender keeps saying
+// "streaming" until wal_sender_timeout).
+constexpr auto kSyncFlushStall = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -51,8 +55,18 @@ void RouterPolicy::keep_sync(TimePoint now) {
   if (primary_here) {
     const auto& l = *f.local;
     uint64_t max_lag = pg_check_->max_lag_bytes.value_or(kSwitchoverDefaultMaxLag);
+    bool level = l.sender_flush_lsn && l.current_lsn && *l.sender_flush_lsn >= *l.current_lsn;
+    if (level || l.sender_flush_lsn != sync_seen_flush_) sync_flush_moved_at_ = now;
+    sync_seen_flush_ = l.sender_flush_lsn;
+    Duration stall = std::max<Duration>(kSyncFlushStall, 2 * pg_check_->interval);
+    bool moving = now - sync_flush_moved_at_ < stall;
     bool healthy = l.sender_state == "streaming" && l.sender_flush_lsn && l.current_lsn &&
-                   *l.current_lsn - std::min(*l.current_lsn, *l.sender_flush_lsn) <= max_lag;
+                   *l.current_lsn - std::min(*l.current_lsn, *l.sender_flush_lsn) <= max_lag &&
+                   moving;
+    // Judged again when a stalled flush turns into "away": commits that
+    // wait change no fact.
+    if (!level && moving) wake = wake ? std::min(*wake, sync_flush_moved_at_ + stall)
+                                      : sync_flush_moved_at_ + stall;
     SyncApplied applied = parse_standby_names(l.sync_standby_names);
     SyncSetting want = sync_.step(now, healthy, applied);
     bool may_try = !sync_retry_at_ || now >= *sync_retry_at_;
