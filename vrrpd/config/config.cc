@@ -144,6 +144,12 @@ std::vector<const CheckConfig*> tracked_checks(const Config& config, const Route
   return tracked;
 }
 
+const RouterConfig* find_router_config(const Config& config, std::string_view name) {
+  for (const RouterConfig& r : config.routers)
+    if (r.params.name == name) return &r;
+  return nullptr;
+}
+
 const CheckConfig* tracked_postgres_check(const Config& config, const RouterConfig& router) {
   for (const CheckConfig* check : tracked_checks(config, router))
     if (check->type == CheckType::postgres) return check;

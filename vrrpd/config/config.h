@@ -169,6 +169,8 @@ struct ConfigResult {
   bool ok() const { return errors.empty(); }
 };
 
+// The [router NAME] section of that name, or nullptr.
+const RouterConfig* find_router_config(const Config& config, std::string_view name);
 // The [check] sections `router` tracks, in track order.
 std::vector<const CheckConfig*> tracked_checks(const Config& config, const RouterConfig& router);
 // The one postgres check `router` tracks (the parser allows at most one), or

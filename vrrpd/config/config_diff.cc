@@ -6,12 +6,6 @@ namespace pgvrrpd {
 
 namespace {
 
-const RouterConfig* find_router(const Config& config, const std::string& name) {
-  for (const RouterConfig& r : config.routers)
-    if (r.params.name == name) return &r;
-  return nullptr;
-}
-
 // The router's section and those of the checks it tracks, as format_config
 // spells them: what decides whether it changed.
 std::string router_text(const Config& config, const RouterConfig& router) {
@@ -45,7 +39,7 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
   plan.node_changed = running.node != next.node;
   for (const RouterConfig& r : running.routers) {
     const std::string& name = r.params.name;
-    const RouterConfig* n = find_router(next, name);
+    const RouterConfig* n = find_router_config(next, name);
     if (!n)
       plan.removed.push_back(name);
     else if (router_text(running, r) == router_text(next, *n))
@@ -54,7 +48,7 @@ ReloadPlan plan_reload(const Config& running, const Config& next) {
       plan.changed.push_back(name);
   }
   for (const RouterConfig& n : next.routers)
-    if (!find_router(running, n.params.name)) plan.added.push_back(n.params.name);
+    if (!find_router_config(running, n.params.name)) plan.added.push_back(n.params.name);
   for (const CheckConfig& c : running.checks) {
     const CheckConfig* n = find_check(next, c.name);
     if (!n || check_text(c) != check_text(*n)) plan.changed_checks.push_back(c.name);

@@ -16,12 +16,6 @@ namespace pgvrrpd {
 
 namespace {
 
-const RouterConfig* find_router_config(const Config& config, const std::string& name) {
-  for (const RouterConfig& r : config.routers)
-    if (r.params.name == name) return &r;
-  return nullptr;
-}
-
 bool refers_into(const Config& config, const void* p) {
   auto inside = [p](const auto& v) {
     return !v.empty() && p >= static_cast<const void*>(v.data()) &&
