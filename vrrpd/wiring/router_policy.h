@@ -163,6 +163,9 @@ class RouterPolicy {
   std::optional<SyncChange> last_sync_change_;
   uint64_t sync_changes_ = 0;
   std::optional<TimePoint> sync_retry_at_;  // after a failed change of settings
+  // The value last applied, until the facts show it (they follow a moment
+  // later): not asked for, and logged, twice.
+  std::optional<std::pair<std::string, TimePoint>> sync_applied_value_;
   // The standby's flush position as last seen, and when it last moved (or
   // was level with the primary's): a WAL sender that still says
   // "streaming" to a cut-off standby holds commits back just the same.

@@ -21,6 +21,9 @@ constexpr auto kSyncRetry = std::chrono::seconds(5);
 // primary's before the standby counts as away (its WAL sender keeps saying
 // "streaming" until wal_sender_timeout).
 constexpr auto kSyncFlushStall = std::chrono::seconds(1);
+// How long an applied value may take to show in the facts before it is
+// asked for again.
+constexpr auto kSyncFactsLag = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -70,14 +73,16 @@ void RouterPolicy::keep_sync(TimePoint now) {
     SyncApplied applied = parse_standby_names(l.sync_standby_names);
     SyncSetting want = sync_.step(now, healthy, applied);
     bool may_try = !sync_retry_at_ || now >= *sync_retry_at_;
-    if (want != applied.setting && may_try && !pg_->changing_settings()) {
-      // The standby by the name its WAL sender shows; one named before
-      // keeps its name while it is away; * (any standby) when none was ever
-      // seen (strict from the start).
-      std::string name = applied.name;
-      if (auto shown = quoted_standby_name(l.sender_name)) name = *shown;
-      if (name.empty()) name.assign(1, '*');
-      std::string value = standby_names_text(want, name);
+    // The standby by the name its WAL sender shows; one named before keeps
+    // its name while it is away; * (any standby) when none was ever seen
+    // (strict from the start).
+    std::string name = applied.name;
+    if (auto shown = quoted_standby_name(l.sender_name)) name = *shown;
+    if (name.empty()) name.assign(1, '*');
+    std::string value = standby_names_text(want, name);
+    bool just_applied = sync_applied_value_ && sync_applied_value_->first == value &&
+                        now - sync_applied_value_->second < kSyncFactsLag;
+    if (want != applied.setting && may_try && !just_applied && !pg_->changing_settings()) {
       std::string why =
           healthy ? "the standby streams within max_lag"
           : sync_.mode() == SyncMode::off
@@ -92,7 +97,7 @@ void RouterPolicy::keep_sync(TimePoint now) {
                 why);
       pg_->change_settings(
           standby_names_statements(value),
-          [this, alive = std::weak_ptr<bool>(alive_), want, why](const Status& status,
+          [this, alive = std::weak_ptr<bool>(alive_), want, why, value](const Status& status,
                                                                   TimePoint at) {
             if (alive.expired()) return;
             if (!status) {
@@ -103,6 +108,7 @@ void RouterPolicy::keep_sync(TimePoint now) {
               return;
             }
             sync_retry_at_.reset();
+            sync_applied_value_.emplace(value, at);
             ++sync_changes_;
             last_sync_change_ = SyncChange{std::string(sync_setting_name(want)), why, at};
           });
