@@ -80,6 +80,10 @@ std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,
   env["PGVRRPD_PG_TIMELINE"] = optional_text(event.pg.timeline);
   env["PGVRRPD_PG_LSN"] = event.pg.lsn;
   env["PGVRRPD_PG_LAG_BYTES"] = optional_text(event.pg.lag_bytes);
+  env["PGVRRPD_SYNC_MODE"] = event.sync.mode;
+  env["PGVRRPD_SYNC_STATE"] = event.sync.state;
+  env["PGVRRPD_SYNC_CHANGES"] = std::to_string(event.sync.changes);
+  env["PGVRRPD_SYNC_BLOCKER"] = event.sync.blocker;
 
   std::vector<std::string> out;
   out.reserve(env.size());

@@ -53,6 +53,17 @@ struct PgFacts {
   std::optional<int64_t> lag_bytes;  // replay lag behind the primary
 };
 
+// Synchronous replication ([router] synchronous) as the router saw it.
+struct SyncFacts {
+  std::string mode;     // "off", "on", "strict"
+  // What the primary's synchronous_standby_names says ("synchronous",
+  // "leaving", "asynchronous", "not pgvrrpd's"): the local server's when it
+  // is the primary, else the last reading of the peer's; "" when unknown.
+  std::string state;
+  uint64_t changes = 0;  // changes this node has applied since it started
+  std::string blocker;   // why the standby would not promote by itself, or ""
+};
+
 // One transition, as the daemon saw it when it happened. The runner may start
 // its hooks later (after a running hook ends); they get these facts, not
 // fresher ones.
@@ -68,6 +79,7 @@ struct HookEvent {
   std::string peer;
   std::string peer_port;
   PgFacts pg;
+  SyncFacts sync;
 };
 
 // Per-router, from the config.
@@ -90,7 +102,8 @@ std::vector<std::string> base_environment();
 // "NAME=value" strings, sorted by name, each name once (later layers win):
 // base_environment(), `extra`, then PGVRRPD_ROUTER, _VRID, _HOOK, _STATE,
 // _PREVIOUS_STATE, _REASON, _PRIORITY, _VIPS (space-separated), _MASTER,
-// _PEER, _PEER_PORT, _PG_ROLE, _PG_TIMELINE, _PG_LSN, _PG_LAG_BYTES.
+// _PEER, _PEER_PORT, _PG_ROLE, _PG_TIMELINE, _PG_LSN, _PG_LAG_BYTES,
+// _SYNC_MODE, _SYNC_STATE, _SYNC_CHANGES, _SYNC_BLOCKER.
 std::vector<std::string> hook_environment(const HookIdentity& id, HookKind kind,
                                           const HookEvent& event, const EnvVars& extra);
 

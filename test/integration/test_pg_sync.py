@@ -16,24 +16,38 @@ import re
 import signal
 import time
 
+from metrics_text import read as read_metrics, value as metric
 from netlab import Lab
-from pg_pair import VIP, PgPair
+from pg_pair import VIP, PgPair, ScriptDir
 from processes import LabError, log, wait_until
 from runner import run_test
 
 GRACE = 2.0
+# A notify hook that logs what the hooks are told of synchronous replication.
+SHOW_SYNC = "#!/bin/sh\nenv | grep '^PGVRRPD_SYNC_' | sort | tr '\\n' ' '\necho\n"
 
 
 def names(pg) -> str:
     return pg.psql("SHOW synchronous_standby_names").strip()
 
 
-def sync_pair(lab) -> PgPair:
+def sync_pair(lab, mode: str = "on") -> PgPair:
     pair = PgPair(lab)
+    show = ScriptDir(lab, "pgvrrpd-show-sync-", {"notify": SHOW_SYNC})
     for d in (pair.d1, pair.d2):
-        d.routers["pg"].update(synchronous="on", sync_grace=GRACE)
+        d.routers["pg"].update(synchronous=mode, sync_grace=GRACE, notify=show.script("notify"))
+        d.global_keys = {"metrics_file": metrics_path(d), "metrics_interval": 1}
     pair.start()
     return pair
+
+
+def metrics_path(d) -> str:
+    return d.host.lab.path(f"{d.host.short}-pgvrrpd.prom")
+
+
+def hook_sync_env(d) -> list[str]:
+    """What each notify run was told (PGVRRPD_SYNC_*), in order."""
+    return re.findall(r"pg notify: (PGVRRPD_SYNC_.*)", d.log_text())
 
 
 def steps(d) -> list[str]:
@@ -57,6 +71,16 @@ def in_sync():
                 or sync["last_change"]["to"] != "synchronous":
             raise LabError(f"n1's status: {sync}")
         log(f"n1 runs with synchronous_standby_names = {names(pair.p)}")
+        def sync_metrics_say(d, state):
+            m = read_metrics(metrics_path(d))
+            return metric(m, "pgvrrpd_sync_mode", router="pg", mode="on") == 1 and \
+                metric(m, "pgvrrpd_sync_state", router="pg", state=state) == 1
+        wait_until(lambda: sync_metrics_say(pair.d1, "synchronous")
+                   and sync_metrics_say(pair.d2, "synchronous"), 5, 0.1,
+                   "both metrics files saying synchronous")
+        if metric(read_metrics(metrics_path(pair.d1)), "pgvrrpd_sync_changes_total",
+                  router="pg", to="synchronous") != 1:
+            raise LabError("n1's metrics do not count its change to synchronous")
 
         # 2. The standby's server dies: commits wait, then n1 leaves
         # synchronous replication (leaving, then asynchronous) and they go on.
@@ -77,6 +101,10 @@ def in_sync():
         if steps(pair.d1)[-2:] != ["leaving", "asynchronous"] or names(pair.p) != "":
             raise LabError(f"n1's steps after the standby died: {steps(pair.d1)}, "
                            f"now '{names(pair.p)}'")
+        m1 = read_metrics(metrics_path(pair.d1))
+        for form in ("synchronous", "leaving", "asynchronous"):
+            if metric(m1, "pgvrrpd_sync_changes_total", router="pg", to=form) != 1:
+                raise LabError(f"n1's metrics: changes to {form} not 1")
         log(f"standby killed: writes stalled {stall:.3f} s (sync_grace {GRACE} s), then went on")
         if stall > GRACE + 0.2:
             raise LabError(f"writes stalled {stall:.3f} s, more than sync_grace + 0.2 s")
@@ -101,6 +129,13 @@ def in_sync():
             raise LabError(f"acknowledged writes missing on n2: {missing[:20]}")
         log(f"n1 died under synchronous replication: n2 promoted by itself, all {len(acked)} "
             f"acknowledged writes on it ({w.summary()})")
+        # n2's notify on becoming master was told what it relied on.
+        wait_until(lambda: any("PGVRRPD_SYNC_STATE=synchronous" in e
+                               for e in hook_sync_env(pair.d2)[1:]), 5, 0.05,
+                   lambda: f"n2's notify hook told synchronous: {hook_sync_env(pair.d2)}")
+        last = hook_sync_env(pair.d2)[-1]
+        if "PGVRRPD_SYNC_MODE=on" not in last or "PGVRRPD_SYNC_BLOCKER= " not in last:
+            raise LabError(f"n2's notify hook on MASTER was told: {last}")
 
 
 
@@ -130,8 +165,15 @@ def out_of_sync():
             raise LabError(f"n2's status does not say why: {sync}")
         log(f"n1 died with n2 out of sync: n2 held its takeover ({sync['promotion_blocker']})")
         pair.n2.run(["nft", "delete table inet cut"])
+        if metric(read_metrics(metrics_path(pair.d2)), "pgvrrpd_sync_promotion_blocked",
+                  router="pg") != 1:
+            raise LabError("n2's metrics do not say its promotion is blocked")
         cp = pair.d2.ctl("promote", "--force", "--yes")
         pair.d2.wait_state("MASTER", 10)
+        # The hooks of the forced promotion are told what was overridden.
+        wait_until(lambda: "PGVRRPD_SYNC_BLOCKER=synchronous: the primary was asynchronous"
+                   in hook_sync_env(pair.d2)[-1], 5, 0.05,
+                   lambda: f"n2's notify hook told the blocker: {hook_sync_env(pair.d2)}")
         w.wait_acknowledged(3, timeout=15, server="n2")
         w.stop()
         log(f"pgvrrpctl promote --force: {cp.stdout.strip()}; writes on n2 ({w.summary()})")

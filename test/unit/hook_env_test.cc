@@ -21,6 +21,7 @@ HookEvent master_event() {
   event.peer = "198.51.100.22";
   event.peer_port = "5432";
   event.pg = {"standby", 3, "0/3000148", 4096};
+  event.sync = {"on", "synchronous", 2, ""};
   return event;
 }
 
@@ -56,6 +57,10 @@ TEST_CASE("hook env: the environment is the base PATH, the operator's variables 
                    "PGVRRPD_REASON=master down interval expired",
                    "PGVRRPD_ROUTER=pg",
                    "PGVRRPD_STATE=MASTER",
+                   "PGVRRPD_SYNC_BLOCKER=",
+                   "PGVRRPD_SYNC_CHANGES=2",
+                   "PGVRRPD_SYNC_MODE=on",
+                   "PGVRRPD_SYNC_STATE=synchronous",
                    "PGVRRPD_VIPS=198.51.100.210/24 2001:db8::10/64",
                    "PGVRRPD_VRID=51",
                });
@@ -75,9 +80,12 @@ TEST_CASE("hook env: unknown facts are set and empty; operators may override PAT
   CHECK(has("PGVRRPD_HOOK=notify"));
   for (const char* empty : {"PGVRRPD_MASTER=", "PGVRRPD_PEER=", "PGVRRPD_PEER_PORT=",
                             "PGVRRPD_PG_ROLE=", "PGVRRPD_PG_TIMELINE=",
-                            "PGVRRPD_PG_LSN=", "PGVRRPD_PG_LAG_BYTES=", "PGVRRPD_VIPS="})
+                            "PGVRRPD_PG_LSN=", "PGVRRPD_PG_LAG_BYTES=", "PGVRRPD_VIPS=",
+                            "PGVRRPD_SYNC_MODE=", "PGVRRPD_SYNC_STATE=",
+                            "PGVRRPD_SYNC_BLOCKER="})
     CHECK_MESSAGE(has(empty), empty);
-  CHECK(env.size() == 16);  // PATH and 15 PGVRRPD_* variables
+  CHECK(has("PGVRRPD_SYNC_CHANGES=0"));
+  CHECK(env.size() == 20);  // PATH and 19 PGVRRPD_* variables
 }
 
 TEST_CASE("hook env: operator variable names") {

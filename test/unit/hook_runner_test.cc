@@ -177,6 +177,10 @@ TEST_CASE("hook runner: the state hook then notify, with keepalived arguments an
         "PGVRRPD_REASON=test\n"
         "PGVRRPD_ROUTER=pg\n"
         "PGVRRPD_STATE=MASTER\n"
+        "PGVRRPD_SYNC_BLOCKER=\n"
+        "PGVRRPD_SYNC_CHANGES=0\n"
+        "PGVRRPD_SYNC_MODE=\n"
+        "PGVRRPD_SYNC_STATE=\n"
         "PGVRRPD_VIPS=198.51.100.210/24\n"
         "PGVRRPD_VRID=51\n"
         "PWD=/\n");

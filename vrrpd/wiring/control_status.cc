@@ -209,6 +209,11 @@ std::string Daemon::status_json() const {
       w.value(policy.sync_keeper().standby_healthy());
     else
       w.null();
+    w.key("state");
+    if (std::string state = policy.sync_state(); !state.empty())
+      w.value(state);
+    else
+      w.null();
     w.key("changes").value(policy.sync_changes());
     w.key("last_change");
     if (const auto& c = policy.last_sync_change())

@@ -87,6 +87,34 @@ std::string Daemon::metrics_text() const {
            "1 while maintenance mode (pgvrrpctl) keeps the router from becoming master.");
   for (const auto& r : routers_)
     x.sample("pgvrrpd_router_maintenance", router_label(*r), uint64_t{r->policy().maintenance()});
+  x.family("pgvrrpd_sync_mode", "gauge",
+           "1 for the router's synchronous setting (off, on, strict), 0 for the others.");
+  for (const auto& r : routers_)
+    for (SyncMode mode : {SyncMode::off, SyncMode::on, SyncMode::strict})
+      x.sample("pgvrrpd_sync_mode",
+               fmt::format("{},mode=\"{}\"", router_label(*r), sync_mode_name(mode)),
+               uint64_t{r->policy().sync_mode() == mode});
+  x.family("pgvrrpd_sync_state", "gauge",
+           "1 for what the primary's synchronous_standby_names says (synchronous, leaving, "
+           "asynchronous, not pgvrrpd's), as this node last saw it; no sample when unknown.");
+  for (const auto& r : routers_)
+    if (std::string state = r->policy().sync_state(); !state.empty())
+      for (SyncSetting s : {SyncSetting::on, SyncSetting::leaving, SyncSetting::off,
+                            SyncSetting::foreign})
+        x.sample("pgvrrpd_sync_state",
+                 fmt::format("{},state=\"{}\"", router_label(*r), label(sync_setting_name(s))),
+                 uint64_t{state == sync_setting_name(s)});
+  x.family("pgvrrpd_sync_changes_total", "counter",
+           "Changes of synchronous_standby_names this node applied, by the form it took.");
+  for (const auto& r : routers_)
+    for (const auto& [to, count] : r->policy().sync_changes_by_form())
+      x.sample("pgvrrpd_sync_changes_total",
+               fmt::format("{},to=\"{}\"", router_label(*r), label(to)), count);
+  x.family("pgvrrpd_sync_promotion_blocked", "gauge",
+           "1 while synchronous replication keeps this node's standby from promoting by itself.");
+  for (const auto& r : routers_)
+    x.sample("pgvrrpd_sync_promotion_blocked", router_label(*r),
+             uint64_t{r->policy().sync_blocker(loop_.now()).has_value()});
   x.family("pgvrrpd_adverts_sent_total", "counter", "Adverts sent, each destination counted.");
   for (const auto& r : routers_)
     x.sample("pgvrrpd_adverts_sent_total", router_label(*r), r->adverts_sent());

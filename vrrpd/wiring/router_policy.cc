@@ -498,6 +498,10 @@ notify::HookEvent RouterPolicy::hook_event(notify::HookState state, std::string 
       if (facts.replay_lag_bytes) e.pg.lag_bytes = static_cast<int64_t>(*facts.replay_lag_bytes);
     }
   }
+  e.sync.mode = sync_mode_name(sync_.mode());
+  e.sync.state = sync_state();
+  e.sync.changes = sync_changes_;
+  if (auto b = sync_blocker(loop_.now())) e.sync.blocker = *b;
   return e;
 }
 

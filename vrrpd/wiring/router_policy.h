@@ -76,9 +76,17 @@ class RouterPolicy {
   };
   const std::optional<SyncChange>& last_sync_change() const { return last_sync_change_; }
   uint64_t sync_changes() const { return sync_changes_; }
+  // By the form applied ("synchronous", "leaving", "asynchronous").
+  const std::map<std::string, uint64_t>& sync_changes_by_form() const {
+    return sync_changes_by_form_;
+  }
   // Why this node, as a standby, may not promote by itself for
   // synchronous replication's sake (nullopt: it may).
   std::optional<std::string> sync_blocker(TimePoint now) const;
+  // What the primary's synchronous_standby_names says, as sync_setting_name
+  // puts it: the local server's when it is the primary, else the last
+  // reading of the peer's; "" when unknown or the mode is off.
+  std::string sync_state() const;
 
   // The takeover guard's verdict now: why this node may not take over
   // (nullopt: it may).
@@ -162,6 +170,7 @@ class RouterPolicy {
   Timer sync_timer_;  // the grace, the leaving hold, the standby's trust running out
   std::optional<SyncChange> last_sync_change_;
   uint64_t sync_changes_ = 0;
+  std::map<std::string, uint64_t> sync_changes_by_form_;
   std::optional<TimePoint> sync_retry_at_;  // after a failed change of settings
   // The value last applied, until the facts show it (they follow a moment
   // later): not asked for, and logged, twice.

@@ -44,6 +44,15 @@ std::optional<std::string> RouterPolicy::sync_blocker(TimePoint now) const {
                                 pg_check_->timeout);
 }
 
+std::string RouterPolicy::sync_state() const {
+  if (!pg_ || sync_.mode() == SyncMode::off) return {};
+  const auto& f = pg_->facts();
+  if (f.alive && f.local && f.role() == PgRole::primary)
+    return std::string(sync_setting_name(parse_standby_names(f.local->sync_standby_names).setting));
+  if (auto r = sync_reading()) return std::string(sync_setting_name(r->setting));
+  return {};
+}
+
 void RouterPolicy::keep_sync(TimePoint now) {
   std::optional<TimePoint> wake;
   // The standby's side: re-judge the takeover when its trust runs out (the
@@ -110,6 +119,7 @@ void RouterPolicy::keep_sync(TimePoint now) {
             sync_retry_at_.reset();
             sync_applied_value_.emplace(value, at);
             ++sync_changes_;
+            ++sync_changes_by_form_[std::string(sync_setting_name(want))];
             last_sync_change_ = SyncChange{std::string(sync_setting_name(want)), why, at};
           });
     }
