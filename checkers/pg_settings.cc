@@ -36,6 +36,13 @@ void PgSettings::run(std::vector<std::string> statements, TimePoint now, Done do
   }
 }
 
+void PgSettings::open(TimePoint now) {
+  if (started_) return;
+  started_ = true;
+  link_.set_query(kIdleQuery);
+  link_.start(now);
+}
+
 void PgSettings::stop() {
   link_.stop();
   started_ = false;

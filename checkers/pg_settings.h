@@ -34,6 +34,9 @@ class PgSettings {
   // REQUIRES: statements not empty.
   void run(std::vector<std::string> statements, TimePoint now, Done done);
   bool running() const { return done_ != nullptr; }
+  // Connects now, ahead of any run, and stays connected (reconnecting
+  // after a failure): see above. No-op once started.
+  void open(TimePoint now);
   // Drops the connection and the run under way (its `done` never comes).
   void stop();
   bool connected() const { return started_; }

@@ -64,6 +64,11 @@ void PostgresChecker::change_settings(std::vector<std::string> statements,
   sync();
 }
 
+void PostgresChecker::open_settings() {
+  settings_.open(loop_.now());
+  sync();
+}
+
 void PostgresChecker::poll_now() {
   monitor_.poll_now(loop_.now());
   sync();

@@ -49,6 +49,9 @@ class PostgresChecker final : public Checker {
   // replaces one under way.
   void change_settings(std::vector<std::string> statements, PgSettings::Done done);
   bool changing_settings() const { return settings_.running(); }
+  // Opens the settings connection ahead of the first change (PgSettings::open).
+  void open_settings();
+  bool settings_open() const { return settings_.connected(); }
 
  private:
   struct Watched {

@@ -130,4 +130,28 @@ TEST_CASE("pg settings: a refused connection and a hung statement fail; a new ru
   REQUIRE(rig.results.size() == 3);
   CHECK(rig.results[2].find("no answer within 500 ms") != std::string::npos);
 }
+
+TEST_CASE("pg settings: open() connects ahead of the first run and reconnects after a loss") {
+  Rig rig;
+  rig.settings.open(rig.now);
+  rig.settle();
+  CHECK(rig.settings.connected());
+  CHECK(rig.server().connects == 1);
+  CHECK(rig.server().open.size() == 1);
+  CHECK(rig.results.empty());  // nothing to report: no run
+  rig.settings.open(rig.now);  // no second connection
+  rig.settle();
+  CHECK(rig.server().connects == 1);
+  // The server restarts (a rejoin): the link comes back by itself, so the
+  // first run later finds a connection made while the server had room.
+  rig.server().kill();
+  rig.settle();
+  rig.server().up = true;
+  rig.advance(2s);
+  CHECK(rig.server().open.size() == 1);
+  int connects = rig.server().connects;
+  rig.run();
+  CHECK(rig.server().connects == connects);
+  CHECK(rig.results == std::vector<std::string>{"ok"});
+}
 }  // namespace pgvrrpd::checkers

@@ -55,6 +55,9 @@ std::string RouterPolicy::sync_state() const {
 
 void RouterPolicy::keep_sync(TimePoint now) {
   std::optional<TimePoint> wake;
+  // Connected while the server has room: when the name must be cleared,
+  // sessions waiting for the lost standby may hold every connection slot.
+  if (sync_.mode() != SyncMode::off && !pg_->settings_open()) pg_->open_settings();
   // The standby's side: re-judge the takeover when its trust runs out (the
   // router reads the blocker when its master down timer fires).
   if (sync_.mode() != SyncMode::off)
@@ -86,14 +89,23 @@ void RouterPolicy::keep_sync(TimePoint now) {
     // its name while it is away; * (any standby) when none was ever seen
     // (strict from the start).
     std::string name = applied.name;
-    if (auto shown = quoted_standby_name(l.sender_name)) name = *shown;
+    auto shown = quoted_standby_name(l.sender_name);
+    if (shown) name = *shown;
     if (name.empty()) name.assign(1, '*');
     std::string value = standby_names_text(want, name);
     bool just_applied = sync_applied_value_ && sync_applied_value_->first == value &&
                         now - sync_applied_value_->second < kSyncFactsLag;
-    if (want != applied.setting && may_try && !just_applied && !pg_->changing_settings()) {
+    // The right form naming another standby: a server promoted or rewound
+    // inherits the name its old primary wrote (postgresql.auto.conf is
+    // copied), and waits for a standby that is not there.
+    bool misnamed = shown && want == applied.setting && want != SyncSetting::off &&
+                    applied.name != *shown;
+    if ((want != applied.setting || misnamed) && may_try && !just_applied &&
+        !pg_->changing_settings()) {
       std::string why =
-          healthy ? "the standby streams within max_lag"
+          misnamed ? fmt::format("the standby streams as {}, the setting names {}", *shown,
+                                 applied.name)
+          : healthy ? "the standby streams within max_lag"
           : sync_.mode() == SyncMode::off
               ? "synchronous = off"
               : fmt::format("the standby has been away or lagging for {:.1f} s (sync_grace {:.1f} s)",
@@ -124,6 +136,42 @@ void RouterPolicy::keep_sync(TimePoint now) {
           });
     }
     if (auto d = sync_.next_deadline()) wake = wake ? std::min(*wake, *d) : *d;
+    if (sync_retry_at_ && *sync_retry_at_ > now)
+      wake = wake ? std::min(*wake, *sync_retry_at_) : *sync_retry_at_;
+  }
+  // A standby's own value is read by nobody, but a promotion makes it the
+  // primary's: a name inherited from the old primary (pg_rewind and
+  // pg_basebackup copy postgresql.auto.conf) would stall every commit for
+  // sync_grace after a failover, waiting for a standby that is not there.
+  // Only pgvrrpd's own forms are cleared; strict names one again at once.
+  bool standby_here = f.alive && f.local && f.role() == PgRole::standby;
+  if (standby_here && sync_.mode() != SyncMode::off) {
+    SyncSetting held = parse_standby_names(f.local->sync_standby_names).setting;
+    bool may_try = !sync_retry_at_ || now >= *sync_retry_at_;
+    bool just_applied = sync_applied_value_ && sync_applied_value_->first.empty() &&
+                        now - sync_applied_value_->second < kSyncFactsLag;
+    if ((held == SyncSetting::on || held == SyncSetting::leaving) && may_try && !just_applied &&
+        !pg_->changing_settings()) {
+      log::info("router {}: synchronous replication: the local standby holds "
+                "synchronous_standby_names = '{}' from its old primary: cleared, so that a "
+                "promotion does not wait for a standby that is not there",
+                config_.params.name, f.local->sync_standby_names);
+      pg_->change_settings(standby_names_statements(""),
+                           [this, alive = std::weak_ptr<bool>(alive_)](const Status& status,
+                                                                       TimePoint at) {
+                             if (alive.expired()) return;
+                             if (!status) {
+                               log::warning("router {}: synchronous replication: cannot clear "
+                                            "the standby's setting: {} (tried again in {} s)",
+                                            config_.params.name, status.message(),
+                                            kSyncRetry.count());
+                               sync_retry_at_ = at + kSyncRetry;
+                               return;
+                             }
+                             sync_retry_at_.reset();
+                             sync_applied_value_.emplace(std::string(), at);
+                           });
+    }
     if (sync_retry_at_ && *sync_retry_at_ > now)
       wake = wake ? std::min(*wake, *sync_retry_at_) : *sync_retry_at_;
   }
