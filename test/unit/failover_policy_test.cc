@@ -391,6 +391,52 @@ TEST_CASE("yield guard: a healthy primary is kept while the peer's server answer
   CHECK_FALSE(pgvrrpd::yield_blocker(down, standby_peer, t0, g));
 }
 
+TEST_CASE("split healed: the primary on the newer timeline is kept, the older one gives way") {
+  GuardParams g = guard();
+  LocalPg promoted = primary_server();  // the side that took over during the split
+  promoted.timeline = 3;
+  promoted.system_identifier = 7;
+  PeerPg old_primary;
+  old_primary.role = PgRole::primary;
+  old_primary.timeline = 2;
+  old_primary.system_identifier = 7;
+  old_primary.last_answer_at = t0;
+  // The promoted side does not yield to the old side's higher priority...
+  auto keep = pgvrrpd::yield_blocker(promoted, old_primary, t0 + 100ms, g);
+  REQUIRE(keep);
+  CHECK(*keep == "the peer's PostgreSQL is a primary on timeline 2, older than this one's (3): "
+                 "it is the stale side of a split");
+  CHECK_FALSE(pgvrrpd::stale_primary(promoted, old_primary, t0 + 100ms, g));
+  // ...and the old side, seen from there, is the stale one.
+  LocalPg old_local = primary_server();
+  old_local.timeline = 2;
+  old_local.system_identifier = 7;
+  PeerPg promoted_peer = old_primary;
+  promoted_peer.timeline = 3;
+  auto stale = pgvrrpd::stale_primary(old_local, promoted_peer, t0 + 100ms, g);
+  REQUIRE(stale);
+  CHECK(*stale == "the peer's PostgreSQL is a primary on timeline 3, newer than this one's (2): "
+                  "this one is the stale side of a split");
+  CHECK_FALSE(pgvrrpd::yield_blocker(old_local, promoted_peer, t0 + 100ms, g));
+  // Nothing is decided on a stale answer, equal or unknown timelines,
+  // another cluster, or a local server that is not a live primary.
+  CHECK_FALSE(pgvrrpd::stale_primary(old_local, promoted_peer, t0 + g.peer_fresh + 1ms, g));
+  PeerPg same = promoted_peer;
+  same.timeline = 2;
+  CHECK_FALSE(pgvrrpd::stale_primary(old_local, same, t0, g));
+  CHECK_FALSE(pgvrrpd::yield_blocker(old_local, same, t0, g));
+  PeerPg unknown = promoted_peer;
+  unknown.timeline = 0;
+  CHECK_FALSE(pgvrrpd::stale_primary(old_local, unknown, t0, g));
+  PeerPg other_cluster = promoted_peer;
+  other_cluster.system_identifier = 8;
+  CHECK_FALSE(pgvrrpd::stale_primary(old_local, other_cluster, t0, g));
+  LocalPg standby = old_local;
+  standby.role = PgRole::standby;
+  CHECK_FALSE(pgvrrpd::stale_primary(standby, promoted_peer, t0, g));
+  CHECK_FALSE(pgvrrpd::stale_primary(server_down(), promoted_peer, t0, g));
+}
+
 TEST_CASE("fence: a backup does not fence for a master its peer's server contradicts; FAULT does") {
   Router r = backup_hearing_master();
   REQUIRE(r.state() == State::backup);

@@ -80,9 +80,31 @@ std::optional<TimePoint> FencePolicy::next_retry() const {
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params) {
   if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
-  if (peer.role != PgRole::standby || !peer_answered_freshly(peer, now, params))
+  if (!peer_answered_freshly(peer, now, params)) return std::nullopt;
+  if (peer.role == PgRole::standby)
+    return "the peer's PostgreSQL answers as a standby, so its node is not master";
+  if (peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&
+      peer.timeline < local.timeline)
+    return fmt::format("the peer's PostgreSQL is a primary on timeline {}, older than this one's "
+                       "({}): it is the stale side of a split",
+                       peer.timeline, local.timeline);
+  return std::nullopt;
+}
+
+std::optional<std::string> stale_primary(const LocalPg& local, const PeerPg& peer, TimePoint now,
+                                         const GuardParams& params) {
+  if (!local.known || !local.alive || local.role != PgRole::primary || local.timeline == 0)
     return std::nullopt;
-  return "the peer's PostgreSQL answers as a standby, so its node is not master";
+  if (peer.role != PgRole::primary || peer.timeline <= local.timeline ||
+      !peer_answered_freshly(peer, now, params))
+    return std::nullopt;
+  // Another cluster's primary is not ours to judge (rejoin_blocker says so).
+  if (local.system_identifier && peer.system_identifier &&
+      *local.system_identifier != *peer.system_identifier)
+    return std::nullopt;
+  return fmt::format("the peer's PostgreSQL is a primary on timeline {}, newer than this one's "
+                     "({}): this one is the stale side of a split",
+                     peer.timeline, local.timeline);
 }
 
 std::optional<std::string> rejoin_blocker(const LocalPg& local, const PeerPg& peer) {

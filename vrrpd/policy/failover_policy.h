@@ -26,6 +26,7 @@ struct LocalPg {
   uint64_t replay_lsn = 0;
   // pg_control's, from the last answer (kept while the server is down).
   std::optional<uint64_t> system_identifier;
+  uint32_t timeline = 0;  // the last answer's current timeline, 0 when unknown
 };
 
 // The peer's server, asked over its real IP.
@@ -40,6 +41,7 @@ struct PeerPg {
   // cannot be asked: this is the cache the lag is measured against).
   std::optional<uint64_t> primary_lsn;
   std::optional<uint64_t> system_identifier;  // from its last answer
+  uint32_t timeline = 0;  // its last answer's current timeline, 0 when unknown
 };
 
 struct GuardParams {
@@ -70,7 +72,19 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 // the peer's server, asked over TCP on its real IP, does: while it answers
 // (freshly) as a standby, an advert claiming its node is master is forged
 // or stale. Unknown or unreachable says nothing: adverts rule then.
+// It also holds when the peer's server answers (freshly) as a primary on an
+// older timeline than the local primary's: after a split that a promotion
+// ended (the nodes cut from each other, each still serving clients), the
+// promoted side is the newer one, and the one the clients were sent to.
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
+                                         const GuardParams& params);
+
+// The other side of that rule: why the local primary is the stale side of a
+// split and must give way (its router goes FAULT, the server is fenced and,
+// with auto_rejoin, rewound from the peer's), nullopt when it is not: the
+// peer's server answers freshly as a primary of the same cluster on a newer
+// timeline. Equal or unknown timelines say nothing: VRRP decides.
+std::optional<std::string> stale_primary(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params);
 
 // Why the local server must not be rejoined to the peer's, nullopt when it

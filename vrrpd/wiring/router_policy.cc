@@ -42,6 +42,7 @@ LocalPg local_view(const checkers::PgFacts& facts) {
   if (facts.local && facts.local->replay_lsn) l.replay_lsn = *facts.local->replay_lsn;
   if (facts.local && facts.local->system_identifier != 0)
     l.system_identifier = facts.local->system_identifier;
+  if (facts.alive && facts.local) l.timeline = facts.local->timeline;
   return l;
 }
 
@@ -49,6 +50,7 @@ PeerPg peer_view(const checkers::PgFacts& facts, const EventLoop& loop) {
   PeerPg p;
   if (facts.peer_alive && facts.peer) {
     p.role = facts.peer->role;
+    p.timeline = facts.peer->timeline;
     p.last_answer_at = facts.peer_at;
     p.blind_since_answer = loop.blind_since(facts.peer_at);
   }
@@ -218,6 +220,11 @@ void RouterPolicy::reevaluate() {
     // is a healthy standby again (rejoined) the node is eligible again.
     if (local.alive && local.role == PgRole::standby)
       apply_(router_.set_fault(now, "promotion", false, "local server is a standby again"));
+    // The stale side of a healed split gives way to the promoted one, its
+    // priority notwithstanding: FAULT fences its server, which ends this.
+    auto stale = stale_primary(local, peer_view(pg_->facts(), loop_), now, guard_);
+    apply_(router_.set_fault(now, "stale primary", stale.has_value(),
+                             stale ? *stale : "the local server is not a stale primary"));
   }
   apply_(router_.set_takeover_blocker(now, blocker()));
   if (pg_)
