@@ -34,7 +34,7 @@ def table(rows: list[dict]) -> str:
              "outage median | outage max | commit median | commit p99 |",
              "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for r in rows:
-        outage = r.get("outage_s") or [0.0]
+        outage = r.get("outage_s") or r.get("outage_per_kill") or [0.0]
         lines.append(
             f"| {r.get('system', 'pgvrrpd')}, {r['mode']} | {r['kills_done']} | "
             f"{r.get('acked_total', 0)} | {r['lost_total']} | "

@@ -10,7 +10,8 @@ packages="build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libinih-dev libfmt-dev doctest-dev libpq-dev
   iproute2 iputils-ping python3 keepalived tshark tcpdump nftables
   postgresql-15 postgresql-client-15 shellcheck clang libclang-rt-14-dev
-  systemd util-linux lintian dpkg-dev man-db python3-seccomp"
+  systemd util-linux lintian dpkg-dev man-db python3-seccomp
+  patroni etcd-server etcd-client"
 
 missing=""
 for p in $packages; do
@@ -20,9 +21,10 @@ done
 if [ -n "$missing" ]; then
   echo "setup: installing:$missing"
   export DEBIAN_FRONTEND=noninteractive
-  # keepalived and postgresql start a service on install; nothing of ours may
-  # run in the machine's own namespace (its uplink is a real network), so
-  # forbid service starts while installing (policy-rc.d, exit 101).
+  # keepalived, postgresql and etcd-server start a service on install;
+  # nothing of ours may run in the machine's own namespace (its uplink is a
+  # real network), so forbid service starts while installing (policy-rc.d,
+  # exit 101). bench/patroni_sync.py runs etcd and Patroni in a lab.
   policy=/usr/sbin/policy-rc.d
   own_policy=""
   if [ ! -e "$policy" ]; then
@@ -35,6 +37,14 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
   if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+  # etcd-server and patroni also enable their units for the next boot:
+  # the benchmark runs its own in a lab, none belongs on the machine.
+  for unit in etcd patroni; do
+    case "$missing " in
+      *" $unit "* | *" $unit-server "*)
+        systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
+    esac
+  done
 fi
 
 cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

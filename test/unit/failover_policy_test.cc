@@ -418,6 +418,16 @@ TEST_CASE("split healed: the primary on the newer timeline is kept, the older on
   CHECK(*stale == "the peer's PostgreSQL is a primary on timeline 3, newer than this one's (2): "
                   "this one is the stale side of a split");
   CHECK_FALSE(pgvrrpd::yield_blocker(old_local, promoted_peer, t0 + 100ms, g));
+  // At the heal the first advert comes before the peer can be asked: its
+  // last answer as an older primary holds while it does not answer.
+  PeerPg silent;
+  silent.last_primary_timeline = 2;
+  auto wait = pgvrrpd::yield_blocker(promoted, silent, t0 + 10s, g);
+  REQUIRE(wait);
+  CHECK(*wait == "the peer's PostgreSQL does not answer now and was last seen a primary on "
+                 "timeline 2, older than this one's (3): the stale side of a split");
+  silent.last_primary_timeline = 3;
+  CHECK_FALSE(pgvrrpd::yield_blocker(promoted, silent, t0 + 10s, g));
   // Nothing is decided on a stale answer, equal or unknown timelines,
   // another cluster, or a local server that is not a live primary.
   CHECK_FALSE(pgvrrpd::stale_primary(old_local, promoted_peer, t0 + g.peer_fresh + 1ms, g));

@@ -234,14 +234,22 @@ TEST_CASE("a flood of lower-priority adverts is answered at most once per interv
   CHECK(adverts >= 3);
 }
 
-TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once") {
+TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once, and re-announces") {
   Router r(params(200), kSelf);
   r.start(t0);
   r.expire(t0 + r.master_down_interval());
   auto out = r.receive(t0 + 5s, advert_from(0), kLowerPeer);
   CHECK(r.state() == State::master);
   CHECK(sent_priority(out) == 200);
+  // Another master resigned (a split healed): it may have drawn the
+  // clients' ARP to itself.
+  CHECK(has(out, Kind::announce));
+  // A flood of them gets one announcement per interval.
+  out = r.receive(t0 + 5s + 10ms, advert_from(0), kLowerPeer);
+  CHECK(sent_priority(out) == 200);
   CHECK_FALSE(has(out, Kind::announce));
+  out = r.receive(t0 + 6s + 10ms, advert_from(0), kLowerPeer);
+  CHECK(has(out, Kind::announce));
 }
 
 TEST_CASE("RFC 5798 6.4.3: shutdown of the master sends priority 0 and drops the VIPs") {

@@ -240,7 +240,16 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
     // RFC 5798 6.4.3: answer a resigning router at once so that backups
     // that heard it do not take over.
     out.push_back(Action::send_advert(priority_));
-    adver_timer_ = now + std::chrono::duration_cast<Duration>(params_.advert_interval);
+    auto interval = std::chrono::duration_cast<Duration>(params_.advert_interval);
+    adver_timer_ = now + interval;
+    // Another master resigning: a split just healed and it gives way (the
+    // stale side of a PostgreSQL split, say). It held the VIPs and pointed
+    // the clients at itself: announce ours, at most once per interval as
+    // for a lower-priority master below.
+    if (!last_lower_answer_ || now >= *last_lower_answer_ + interval) {
+      last_lower_answer_ = now;
+      out.push_back(Action::announce());
+    }
     return out;
   }
   if (sender_wins(advert, source) && yield_blocker_) {

@@ -80,7 +80,14 @@ std::optional<TimePoint> FencePolicy::next_retry() const {
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params) {
   if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
-  if (!peer_answered_freshly(peer, now, params)) return std::nullopt;
+  if (!peer_answered_freshly(peer, now, params)) {
+    if (local.timeline != 0 && peer.last_primary_timeline != 0 &&
+        peer.last_primary_timeline < local.timeline)
+      return fmt::format("the peer's PostgreSQL does not answer now and was last seen a primary "
+                         "on timeline {}, older than this one's ({}): the stale side of a split",
+                         peer.last_primary_timeline, local.timeline);
+    return std::nullopt;
+  }
   if (peer.role == PgRole::standby)
     return "the peer's PostgreSQL answers as a standby, so its node is not master";
   if (peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&

@@ -42,6 +42,9 @@ struct PeerPg {
   std::optional<uint64_t> primary_lsn;
   std::optional<uint64_t> system_identifier;  // from its last answer
   uint32_t timeline = 0;  // its last answer's current timeline, 0 when unknown
+  // The timeline of the last answer that said primary, however old (kept
+  // while the peer does not answer); 0 when never seen a primary.
+  uint32_t last_primary_timeline = 0;
 };
 
 struct GuardParams {
@@ -75,7 +78,10 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 // It also holds when the peer's server answers (freshly) as a primary on an
 // older timeline than the local primary's: after a split that a promotion
 // ended (the nodes cut from each other, each still serving clients), the
-// promoted side is the newer one, and the one the clients were sent to.
+// promoted side is the newer one, and the one the clients were sent to. The
+// split's first advert comes before the peer's server can be asked again:
+// while it does not answer, its last answer as a primary on an older
+// timeline holds too.
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params);
 

@@ -57,6 +57,7 @@ PeerPg peer_view(const checkers::PgFacts& facts, const EventLoop& loop) {
   // The best known primary position: the peer's own LSN while it was
   // primary, or what our WAL receiver last heard from it.
   p.primary_lsn = facts.primary_lsn;
+  p.last_primary_timeline = facts.peer_primary_timeline;
   if (facts.peer && facts.peer->system_identifier != 0)
     p.system_identifier = facts.peer->system_identifier;
   if (facts.peer_primary_lsn && (!p.primary_lsn || *facts.peer_primary_lsn > *p.primary_lsn))
