@@ -53,7 +53,16 @@ def main():
 
         pair.p.stop("immediate")
         pair.d2.wait_state("MASTER", 5)
-        time.sleep(1.5)
+
+        # The promotion can take up to wal_retrieve_retry_interval (5 s):
+        # a promote request that finds the startup process "waiting for WAL
+        # to become available" after its WAL receiver died waits that long.
+        def promote_counted():
+            m = read(paths["n2"])
+            return ("pgvrrpd_hook_runs_total",
+                    frozenset({("router", "pg"), ("hook", "on_master"),
+                               ("result", "success")})) in m
+        wait_until(promote_counted, 10, 0.1, "n2's promote counted in its metrics")
         m2 = read(paths["n2"])
         # n2 takes over on n1's priority 0 advert, or a moment later if its
         # own connection to n1's dying server had not failed yet (the guard).
