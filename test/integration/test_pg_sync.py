@@ -101,10 +101,15 @@ def in_sync():
         if steps(pair.d1)[-2:] != ["leaving", "asynchronous"] or names(pair.p) != "":
             raise LabError(f"n1's steps after the standby died: {steps(pair.d1)}, "
                            f"now '{names(pair.p)}'")
-        m1 = read_metrics(metrics_path(pair.d1))
-        for form in ("synchronous", "leaving", "asynchronous"):
-            if metric(m1, "pgvrrpd_sync_changes_total", router="pg", to=form) != 1:
-                raise LabError(f"n1's metrics: changes to {form} not 1")
+        # The file is rewritten every metrics_interval (1 s): it may not
+        # have the last change yet.
+        def counted() -> dict:
+            m = read_metrics(metrics_path(pair.d1))
+            return {form: m.get(("pgvrrpd_sync_changes_total",
+                                 frozenset({("router", "pg"), ("to", form)})))
+                    for form in ("synchronous", "leaving", "asynchronous")}
+        wait_until(lambda: set(counted().values()) == {1}, 3, 0.1,
+                   lambda: f"n1's metrics counting one change to each form: {counted()}")
         log(f"standby killed: writes stalled {stall:.3f} s (sync_grace {GRACE} s), then went on")
         if stall > GRACE + 0.2:
             raise LabError(f"writes stalled {stall:.3f} s, more than sync_grace + 0.2 s")
