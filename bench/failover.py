@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import random
 import shutil
@@ -46,6 +45,7 @@ import pgvrrpd_node  # noqa: E402
 from addrwatch import AddressWatcher  # noqa: E402
 from keepalived_pair import KeepalivedPgPair  # noqa: E402
 from netlab import Lab  # noqa: E402
+from percentile import pct  # noqa: E402
 from pg_pair import VIP, PgPair  # noqa: E402
 from processes import LabError, log  # noqa: E402
 from replication import wait_caught_up, writers  # noqa: E402
@@ -179,12 +179,6 @@ def keep_logs(lab: Lab, dest: str) -> None:
 
 def ms(x: float | None) -> str:
     return "-" if x is None else f"{x * 1000:.0f}"
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
 
 
 def median_outage(runs: list[Run], scenario: str, daemon: str) -> float | None:

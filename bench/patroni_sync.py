@@ -88,7 +88,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import random
 import re
@@ -103,6 +102,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 
 from netlab import Host, Lab  # noqa: E402
+from percentile import pct  # noqa: E402
 from pg_pair import PgPair  # noqa: E402
 from pglab import (COMMON_CONF, LAB_SUBNETS, PG_BIN, PG_USER, PORT, WRITES_TABLE,  # noqa: E402
                    PgNode, _as_postgres)
@@ -188,12 +188,6 @@ def lab_bin_dir(lab: Lab) -> str:
                 'exec %s "$@" --no-sync\n' % ((os.path.join(PG_BIN, "pg_rewind"),) * 2))
     os.chmod(wrapper, 0o755)
     return bindir
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (as bench/failover.py)."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
 
 
 def patroni_version() -> str:

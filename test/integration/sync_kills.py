@@ -24,12 +24,14 @@ includes the rejoin: strict's price.
 from __future__ import annotations
 
 import random
+import re
 import signal
 import statistics
 import time
 
 from chaos import Chaos
 from netlab import Lab
+from percentile import pct
 from pg_pair import VIP, PgPair, Side
 from processes import LabError, log, wait_until
 
@@ -47,11 +49,6 @@ APP_ROLE_SQL = ("CREATE ROLE app LOGIN; GRANT SELECT, INSERT ON writes TO app; "
                 "GRANT USAGE ON SEQUENCE writes_id_seq TO app")
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
-
-
 def commit_latency(w, t0: float, t1: float) -> dict:
     took = [(r.end - r.start) * 1000 for r in w.results if r.ok and t0 <= r.start and r.end <= t1]
     if not took:
@@ -64,12 +61,31 @@ def acked_notes(w) -> set[str]:
     return {r.note for r in w.results if r.ok}
 
 
-def notes_on(side: Side) -> set[str]:
-    return set(side.pg.psql("SELECT note FROM writes").splitlines())
+def notes_on(pg) -> set[str]:
+    """The writes' notes on a PgNode (unique, where ids repeat after a failover)."""
+    return set(pg.psql("SELECT note FROM writes").splitlines())
+
+
+def standby_names(pg) -> str:
+    return pg.psql("SHOW synchronous_standby_names").strip()
+
+
+def sync_steps(d) -> list[str]:
+    """The forms a pgvrrpd applied, in order, from its log."""
+    return re.findall(r"synchronous replication \((?:on|strict)\): (\w+)", d.log_text())
+
+
+def add_app_role(pair: PgPair) -> None:
+    """The role the writers connect as, as an application would: not a
+    superuser, so that superuser_reserved_connections keeps room for
+    pgvrrpd's checks and the rejoin hook while commits wait for a standby."""
+    pair.p.psql(APP_ROLE_SQL)
+    wait_until(lambda: pair.s.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'app'") == "1",
+               10, 0.1, "the app role on the standby")
 
 
 def named_again(pair: PgPair, master: Side) -> bool:
-    return master.pg.psql("SHOW synchronous_standby_names").startswith("FIRST 1 (")
+    return standby_names(master.pg).startswith("FIRST 1 (")
 
 
 def kill_side(side: Side) -> None:
@@ -140,9 +156,7 @@ def run(mode: str, kills: int, seed: int = 1, latency_window: float = LATENCY_WI
         # server fills up. superuser_reserved_connections (3) then keeps
         # room for pgvrrpd's checks and the rejoin hook (pg_rewind), which
         # end the wait; a superuser writer would take those too.
-        pair.p.psql(APP_ROLE_SQL)
-        wait_until(lambda: pair.s.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'app'")
-                   == "1", 10, 0.1, "the app role on the standby")
+        add_app_role(pair)
         w = pair.writer(fast=True, keep=True, interval=WRITER_INTERVAL,
                         max_inflight=MAX_SESSIONS, user="app")
         t0 = time.monotonic()
@@ -167,7 +181,7 @@ def run(mode: str, kills: int, seed: int = 1, latency_window: float = LATENCY_WI
                 out["errors"].append(f"kill {k + 1}: {str(e).splitlines()[0][:200]}")
                 log(f"{mode}: {out['errors'][-1]}\n{diagnosis(pair, w)}")
                 break
-            missing = acked_notes(w) - notes_on(other)
+            missing = acked_notes(w) - notes_on(other.pg)
             lost = missing - lost_so_far
             lost_so_far |= missing
             out["lost_per_kill"].append(len(lost))

@@ -21,14 +21,11 @@ from netlab import Lab
 from pg_pair import VIP, PgPair, ScriptDir
 from processes import LabError, log, wait_until
 from runner import run_test
+from sync_kills import standby_names as names, sync_steps as steps
 
 GRACE = 2.0
 # A notify hook that logs what the hooks are told of synchronous replication.
 SHOW_SYNC = "#!/bin/sh\nenv | grep '^PGVRRPD_SYNC_' | sort | tr '\\n' ' '\necho\n"
-
-
-def names(pg) -> str:
-    return pg.psql("SHOW synchronous_standby_names").strip()
 
 
 def sync_pair(lab, mode: str = "on") -> PgPair:
@@ -48,10 +45,6 @@ def metrics_path(d) -> str:
 def hook_sync_env(d) -> list[str]:
     """What each notify run was told (PGVRRPD_SYNC_*), in order."""
     return re.findall(r"pg notify: (PGVRRPD_SYNC_.*)", d.log_text())
-
-
-def steps(d) -> list[str]:
-    return re.findall(r"synchronous replication \(on\): (\w+)", d.log_text())
 
 
 def main():

@@ -22,25 +22,16 @@ dropped at the lab's bridge between two ports only, both ways.
    server, the stale side, is fenced and rewound: with on the writes n1
    acknowledged during the split are gone, with strict nothing
    acknowledged is lost. The test asserts exactly that outcome."""
-import re
 import time
 
 from netlab import Lab
 from pg_pair import VIP, PgPair
 from processes import LabError, log, wait_until
 from runner import run_test
-from sync_kills import APP_ROLE_SQL
+from sync_kills import add_app_role, notes_on, standby_names as names, sync_steps as steps
 from writer import Writer
 
 GRACE = 2.0
-
-
-def names(pg) -> str:
-    return pg.psql("SHOW synchronous_standby_names").strip()
-
-
-def steps(d) -> list[str]:
-    return re.findall(r"synchronous replication \((?:on|strict)\): (\w+)", d.log_text())
 
 
 def sync_pair(lab, mode: str) -> PgPair:
@@ -49,12 +40,7 @@ def sync_pair(lab, mode: str) -> PgPair:
         d.routers["pg"].update(synchronous=mode, sync_grace=GRACE)
     pair.start()
     wait_until(lambda: names(pair.p).startswith("FIRST 1 ("), 10, 0.1, "n1 naming n2")
-    # The writers connect as an application would (see sync_kills.py): a
-    # server full of sessions waiting for a standby keeps its reserved
-    # slots for pgvrrpd, the rejoin hook and this test's psql.
-    pair.p.psql(APP_ROLE_SQL)
-    wait_until(lambda: pair.s.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'app'") == "1",
-               10, 0.1, "the app role on the standby")
+    add_app_role(pair)  # and this test's psql keeps a reserved slot
     return pair
 
 
@@ -69,10 +55,6 @@ def cut(lab, a, b) -> None:
 
 def heal(lab) -> None:
     lab.switch.run(["nft", "delete table bridge cut"])
-
-
-def notes_on(pg) -> set[str]:
-    return set(pg.psql("SELECT note FROM writes").splitlines())
 
 
 def acked_by(w, server: str, after: float) -> set[str]:
