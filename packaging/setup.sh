@@ -11,7 +11,8 @@ packages="build-essential cmake pkg-config
   iproute2 iputils-ping python3 keepalived tshark tcpdump nftables
   postgresql-15 postgresql-client-15 shellcheck clang libclang-rt-14-dev
   systemd util-linux lintian dpkg-dev man-db python3-seccomp
-  patroni etcd-server etcd-client"
+  patroni etcd-server etcd-client
+  vip-manager postgresql-15-auto-failover repmgr postgresql-15-repmgr pgpool2"
 
 missing=""
 for p in $packages; do
@@ -24,7 +25,8 @@ if [ -n "$missing" ]; then
   # keepalived, postgresql and etcd-server start a service on install;
   # nothing of ours may run in the machine's own namespace (its uplink is a
   # real network), so forbid service starts while installing (policy-rc.d,
-  # exit 101). bench/patroni_sync.py runs etcd and Patroni in a lab.
+  # exit 101). The benchmarks run etcd, Patroni, vip-manager, the
+  # pg_auto_failover monitor, repmgrd and pgpool in labs.
   policy=/usr/sbin/policy-rc.d
   own_policy=""
   if [ ! -e "$policy" ]; then
@@ -37,12 +39,13 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
   if [ -n "$own_policy" ]; then rm -f "$policy"; fi
-  # etcd-server and patroni also enable their units for the next boot:
-  # the benchmark runs its own in a lab, none belongs on the machine.
-  for unit in etcd patroni; do
+  # Their packages also enable units for the next boot: the benchmarks
+  # run their own in labs, none belongs on the machine.
+  for pkg_unit in etcd-server:etcd patroni:patroni vip-manager:vip-manager \
+    pgpool2:pgpool2 repmgr:repmgrd; do
     case "$missing " in
-      *" $unit "* | *" $unit-server "*)
-        systemctl disable "$unit.service" >/dev/null 2>&1 || true ;;
+      *" ${pkg_unit%%:*} "*)
+        systemctl disable "${pkg_unit#*:}.service" >/dev/null 2>&1 || true ;;
     esac
   done
 fi

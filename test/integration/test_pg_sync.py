@@ -75,6 +75,17 @@ def in_sync():
                   router="pg", to="synchronous") != 1:
             raise LabError("n1's metrics do not count its change to synchronous")
 
+        # 1b. A quiet spell longer than sync_grace, then writes: the standby
+        # never went away, so n1 stays synchronous (the keeper runs every
+        # check round, not only when the idle primary's facts change).
+        time.sleep(GRACE + 1)
+        w = pair.writer(fast=True)
+        time.sleep(1)
+        w.stop()
+        if steps(pair.d1) != ["synchronous"]:
+            raise LabError(f"n1 left synchronous replication after a quiet spell: "
+                           f"{steps(pair.d1)}")
+
         # 2. The standby's server dies: commits wait, then n1 leaves
         # synchronous replication (leaving, then asynchronous) and they go on.
         # A write every 50 ms: at every 10 ms, the sessions the stall broke

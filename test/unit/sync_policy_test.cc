@@ -180,3 +180,34 @@ TEST_CASE("sync policy: no interleaving lets the standby trust a primary that ha
     }
   }
 }
+
+TEST_CASE("sync policy: the flush counts as stalled after standing still behind the WAL") {
+  FlushWatch watch(1s);
+  CHECK(watch.observe(kT0, 100, 100));  // level
+  CHECK_FALSE(watch.stalls_at(kT0));
+  CHECK(watch.observe(kT0 + 100ms, 100, 150));  // behind: the count starts here
+  CHECK(watch.stalls_at(kT0 + 100ms) == kT0 + 1100ms);
+  CHECK(watch.observe(kT0 + 600ms, 120, 150));  // moved: afresh
+  CHECK(watch.observe(kT0 + 1500ms, 120, 160));
+  CHECK_FALSE(watch.observe(kT0 + 1600ms, 120, 170));  // still since 600 ms
+  CHECK_FALSE(watch.stalls_at(kT0 + 1600ms));
+  CHECK(watch.observe(kT0 + 1700ms, 170, 170));  // caught up
+}
+
+TEST_CASE("sync policy: the first commit after a quiet spell is not a stalled flush") {
+  FlushWatch watch(1s);
+  CHECK(watch.observe(kT0, 100, 100));
+  // No reading for a minute (an idle primary's facts stand still), then one
+  // taken while a commit waits for the standby: the flush has not moved
+  // since the last reading, but nothing waited before this one.
+  CHECK(watch.observe(kT0 + 60s, 100, 150));
+  CHECK(watch.stalls_at(kT0 + 60s) == kT0 + 61s);
+  CHECK_FALSE(watch.observe(kT0 + 61s, 100, 150));
+}
+
+TEST_CASE("sync policy: no flush position is never moving") {
+  FlushWatch watch(1s);
+  CHECK(watch.observe(kT0, std::nullopt, 100));
+  CHECK(watch.observe(kT0 + 500ms, std::nullopt, 100));
+  CHECK_FALSE(watch.observe(kT0 + 1500ms, std::nullopt, 100));
+}

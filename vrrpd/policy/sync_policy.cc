@@ -161,6 +161,20 @@ std::optional<TimePoint> SyncKeeper::next_deadline() const {
   return std::nullopt;
 }
 
+bool FlushWatch::observe(TimePoint now, std::optional<uint64_t> flush,
+                         std::optional<uint64_t> current) {
+  bool level = flush && current && *flush >= *current;
+  if (level || level_ || flush != seen_flush_) moved_at_ = now;
+  level_ = level;
+  seen_flush_ = flush;
+  return now - moved_at_ < stall_;
+}
+
+std::optional<TimePoint> FlushWatch::stalls_at(TimePoint now) const {
+  if (level_ || now - moved_at_ >= stall_) return std::nullopt;
+  return moved_at_ + stall_;
+}
+
 std::optional<std::string> sync_promotion_blocker(SyncMode mode,
                                                   const std::optional<SyncReading>& last,
                                                   TimePoint now, Duration grace,

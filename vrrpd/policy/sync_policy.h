@@ -108,6 +108,31 @@ class SyncKeeper {
   std::optional<TimePoint> leaving_since_;    // "leaving" seen applied since
 };
 
+// Whether the standby's flush keeps up, from the primary's readings of its
+// WAL position and the WAL sender's flush position: its WAL sender says
+// "streaming" until wal_sender_timeout even when the standby has stopped
+// flushing, so a flush standing still behind the WAL for `stall` counts as
+// away. A level reading, or the first one behind after a level one, starts
+// the count afresh: nothing waited before it. (Counting from the last
+// change instead made the first commit after a quiet spell look like a
+// standby stalled for the whole spell.)
+class FlushWatch {
+ public:
+  explicit FlushWatch(Duration stall) : stall_(stall) {}
+  // One reading; returns whether the flush is moving (not stalled).
+  bool observe(TimePoint now, std::optional<uint64_t> flush, std::optional<uint64_t> current);
+  // When the flush counts as stalled if no reading changes anything:
+  // nullopt while it is level or already stalled.
+  std::optional<TimePoint> stalls_at(TimePoint now) const;
+  void set_stall(Duration stall) { stall_ = stall; }
+
+ private:
+  Duration stall_;
+  bool level_ = true;
+  std::optional<uint64_t> seen_flush_;
+  TimePoint moved_at_{};
+};
+
 // What the standby last read from the primary's server (peer check).
 struct SyncReading {
   SyncSetting setting = SyncSetting::off;

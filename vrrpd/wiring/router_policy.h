@@ -178,8 +178,7 @@ class RouterPolicy {
   // The standby's flush position as last seen, and when it last moved (or
   // was level with the primary's): a WAL sender that still says
   // "streaming" to a cut-off standby holds commits back just the same.
-  std::optional<uint64_t> sync_seen_flush_;
-  TimePoint sync_flush_moved_at_{};
+  FlushWatch sync_flush_{Duration::zero()};
   // A change of settings may end after this policy is gone (a reload
   // stopped the router, the check carries on): its callback checks this.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -70,18 +70,14 @@ void RouterPolicy::keep_sync(TimePoint now) {
   if (primary_here) {
     const auto& l = *f.local;
     uint64_t max_lag = pg_check_->max_lag_bytes.value_or(kSwitchoverDefaultMaxLag);
-    bool level = l.sender_flush_lsn && l.current_lsn && *l.sender_flush_lsn >= *l.current_lsn;
-    if (level || l.sender_flush_lsn != sync_seen_flush_) sync_flush_moved_at_ = now;
-    sync_seen_flush_ = l.sender_flush_lsn;
-    Duration stall = std::max<Duration>(kSyncFlushStall, 2 * pg_check_->interval);
-    bool moving = now - sync_flush_moved_at_ < stall;
+    sync_flush_.set_stall(std::max<Duration>(kSyncFlushStall, 2 * pg_check_->interval));
+    bool moving = sync_flush_.observe(now, l.sender_flush_lsn, l.current_lsn);
     bool healthy = l.sender_state == "streaming" && l.sender_flush_lsn && l.current_lsn &&
                    *l.current_lsn - std::min(*l.current_lsn, *l.sender_flush_lsn) <= max_lag &&
                    moving;
     // Judged again when a stalled flush turns into "away": commits that
     // wait change no fact.
-    if (!level && moving) wake = wake ? std::min(*wake, sync_flush_moved_at_ + stall)
-                                      : sync_flush_moved_at_ + stall;
+    if (auto t = sync_flush_.stalls_at(now)) wake = wake ? std::min(*wake, *t) : *t;
     SyncApplied applied = parse_standby_names(l.sync_standby_names);
     SyncSetting want = sync_.step(now, healthy, applied);
     bool may_try = !sync_retry_at_ || now >= *sync_retry_at_;
@@ -138,6 +134,15 @@ void RouterPolicy::keep_sync(TimePoint now) {
     if (auto d = sync_.next_deadline()) wake = wake ? std::min(*wake, *d) : *d;
     if (sync_retry_at_ && *sync_retry_at_ > now)
       wake = wake ? std::min(*wake, *sync_retry_at_) : *sync_retry_at_;
+    // Fed every check round, not only when a fact changes: an idle
+    // primary's facts stand still, and the grace (from the last healthy
+    // step) and the flush's stall (from the last level reading) would count
+    // from before the quiet spell: its first commit would look like a
+    // standby away for that long.
+    if (sync_.mode() != SyncMode::off) {
+      TimePoint round = now + pg_check_->interval;
+      wake = wake ? std::min(*wake, round) : round;
+    }
   }
   // A standby's own value is read by nobody, but a promotion makes it the
   // primary's: a name inherited from the old primary (pg_rewind and
