@@ -12,7 +12,7 @@ packages="build-essential cmake pkg-config
   postgresql-15 postgresql-client-15 shellcheck clang libclang-rt-14-dev
   systemd util-linux lintian dpkg-dev man-db python3-seccomp
   patroni etcd-server etcd-client
-  vip-manager postgresql-15-auto-failover repmgr postgresql-15-repmgr pgpool2"
+  vip-manager postgresql-15-auto-failover repmgr postgresql-15-repmgr pgpool2 iputils-arping curl"
 
 missing=""
 for p in $packages; do

@@ -11,7 +11,8 @@ inside namespaces created here, never in the machine's own namespace:
 
 API in short:
   Lab(name)            .add_host(short, ipv4, ipv6, mac) -> Host, .path(file),
-                       .switch (Host for the switch ns), .dump_logs(), .close()
+                       .switch (Host for the switch ns), .cut(a, b), .heal(),
+                       .dump_logs(), .close()
   Host                 .ns .ifname .mac .ipv4 .ipv6 .link_local
                        .run(cmd, check, timeout) .spawn(cmd, log_name) -> Proc
                        .addresses() .has_address(a) .add_address(a) .del_address(a)
@@ -52,11 +53,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from typing import Sequence
 
-from processes import (LabError, Proc, kill_ns_pids, log, pid_alive, reap_orphans, run, tail,
-                       wait_until)
+from processes import (LabError, Proc, kill_ns_pids, log, pid_alive, reap_adopted, reap_orphans,
+                       run, tail, wait_until)
 
 ALLOWED_NETS = (ipaddress.ip_network("198.51.100.0/24"),
                 ipaddress.ip_network("2001:db8:100::/64"))
@@ -281,8 +283,20 @@ class Lab:
             self.failed = True
             self.close()
             raise
+        threading.Thread(target=self._reap_adopted_servers, daemon=True,
+                         name=f"{self.prefix}-reaper").start()
         log(f"lab {self.prefix} up (tmp {self.tmpdir})")
         return self
+
+    def _reap_adopted_servers(self) -> None:
+        """While the lab is open: servers that daemonized and exited do not
+        stay zombies (processes.reap_adopted says why that matters)."""
+        while not self.closed:
+            try:
+                reap_adopted({p.pid for lab in list(_open_labs) for p in list(lab.procs)})
+            except Exception as e:   # a thread that died would leave zombies again
+                log(f"reaper of {self.prefix}: {e!r}")
+            time.sleep(0.5)
 
     def _add_ns(self, ns: str) -> None:
         run(["ip", "netns", "add", ns])
@@ -356,6 +370,20 @@ class Lab:
     def path(self, name: str) -> str:
         """A file path in the lab's temp dir."""
         return os.path.join(self.tmpdir, name)
+
+    def cut(self, a: Host, b: Host) -> None:
+        """Frames between hosts a and b dropped at the bridge, both ways;
+        each still reaches every other host. One cut at a time: heal()."""
+        sw = self.switch
+        sw.run(["nft", "add table bridge cut"])
+        sw.run(["nft", "add chain bridge cut between { type filter hook forward priority 0 ; }"])
+        for x, y in ((a, b), (b, a)):
+            sw.run(["nft", f"add rule bridge cut between iifname {x.swport} oifname {y.swport} "
+                           "drop"])
+
+    def heal(self) -> None:
+        """The cut made by cut() is gone."""
+        self.switch.run(["nft", "delete table bridge cut"])
 
     def _spawn(self, host: Host, cmd: list[str], log_name: str | None,
                env: dict | None) -> Proc:

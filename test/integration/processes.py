@@ -11,6 +11,7 @@
                              children(pid), exited(pid), processes_under(dir), tail(path)
     cleanup by pid           kill_ns_pids(ns) (whatever is left inside a namespace),
                              reap_orphans(tracked) (zombies adopted as subreaper)
+                             reap_adopted(tracked) (adopted servers' zombies only)
 
 Stdlib only (Python 3.11). Nothing here kills by name: only pids we started,
 or pids found inside a namespace we created.
@@ -248,6 +249,32 @@ def reap_orphans(tracked: set[int]) -> None:
     left to it."""
     for pid in children(os.getpid()):
         if pid not in tracked and exited(pid):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+
+# A server that daemonized in a lab (pg_ctl start in a hook or a script,
+# the postmaster Patroni starts) was adopted by this process when its
+# parent exited; once it exits, only we can reap it, and a supervisor that
+# waits for it to be gone (Patroni stopping its server before pg_rewind)
+# waits on the zombie for ever. These names are only ever such servers: the
+# short-lived commands this process runs itself (ip, psql, pg_ctl, nft)
+# are waited for by their subprocess call and never bear them.
+ADOPTED_SERVERS = ("postgres",)
+
+
+def reap_adopted(tracked: set[int], names: tuple[str, ...] = ADOPTED_SERVERS) -> None:
+    """Reap zombie children named `names` that no Popen of ours tracks."""
+    for pid in children(os.getpid()):
+        st = proc_state(pid)   # once: a pid may go between two reads
+        if pid in tracked or st is None or st[0] != "Z":
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if name in names:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
 

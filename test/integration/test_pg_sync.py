@@ -18,7 +18,7 @@ import time
 
 from metrics_text import read as read_metrics, value as metric
 from netlab import Lab
-from pg_pair import VIP, PgPair, ScriptDir
+from pg_pair import PgPair, ScriptDir
 from processes import LabError, log, wait_until
 from runner import run_test
 from sync_kills import standby_names as names, sync_steps as steps

@@ -44,19 +44,6 @@ def sync_pair(lab, mode: str) -> PgPair:
     return pair
 
 
-def cut(lab, a, b) -> None:
-    """Frames between hosts a and b dropped at the bridge, both ways."""
-    sw = lab.switch
-    sw.run(["nft", "add table bridge cut"])
-    sw.run(["nft", "add chain bridge cut between { type filter hook forward priority 0 ; }"])
-    for x, y in ((a, b), (b, a)):
-        sw.run(["nft", f"add rule bridge cut between iifname {x.swport} oifname {y.swport} drop"])
-
-
-def heal(lab) -> None:
-    lab.switch.run(["nft", "delete table bridge cut"])
-
-
 def acked_by(w, server: str, after: float) -> set[str]:
     return {r.note for r in w.results if r.ok and r.server == server and r.end >= after}
 
@@ -73,7 +60,7 @@ def master_loses_witness():
         pair = sync_pair(lab, "on")
         w = pair.writer(keep=True, user="app", max_inflight=4)
         time.sleep(0.5)
-        cut(lab, pair.n1, pair.gw)
+        lab.cut(pair.n1, pair.gw)
         pair.d1.wait_state("FAULT", 3)
         pair.d2.wait_state("MASTER", 5)
         wait_until(lambda: pair.n2.has_address(VIP), 5, 0.02, "the VIP on n2")
@@ -98,7 +85,7 @@ def standby_loses_witness():
         pair = sync_pair(lab, "on")
         w = pair.writer(keep=True, user="app", max_inflight=4)
         before = names(pair.p)
-        cut(lab, pair.n2, pair.gw)
+        lab.cut(pair.n2, pair.gw)
         pair.d2.wait_state("FAULT", 3)
         time.sleep(2 * GRACE)
         if pair.d1.state() != "MASTER" or [t for t in pair.d1.transitions() if t[1] != "MASTER"
@@ -128,7 +115,7 @@ def nodes_cut_from_each_other(mode: str):
         direct.wait_acknowledged(3, timeout=10)
         time.sleep(0.5)
         t_cut = time.monotonic()
-        cut(lab, pair.n1, pair.n2)
+        lab.cut(pair.n1, pair.n2)
         pair.d2.wait_state("MASTER", 5)
         wait_until(lambda: pair.n2.has_address(VIP), 5, 0.02, "the VIP on n2")
         if mode == "on":
@@ -150,7 +137,7 @@ def nodes_cut_from_each_other(mode: str):
         # Heal: n2 (newer timeline) stays master though n1 has the higher
         # priority; n1's server is fenced and rewound as n2's standby.
         faulted_before = pair.d1.state() == "FAULT"
-        heal(lab)
+        lab.heal()
         t_heal = time.monotonic()
         if not faulted_before:
             wait_until(lambda: "stale side of a split" in pair.d1.log_text(), 5, 0.05,

@@ -75,13 +75,14 @@ def _row_note(note: str) -> str:
 
 def _command(targets: Sequence[PgNode | str], note: str, interval: float,
              connect_timeout: float, statement_timeout: float,
-             options: Sequence[str] = (), user: str = PG_USER) -> list[str]:
+             options: Sequence[str] = (), user: str = PG_USER,
+             port: int = PORT) -> list[str]:
     """vip_writer's command line; `options` go before the conninfo."""
     if not os.access(VIP_WRITER_BIN, os.X_OK):
         raise LabError(f"vip_writer not built at {VIP_WRITER_BIN} (set VIP_WRITER_BIN)")
     # sslmode=disable: the lab has no TLS, and a refused SSLRequest costs
     # a round trip per attempt.
-    dsn = (f"host={target_hosts(targets)} port={PORT} user={user} "
+    dsn = (f"host={target_hosts(targets)} port={port} user={user} "
            f"dbname=postgres sslmode=disable application_name=vip_writer"
            + (" target_session_attrs=read-write" if len(targets) > 1 else ""))
     argv = [os.path.abspath(VIP_WRITER_BIN),
@@ -120,11 +121,12 @@ class Writer:
     def __init__(self, client: Host, targets: Sequence[PgNode | str],
                  interval: float = 0.05, note: str = "writer", keep: bool = False,
                  connect_timeout: float = 2.0, statement_timeout: float = 3.0,
-                 max_inflight: int = 64, user: str = PG_USER):
+                 max_inflight: int = 64, user: str = PG_USER, port: int = PORT):
         """user: the role it connects as (the lab's superuser by default;
-        an application's role leaves superuser_reserved_connections free)."""
+        an application's role leaves superuser_reserved_connections free);
+        port: the targets' (a proxy's, say pgpool's, rather than PostgreSQL's)."""
         self.client, self.targets, self.interval = client, list(targets), interval
-        self.user = user
+        self.user, self.port = user, port
         self.note = _row_note(note)
         self.keep, self.max_inflight = keep, max_inflight
         self.connect_timeout, self.statement_timeout = connect_timeout, statement_timeout
@@ -149,7 +151,7 @@ class Writer:
             options.append("--keep")
         self.proc = self.client.spawn(
             _command(self.targets, self.note, self.interval, self.connect_timeout,
-                     self.statement_timeout, options, self.user), name)
+                     self.statement_timeout, options, self.user, self.port), name)
         self._thread = threading.Thread(target=self._loop, daemon=True, name=repr(self))
         self._thread.start()
         return self
