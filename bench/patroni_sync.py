@@ -86,15 +86,11 @@ every time in seconds unless the key says _ms:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import time
 
@@ -104,9 +100,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from netlab import Host, Lab  # noqa: E402
 from percentile import pct  # noqa: E402
 from pg_pair import PgPair  # noqa: E402
-from pglab import (COMMON_CONF, LAB_SUBNETS, PG_BIN, PG_USER, PORT, WRITES_TABLE,  # noqa: E402
+from pglab import (LAB_SUBNETS, PG_USER, PORT, WRITES_TABLE,  # noqa: E402
                    PgNode, _as_postgres)
-from processes import LabError, cmdline, exited, log, reap_orphans, wait_until  # noqa: E402
+from peer_lab import kill_host, lab_bin_dir, pglab_parameters  # noqa: E402
+from peer_patroni import patroni_version, start_etcd  # noqa: E402
+from processes import LabError, log, wait_until  # noqa: E402
 from writer import FAST, Writer  # noqa: E402
 
 ETCD_ADDR = "198.51.100.30"
@@ -149,53 +147,6 @@ WRITER = {"keep": True, "max_inflight": 2}
 # kills only leaders.
 ANOMALIES = ("Demoting self", "failed to update leader lock", "is still alive",
              "Error communicating with DCS")
-
-
-def pglab_parameters() -> dict[str, str]:
-    """pglab.COMMON_CONF's settings (what pgvrrpd's lab servers run with) as
-    name -> value, for Patroni's postgresql.parameters. Its include of the
-    per-node file is left out: Patroni sets listen_addresses, port and
-    cluster_name itself."""
-    params = {}
-    for line in COMMON_CONF.splitlines():
-        m = re.match(r"\s*(\w+)\s*=\s*('(?:[^']|'')*'|\S+)", line)
-        if m and m[1] != "include":
-            value = m[2]
-            params[m[1]] = value[1:-1].replace("''", "'") if value.startswith("'") else value
-    return params
-
-
-def lab_bin_dir(lab: Lab) -> str:
-    """PG_BIN as Patroni's bin_dir sees it: every program linked, except
-    pg_rewind, wrapped to add --no-sync. The servers run with fsync off; a
-    pg_rewind that flushes its ~1000 files one by one took minutes on this
-    machine while other labs used the disk, where the rewind itself takes
-    under a second (pgvrrpd's lab passes REWIND_OPTIONS=--no-sync for the
-    same reason), and Patroni 3.0.2 has no setting for pg_rewind's
-    options."""
-    bindir = lab.path("pgbin")
-    os.makedirs(bindir)
-    os.chmod(bindir, 0o755)
-    for prog in os.listdir(PG_BIN):
-        if prog != "pg_rewind":
-            os.symlink(os.path.join(PG_BIN, prog), os.path.join(bindir, prog))
-    wrapper = os.path.join(bindir, "pg_rewind")
-    with open(wrapper, "w") as f:
-        # Patroni probes with `pg_rewind --help`, which must stay the first
-        # argument; getopt takes --no-sync after the others.
-        f.write("#!/bin/sh\n"
-                'case "$1" in --help|-V|--version) exec %s "$@";; esac\n'
-                'exec %s "$@" --no-sync\n' % ((os.path.join(PG_BIN, "pg_rewind"),) * 2))
-    os.chmod(wrapper, 0o755)
-    return bindir
-
-
-def patroni_version() -> str:
-    try:
-        cp = subprocess.run(["patroni", "--version"], capture_output=True, text=True, timeout=30)
-    except OSError as e:
-        return f"({e})"
-    return (cp.stdout or cp.stderr).strip()
 
 
 class PatroniNode:
@@ -289,74 +240,12 @@ class PatroniNode:
         st = self.rest()
         return bool(st and st.get("role") in ("master", "primary") and st.get("state") == "running")
 
-    def ns_pids(self) -> set[int]:
-        """The processes in this node's namespace, read from /proc here:
-        `ip netns pids` takes two process starts per listing (tens of ms
-        on a loaded machine, while the server half-lives), and run inside
-        the namespace it would list itself."""
-        ns = os.stat(f"/run/netns/{self.host.ns}")
-        pids = set()
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    st = os.stat(f"/proc/{entry}/ns/net")
-                except OSError:     # gone, or a zombie
-                    continue
-                if (st.st_dev, st.st_ino) == (ns.st_dev, ns.st_ino):
-                    pids.add(int(entry))
-        return pids - {os.getpid()}
-
     def kill_server(self, link_first: bool = False) -> float:
         """The whole server dies: every process in the node's namespace
-        (Patroni, the postmaster, its children, whatever Patroni was
-        running) frozen first, so that none acts on another's death and
-        the postmaster forks no backend for a client meanwhile (listed
-        again until no new one shows up: one forked between the listing
-        and its parent's SIGSTOP would live on, attached to the shared
-        memory, and the next start would refuse it), then SIGKILLed; then
-        the link goes down, as PgPair.kill_n1_server does. link_first: the
-        link goes down before the SIGKILL, so that the dying kernel's FIN
-        and RST (the walsender's socket closed, the reconnect refused)
-        never reach the standby, as with a server that loses power.
-        Returns the time.monotonic() of the first SIGSTOP: from then on
-        the server answers nothing."""
-        frozen: set[int] = set()
-        t_dead = None
-        while new := self.ns_pids() - frozen:
-            t_dead = t_dead or time.monotonic()
-            for pid in new:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGSTOP)
-            frozen |= new
-        if t_dead is None:
-            raise LabError(f"{self}: nothing runs in {self.host.ns} to kill")
-        if link_first:
-            self.host.link_down()
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if not link_first:
-            self.host.link_down()
-        wait_until(lambda: all(exited(p) for p in frozen), 10,
-                   what=f"{self}'s processes {sorted(frozen)} to die")
-        # Nothing should be left; if something shows up all the same, it
-        # dies too, and the log says what it was.
-        for _ in range(100):
-            if not (left := self.ns_pids() - frozen):
-                break
-            log(f"{self}: killing {', '.join(f'{p} {cmdline(p)[:3]}' for p in left)}, "
-                f"found after the kill")
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            frozen |= left
-            time.sleep(0.05)
-        if self.proc:
-            self.proc.wait(10)
-        # The postmaster and its children were reparented to us (the lab
-        # makes this process a subreaper): reap them now, not at teardown.
-        reap_orphans({p.pid for p in self.lab.procs if p.alive()})
-        return t_dead
+        (Patroni, the postmaster, whatever Patroni was running) frozen and
+        SIGKILLed, the link down (peer_lab.kill_host, which says how and
+        what link_first changes). Returns when the server stopped answering."""
+        return kill_host(self.lab, self.host, link_first)
 
     def revive(self) -> None:
         self.host.link_up()
@@ -485,16 +374,7 @@ def run(kills: int, synchronous: bool, seed: int = 1, ttl: int = TTL,
         et = lab.add_host("et", ipv4=f"{ETCD_ADDR}/24")
         hosts = {name: lab.add_host(name, ipv4=f"{addr}/24") for name, addr in NODE_ADDRS.items()}
         cl = lab.add_host("cl", ipv4=f"{CLIENT_ADDR}/24")
-        etcd_url = f"http://{ETCD_ADDR}"
-        et.spawn(["etcd", "--name", "et", "--data-dir", lab.path("etcd"),
-                  "--listen-client-urls", f"{etcd_url}:2379",
-                  "--advertise-client-urls", f"{etcd_url}:2379",
-                  "--listen-peer-urls", f"{etcd_url}:2380",
-                  "--initial-advertise-peer-urls", f"{etcd_url}:2380",
-                  "--initial-cluster", f"et={etcd_url}:2380", "--enable-v2=true"], "etcd")
-        wait_until(lambda: et.run(["etcdctl", f"--endpoints={etcd_url}:2379", "endpoint",
-                                   "health"], check=False).returncode == 0,
-                   20, 0.2, "etcd to answer")
+        start_etcd(lab, et, ETCD_ADDR)
         bin_dir = lab_bin_dir(lab)
         nodes = {name: PatroniNode(lab, h, synchronous, cl, timing, bin_dir)
                  for name, h in hosts.items()}
