@@ -27,8 +27,9 @@ second one on n2's own address):
                 one before the fault to the end of the observation
   VIP on n2     the fault to the VIP appearing on n2 (tools with a VIP)
   promotion     the fault to n2's first acknowledged write of its own
-  2 primaries   the probe proved both servers writable at once (seen), or
-                both were writable when the run ended
+  2 primaries   the probe proved both servers writable at once while the
+                fault lasted, or after it ended (the failback, the heal, the
+                daemon's restart), or both were writable when the run ended
   lost          writes acknowledged (before or after the fault) missing on
                 the primary at the end, after recovery
   by hand       what the operator had to do to get two healthy nodes back
@@ -96,7 +97,8 @@ class Run:
     outage: float | None = None
     vip: float | None = None
     promotion: float | None = None
-    two_primaries_seen: int = 0
+    two_primaries_seen: int = 0        # proven overlaps while the fault lasted
+    two_primaries_after: int = 0       # ... once it ended (failback, heal, restart)
     two_primaries_end: bool = False
     acknowledged: int = 0
     lost: int = 0
@@ -183,6 +185,7 @@ def one_run(tool: str, scenario: str, delay: float) -> Run:
         if acknowledged_after(w, t_fault + 0.05) < 3:
             run.error = f"no write acknowledged within {FAILOVER_WAIT:.0f} s of the fault"
         # The fault ends; the pair must become whole again, by itself or by hand.
+        t_restore_wall = time.time()   # the probe's answers carry wall-clock times
         restore(c, scenario)
         t_restore = time.monotonic()
         deadline = t_restore + RECOVER_WAIT
@@ -204,7 +207,9 @@ def one_run(tool: str, scenario: str, delay: float) -> Run:
         w.stop()
         direct.stop()
         probe.stop()
-        run.two_primaries_seen = len(probe.violations)
+        found = probe.violations
+        run.two_primaries_seen = sum(1 for v in found if v[3] < t_restore_wall)
+        run.two_primaries_after = len(found) - run.two_primaries_seen
         run.two_primaries_end = len(writers([c.pg["n1"], c.pg["n2"]])) > 1
         primary = c.primary()
         acked = [r for r in w.results if r.ok]
@@ -226,7 +231,8 @@ def ms(x: float | None) -> str:
 
 def summarize(runs: list[Run], tools: list[str], scenarios: list[str]) -> str:
     head = ("| scenario | tool | machines | runs | outage median ms | outage p90 ms "
-            "| VIP on n2 median ms | promotion median ms | runs with 2 primaries (seen / at end) "
+            "| VIP on n2 median ms | promotion median ms "
+            "| runs with 2 primaries (during the fault / after it / at end) "
             "| lost writes (runs) | whole again by itself (median s) | by hand |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for scenario in scenarios:
@@ -248,6 +254,7 @@ def summarize(runs: list[Run], tools: list[str], scenarios: list[str]) -> str:
                      if rs[0].has_vip else "no VIP",
                      ms(statistics.median(pro)) if pro else "none",
                      f"{sum(r.two_primaries_seen > 0 for r in rs)} / "
+                     f"{sum(r.two_primaries_after > 0 for r in rs)} / "
                      f"{sum(r.two_primaries_end for r in rs)}",
                      f"{sum(r.lost for r in rs)} ({sum(r.lost > 0 for r in rs)})",
                      f"{len(rec)}/{len(rs)}" + (f" ({statistics.median(rec):.1f})" if rec
