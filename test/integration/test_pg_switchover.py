@@ -14,6 +14,7 @@ writing through the VIP all along.
    two writable servers, writes back within a second.
 4. Refused when the peer's server is down."""
 import json
+import signal
 import time
 
 from netlab import Lab
@@ -106,7 +107,11 @@ def main():
             raise LabError(f"a switchover stopped writes {max(outages):.2f} s")
 
         # 4. The peer's server down: refused. (n1's server now is the one
-        # its rejoin hook started, with pg_ctl.)
+        # its rejoin hook started, with pg_ctl.) n1's pgvrrpd goes first:
+        # with auto_rejoin it starts a standby found down beside a serving
+        # master at once, and a server started before pg_ctl stop's next look
+        # at postmaster.pid keeps pg_ctl waiting for its new pid.
+        pair.d1.kill(signal.SIGKILL)
         pair.p.run_as_postgres([pg_tool("pg_ctl"), "stop", "-D", pair.p.datadir, "-m", "fast"])
         wait_until(lambda: not json.loads(pair.d2.ctl("status", "--json").stdout)
                    ["checks"][0]["peer"]["alive"], 5, 0.05, "n2 to see n1's server down")
