@@ -55,6 +55,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "test", "integration"))
 
 from addrwatch import AddressWatcher  # noqa: E402
+from failover import first_after, ms  # noqa: E402
 from netlab import Lab  # noqa: E402
 from peer_lab import VIP  # noqa: E402
 from peer_patroni import DOCUMENTED, FAST as PATRONI_FAST, PatroniVip  # noqa: E402
@@ -106,11 +107,6 @@ class Run:
     recovered_in: float | None = None   # s from the restore to a whole pair, by itself
     by_hand: list = dataclasses.field(default_factory=list)
     error: str = ""
-
-
-def first_after(times, t0: float) -> float | None:
-    later = [t for t in times if t >= t0]
-    return min(later) - t0 if later else None
 
 
 def outage_after(w: Writer, t_fault: float, t_end: float) -> float | None:
@@ -223,10 +219,6 @@ def one_run(tool: str, scenario: str, delay: float) -> Run:
             run.error = run.error or "no single primary at the end"
         log(f"{tool}, {scenario}: {run}")
     return run
-
-
-def ms(x: float | None) -> str:
-    return "-" if x is None else f"{x * 1000:.0f}"
 
 
 def summarize(runs: list[Run], tools: list[str], scenarios: list[str]) -> str:
