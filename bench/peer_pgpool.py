@@ -88,9 +88,18 @@ class Pgpool(Contender):
         self.pg["n2"] = make_standby(self.pg["n1"], self.n2, listen="*")
         for short in IDS:
             self.write_files(short)
-        # n1 first: the first pgpool up becomes the watchdog's leader.
+        # n1 first: the first pgpool up becomes the watchdog's leader
+        # (example-cluster.html 8.2.9.2), but only once it has finished
+        # declaring itself: "I am announcing my self as leader/coordinator"
+        # opens a ~4 s DECLARE COORDINATOR round, and n2 and the third node
+        # started inside it elect n2 among themselves (they hold the quorum,
+        # n1 alone does not) and the split brain that follows is resolved in
+        # favour of the node with the quorum: n2 led and held the VIP in 2
+        # of 4 runs, and fault (e) then cut the VIP holder from the primary
+        # (28 s of outage, NOTES.md). "I am the cluster leader node" ends
+        # that round (src: watchdog.c, watchdog_state_machine_coordinator).
         self.start_pgpool("n1")
-        wait_until(lambda: self.log_has("n1", "as leader/coordinator"), 30, 0.2,
+        wait_until(lambda: self.log_has("n1", "I am the cluster leader node"), 60, 0.2,
                    lambda: f"n1's pgpool to lead; its log:\n{self.pgpool['n1'].log_tail(15)}")
         for short in ("n2", "pp"):
             self.start_pgpool(short)
@@ -98,6 +107,14 @@ class Pgpool(Contender):
                    "every pgpool's watchdog lifecheck to start")
         wait_until(lambda: self.healthy() is None, READY_TIMEOUT, 0.5,
                    lambda: f"pgpool's pair healthy: {self.healthy()}")
+        # NOTES.md, "Start and healthy", 3: the VIP on n1's eth0 only (the
+        # leader holds it). The faults are defined on the primary's node
+        # holding the VIP, as with every other tool.
+        wait_until(lambda: self.vip_holders() == ["n1"], 20, 0.2,
+                   lambda: f"the VIP on n1 only (held by {self.vip_holders()})")
+
+    def vip_holders(self) -> list[str]:
+        return [s for s, h in self.hosts().items() if h.has_address(VIP)]
 
     def writer(self, **kw) -> Writer:
         return Writer(self.cl, [VIP], port=PGPOOL_PORT, **kw).start()
