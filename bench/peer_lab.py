@@ -19,7 +19,7 @@ import subprocess
 import time
 
 from netlab import Host, Lab
-from pglab import COMMON_CONF, PG_BIN, PgNode
+from pglab import COMMON_CONF, PG_BIN, PG_USER, PgNode
 from processes import LabError, cmdline, exited, log, reap_orphans, wait_until
 from writer import Writer
 
@@ -57,9 +57,9 @@ def pglab_parameters() -> dict[str, str]:
     return params
 
 
-def lab_bin_dir(lab: Lab) -> str:
+def lab_bin_dir(lab: Lab, no_sync: tuple[str, ...] = ("pg_rewind",)) -> str:
     """PG_BIN as Patroni's bin_dir sees it: every program linked, except
-    pg_rewind, wrapped to add --no-sync. The servers run with fsync off; a
+    those of no_sync (pg_rewind), wrapped to add --no-sync. The servers run with fsync off; a
     pg_rewind that flushes its ~1000 files one by one took minutes on this
     machine while other labs used the disk, where the rewind itself takes
     under a second (pgvrrpd's lab passes REWIND_OPTIONS=--no-sync for the
@@ -69,16 +69,17 @@ def lab_bin_dir(lab: Lab) -> str:
     os.makedirs(bindir)
     os.chmod(bindir, 0o755)
     for prog in os.listdir(PG_BIN):
-        if prog != "pg_rewind":
+        if prog not in no_sync:
             os.symlink(os.path.join(PG_BIN, prog), os.path.join(bindir, prog))
-    wrapper = os.path.join(bindir, "pg_rewind")
-    with open(wrapper, "w") as f:
-        # Patroni probes with `pg_rewind --help`, which must stay the first
-        # argument; getopt takes --no-sync after the others.
-        f.write("#!/bin/sh\n"
-                'case "$1" in --help|-V|--version) exec %s "$@";; esac\n'
-                'exec %s "$@" --no-sync\n' % ((os.path.join(PG_BIN, "pg_rewind"),) * 2))
-    os.chmod(wrapper, 0o755)
+    for prog in no_sync:
+        wrapper = os.path.join(bindir, prog)
+        with open(wrapper, "w") as f:
+            # Patroni probes with `pg_rewind --help`, which must stay the
+            # first argument; getopt takes --no-sync after the others.
+            f.write("#!/bin/sh\n"
+                    'case "$1" in --help|-V|--version) exec %s "$@";; esac\n'
+                    'exec %s "$@" --no-sync\n' % ((os.path.join(PG_BIN, prog),) * 2))
+        os.chmod(wrapper, 0o755)
     return bindir
 
 
@@ -206,6 +207,11 @@ class Contender:
     name = ""
     machines = "2"
     has_vip = True
+    # The role the benchmark's clients write as. A tool whose primary may
+    # hold commits waiting for a standby gives them an application's role:
+    # a client that gives up on such a commit leaves its backend waiting,
+    # and superusers' would fill the slots kept for the tool's own checks.
+    client_user = PG_USER
 
     def __init__(self, lab: Lab):
         self.lab = lab
@@ -242,7 +248,7 @@ class Contender:
     def writer(self, **kw) -> Writer:
         """The client's writes, the way the tool's documentation has
         clients find the primary; kw: writer.Writer's keywords."""
-        return Writer(self.cl, [VIP], **kw).start()
+        return Writer(self.cl, [VIP], user=self.client_user, **kw).start()
 
     def config(self) -> str:
         """n1's configuration as run (for the report)."""

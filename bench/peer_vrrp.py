@@ -11,7 +11,8 @@ from keepalived_pair import KeepalivedPgPair
 from netlab import Lab
 from peer_lab import VIP, Contender, stop_postgres, tool_version
 from pg_pair import PgPair
-from processes import LabError
+from processes import LabError, wait_until
+from sync_kills import add_app_role, standby_names
 from replication import rebuild_as_standby, rewind_as_standby, writers
 
 
@@ -93,6 +94,31 @@ class PgvrrpdContender(_PairContender):
         stop_postgres(self.pg[short])
         rebuild_as_standby(self.pg[short], self.pg[other])
         return ["pg_basebackup from the new primary, standby.signal, pg_ctl start"]
+
+
+class PgvrrpdSyncContender(PgvrrpdContender):
+    """pgvrrpd with `synchronous = on` (etc/n1.ini: the primary names its
+    standby synchronous, and goes on without it after sync_grace, 5 s by
+    default): the mode pgvrrpd(8) offers against lost writes, as Patroni's
+    synchronous_mode and pg_auto_failover's default are."""
+
+    def __init__(self, lab: Lab, mode: str = "on"):
+        super().__init__(lab)
+        for d in (self.pair.d1, self.pair.d2):
+            d.routers["pg"].update(synchronous=mode)
+        self.name += f", synchronous = {mode}"
+        # Not a superuser: while commits wait for a standby, the slots of
+        # superuser_reserved_connections stay free for pgvrrpd's checks and
+        # the rejoin hook (a writer that gives up on a commit leaves its
+        # backend waiting; found when strict's rejoin never came).
+        self.client_user = "app"
+
+    def start(self) -> None:
+        super().start()
+        wait_until(lambda: standby_names(self.pg["n1"]).startswith("FIRST 1 ("), 10, 0.1,
+                   "n1 naming n2 synchronous")
+        add_app_role(self.pair)
+
 
 
 class KeepalivedContender(_PairContender):
