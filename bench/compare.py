@@ -90,6 +90,9 @@ TOOLS = {
     "pgpool": Pgpool,
     "pg_auto_failover": AutoFailover,
 }
+# strict holds writes for as long as the standby is away (by design, and
+# 65 s a fault here): measured on request, not in the default run.
+DEFAULT_TOOLS = [t for t in TOOLS if t != "pgvrrpd-strict"]
 SCENARIOS = ("pg dies", "server dies", "daemon dies", "link down", "nodes cut")
 # As bench/failover.py's writer: an attempt every 10 ms on a kept session,
 # new attempts while earlier ones wait (up to vip_writer's 64): a
@@ -327,8 +330,9 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per scenario and tool")
     parser.add_argument("--quick", action="store_true", help="one run of each")
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated: " +
-                        ", ".join(TOOLS))
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS),
+                        help="comma-separated, of: " + ", ".join(TOOLS) +
+                        " (default: all but pgvrrpd-strict)")
     parser.add_argument("--scenario", choices=SCENARIOS, action="append")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="write every run's figures here as they come")
