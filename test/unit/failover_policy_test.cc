@@ -477,3 +477,34 @@ TEST_CASE("rejoin: never towards another cluster (system identifiers differ)") {
   CHECK(*reason == "the peer's server is another cluster (system identifier "
                    "7713381477156880202, this one 7713381451077369570)");
 }
+
+TEST_CASE("reclaim guard: a primary pulls the clients back only on the peer's fresh word") {
+  GuardParams g = guard();
+  LocalPg local = primary_server();
+  local.timeline = 2;
+  PeerPg peer;
+  // At the heal: the peer has not answered since the nodes were cut.
+  peer.last_answer_at = t0;
+  peer.role = PgRole::unknown;
+  auto wait = pgvrrpd::reclaim_blocker(local, peer, t0 + 20s, g);
+  REQUIRE(wait);
+  CHECK(*wait == "the peer's PostgreSQL has not answered lately: it may have been promoted "
+                 "while the nodes were apart");
+  // Its server was promoted meanwhile: stale_primary takes over from here.
+  peer.last_answer_at = t0 + 20s;
+  peer.role = PgRole::primary;
+  peer.timeline = 3;
+  auto newer = pgvrrpd::reclaim_blocker(local, peer, t0 + 20s + 100ms, g);
+  REQUIRE(newer);
+  CHECK(*newer == "the peer's PostgreSQL answers as a primary too, on timeline 3 (this one's: 2)");
+  // A standby, or a primary of an older timeline: this side is the one to keep.
+  peer.role = PgRole::standby;
+  CHECK_FALSE(pgvrrpd::reclaim_blocker(local, peer, t0 + 20s + 100ms, g));
+  peer.role = PgRole::primary;
+  peer.timeline = 1;
+  CHECK_FALSE(pgvrrpd::reclaim_blocker(local, peer, t0 + 20s + 100ms, g));
+  // Nothing to keep when the local server is not a live primary.
+  local.role = PgRole::standby;
+  CHECK_FALSE(pgvrrpd::reclaim_blocker(local, PeerPg{}, t0, g));
+  CHECK_FALSE(pgvrrpd::reclaim_blocker(server_down(), PeerPg{}, t0, g));
+}

@@ -234,6 +234,34 @@ TEST_CASE("a flood of lower-priority adverts is answered at most once per interv
   CHECK(adverts >= 3);
 }
 
+TEST_CASE("reclaim guard: a healed split's lower-priority master is answered, the clients not pulled back") {
+  Router r(params(200), kSelf);
+  r.start(t0);
+  r.expire(t0 + r.master_down_interval());
+  CHECK(r.set_reclaim_blocker(std::string("peer not asked yet")).empty());
+  auto now = t0 + 10s;
+  auto out = r.receive(now, advert_from(100), kLowerPeer);
+  CHECK(r.state() == State::master);
+  CHECK(sent_priority(out) == 200);  // the other side still learns of us
+  CHECK_FALSE(has(out, Kind::announce));
+  CHECK(has(out, Kind::notice));
+  // Said once, not at every advert of the other side.
+  out = r.receive(now + 1s + 1ms, advert_from(100), kLowerPeer);
+  CHECK_FALSE(has(out, Kind::announce));
+  CHECK_FALSE(has(out, Kind::notice));
+  // Still held while the reason changes; cleared, the announcement goes out.
+  CHECK(r.set_reclaim_blocker(std::string("peer answers as a primary too")).empty());
+  out = r.set_reclaim_blocker(std::nullopt);
+  CHECK(has(out, Kind::announce));
+  CHECK(r.set_reclaim_blocker(std::nullopt).empty());  // once
+  // Nothing is held once the router gave way (the stale side faults).
+  r.set_reclaim_blocker(std::string("peer not asked yet"));
+  r.receive(now + 3s, advert_from(100), kLowerPeer);
+  r.set_fault(now + 3s + 10ms, "stale primary", true, "the peer is newer");
+  REQUIRE(r.state() == State::fault);
+  CHECK_FALSE(has(r.set_reclaim_blocker(std::nullopt), Kind::announce));
+}
+
 TEST_CASE("RFC 5798 6.4.3: the master answers a priority 0 advert at once, and re-announces") {
   Router r(params(200), kSelf);
   r.start(t0);

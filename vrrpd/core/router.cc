@@ -93,6 +93,7 @@ Cause fault_cause(std::string_view source) {
 void Router::set_state(State to, Cause cause, std::string reason, Actions& out) {
   out.push_back(Action::transition(state_, to, cause, std::move(reason)));
   state_ = to;
+  reclaim_held_ = false;  // only a master holds one back
 }
 
 void Router::become_master(TimePoint now, Cause cause, std::string reason, Actions& out) {
@@ -290,8 +291,29 @@ Actions Router::receive(TimePoint now, const Advert& advert, const IpAddress& so
   if (last_lower_answer_ && now < *last_lower_answer_ + interval) return out;
   last_lower_answer_ = now;
   out.push_back(Action::send_advert(priority_));
-  out.push_back(Action::announce());
   adver_timer_ = now + interval;
+  if (reclaim_blocker_) {
+    if (!reclaim_held_)
+      out.push_back(Action::notice(fmt::format(
+          "lower-priority master {} heard (a split healed?): not announcing the VIPs to the "
+          "clients: {}",
+          source.to_string(), *reclaim_blocker_)));
+    reclaim_held_ = true;
+    return out;
+  }
+  out.push_back(Action::announce());
+  return out;
+}
+
+Actions Router::set_reclaim_blocker(std::optional<std::string> reason) {
+  Actions out;
+  reclaim_blocker_ = std::move(reason);
+  if (reclaim_blocker_ || !reclaim_held_) return out;
+  reclaim_held_ = false;
+  if (state_ == State::master && !vips_pending_) {
+    out.push_back(Action::notice("reclaim guard cleared: announcing the VIPs"));
+    out.push_back(Action::announce());
+  }
   return out;
 }
 

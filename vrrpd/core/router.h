@@ -164,6 +164,15 @@ class Router {
   // a standby); it keeps advertising and says why, once per such sender.
   void set_yield_blocker(std::optional<std::string> reason) { yield_blocker_ = std::move(reason); }
 
+  // The reclaim guard (from the failover policy): while a reason is set, a
+  // master that hears a lower-priority master (a split just healed) answers
+  // it with an advert but does not announce the VIPs to the clients: the
+  // other side may have promoted its server meanwhile, and pulling the
+  // clients back to this one would have it acknowledge writes the promoted
+  // side never gets. Cleared while still master, the held announcement goes
+  // out then.
+  Actions set_reclaim_blocker(std::optional<std::string> reason);
+
   // Whether the local server accepts writes (see gate_vips_on_serving).
   Actions set_serving(TimePoint now, bool serving);
 
@@ -237,6 +246,8 @@ class Router {
   std::optional<std::string> takeover_blocker_;
   std::optional<std::string> yield_blocker_;
   std::optional<IpAddress> yield_refused_to_;  // the last sender told about it
+  std::optional<std::string> reclaim_blocker_;
+  bool reclaim_held_ = false;  // an announcement the reclaim guard holds back
   bool takeover_pending_ = false;
   bool serving_ = false;
   bool vips_pending_ = false;

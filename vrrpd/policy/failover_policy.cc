@@ -98,6 +98,23 @@ std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& pee
   return std::nullopt;
 }
 
+std::optional<std::string> reclaim_blocker(const LocalPg& local, const PeerPg& peer,
+                                           TimePoint now, const GuardParams& params) {
+  if (!local.known || !local.alive || local.role != PgRole::primary) return std::nullopt;
+  if (!peer_answered_freshly(peer, now, params))
+    return "the peer's PostgreSQL has not answered lately: it may have been promoted while "
+           "the nodes were apart";
+  if (peer.role == PgRole::standby) return std::nullopt;
+  if (peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&
+      peer.timeline < local.timeline)
+    return std::nullopt;
+  if (peer.role == PgRole::primary)
+    return fmt::format("the peer's PostgreSQL answers as a primary too, on timeline {} (this "
+                       "one's: {})",
+                       peer.timeline, local.timeline);
+  return "the peer's PostgreSQL answers neither as a standby nor as a primary";
+}
+
 std::optional<std::string> stale_primary(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params) {
   if (!local.known || !local.alive || local.role != PgRole::primary || local.timeline == 0)

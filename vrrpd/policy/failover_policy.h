@@ -85,6 +85,19 @@ std::optional<std::string> takeover_blocker(const LocalPg& local, const PeerPg& 
 std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& peer, TimePoint now,
                                          const GuardParams& params);
 
+// The reclaim guard: why a master whose server is a primary must not
+// announce the VIPs to the clients when it hears a lower-priority master,
+// nullopt when it may. That advert means the nodes were apart (the nodes
+// cut from each other, each still reaching its witness) and hear each other
+// again; the other side may have been promoted meanwhile, and the clients
+// sent to it. Only a fresh answer of the peer's server says this side is
+// the one to keep: as a standby, or as a primary on an older timeline.
+// Otherwise the clients stay where they are until stale_primary (below)
+// or the peer's giving way settles it: pulling them back first would have
+// this server acknowledge writes that the promoted side never gets.
+std::optional<std::string> reclaim_blocker(const LocalPg& local, const PeerPg& peer,
+                                           TimePoint now, const GuardParams& params);
+
 // The other side of that rule: why the local primary is the stale side of a
 // split and must give way (its router goes FAULT, the server is fenced and,
 // with auto_rejoin, rewound from the peer's), nullopt when it is not: the

@@ -228,9 +228,12 @@ void RouterPolicy::reevaluate() {
                              stale ? *stale : "the local server is not a stale primary"));
   }
   apply_(router_.set_takeover_blocker(now, blocker()));
-  if (pg_)
-    router_.set_yield_blocker(
-        yield_blocker(local_view(pg_->facts()), peer_view(pg_->facts(), loop_), now, guard_));
+  if (pg_) {
+    auto local = local_view(pg_->facts());
+    auto peer = peer_view(pg_->facts(), loop_);
+    router_.set_yield_blocker(yield_blocker(local, peer, now, guard_));
+    apply_(router_.set_reclaim_blocker(reclaim_blocker(local, peer, now, guard_)));
+  }
   if (pg_) {
     // While a promotion is pending, learn "out of recovery" within ~5 ms.
     pg_->set_fast_poll(router_.vips_pending());
