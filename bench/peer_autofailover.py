@@ -19,8 +19,8 @@ import shutil
 import signal
 
 from netlab import Host, Lab
-from peer_lab import (N1_ADDR, N2_ADDR, PEERS_DIR, THIRD_ADDR, Contender, lab_bin_dir,
-                      ns_pids, tool_version)
+from peer_lab import (N1_ADDR, N2_ADDR, PEERS_DIR, THIRD_ADDR, Contender, fill,
+                      lab_bin_dir, ns_pids, tool_version)
 from pglab import COMMON_CONF, LAB_SUBNETS, PG_USER, PORT, WRITES_TABLE, PgNode, _as_postgres, pg_tool
 from sync_kills import APP_ROLE_SQL
 from processes import LabError, exited, reap_orphans, wait_until
@@ -42,15 +42,7 @@ def _commands() -> dict:
 
 def _argv(items: list[dict], values: dict[str, str]) -> list[str]:
     """commands.json's items joined into one argv, @NAME@ filled."""
-    argv = [a for item in items for a in item["args"]]
-    out = []
-    for a in argv:
-        for k, v in values.items():
-            a = a.replace(f"@{k}@", v)
-        if "@" in a.replace("autoctl_node@", ""):
-            raise LabError(f"commands.json: unfilled placeholder in {a!r}")
-        out.append(a)
-    return out
+    return [fill(a, values, "commands.json") for item in items for a in item["args"]]
 
 
 class BothNodes:
@@ -127,11 +119,8 @@ class AutoFailover(Contender):
         environment (without it pg_autoctl's files land in ~postgres and
         /tmp, which every namespace shares)."""
         values = self.values(short)
-        env = []
-        for k, v in self.cmds["env"]["vars"].items():
-            for name, val in values.items():
-                v = v.replace(f"@{name}@", val)
-            env.append(f"{k}={v}")
+        env = [f"{k}={fill(v, values, 'commands.json')}"
+               for k, v in self.cmds["env"]["vars"].items()]
         home = os.path.join(self.run_dir, short, "home")
         return _as_postgres(["env", *env, *argv], home)
 

@@ -32,15 +32,19 @@ VIP_PREFIX = 24
 PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
 
 
-def fill_template(name: str, values: dict[str, object]) -> str:
-    """bench/peers/NAME with every @KEY@ replaced by values[KEY]; a key the
-    template names and values lacks is an error (no half-filled config)."""
-    with open(os.path.join(PEERS_DIR, name)) as f:
-        text = f.read()
+def fill(text: str, values: dict[str, object], what: str) -> str:
+    """text with every @KEY@ replaced by values[KEY]; a key the text names
+    and values lacks is an error (no half-filled config)."""
     missing = sorted({m for m in PLACEHOLDER.findall(text) if m not in values})
     if missing:
-        raise LabError(f"{name}: no value for {', '.join('@' + m + '@' for m in missing)}")
+        raise LabError(f"{what}: no value for {', '.join('@' + m + '@' for m in missing)}")
     return PLACEHOLDER.sub(lambda m: str(values[m[1]]), text)
+
+
+def fill_template(name: str, values: dict[str, object]) -> str:
+    """bench/peers/NAME, filled (fill)."""
+    with open(os.path.join(PEERS_DIR, name)) as f:
+        return fill(f.read(), values, name)
 
 
 def pglab_parameters() -> dict[str, str]:

@@ -120,7 +120,6 @@ class PgvrrpdSyncContender(PgvrrpdContender):
         add_app_role(self.pair)
 
 
-
 class KeepalivedContender(_PairContender):
     machines = "2"
 

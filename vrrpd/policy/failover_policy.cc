@@ -12,6 +12,13 @@ double seconds(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0;
 }
 
+// The peer's last answer says primary, on a known timeline older than the
+// local server's: it is the stale side of a split.
+bool peer_older_primary(const LocalPg& local, const PeerPg& peer) {
+  return peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&
+         peer.timeline < local.timeline;
+}
+
 }  // namespace
 
 bool peer_answered_freshly(const PeerPg& peer, TimePoint now, const GuardParams& params) {
@@ -90,8 +97,7 @@ std::optional<std::string> yield_blocker(const LocalPg& local, const PeerPg& pee
   }
   if (peer.role == PgRole::standby)
     return "the peer's PostgreSQL answers as a standby, so its node is not master";
-  if (peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&
-      peer.timeline < local.timeline)
+  if (peer_older_primary(local, peer))
     return fmt::format("the peer's PostgreSQL is a primary on timeline {}, older than this one's "
                        "({}): it is the stale side of a split",
                        peer.timeline, local.timeline);
@@ -104,10 +110,7 @@ std::optional<std::string> reclaim_blocker(const LocalPg& local, const PeerPg& p
   if (!peer_answered_freshly(peer, now, params))
     return "the peer's PostgreSQL has not answered lately: it may have been promoted while "
            "the nodes were apart";
-  if (peer.role == PgRole::standby) return std::nullopt;
-  if (peer.role == PgRole::primary && local.timeline != 0 && peer.timeline != 0 &&
-      peer.timeline < local.timeline)
-    return std::nullopt;
+  if (peer.role == PgRole::standby || peer_older_primary(local, peer)) return std::nullopt;
   if (peer.role == PgRole::primary)
     return fmt::format("the peer's PostgreSQL answers as a primary too, on timeline {} (this "
                        "one's: {})",
