@@ -29,8 +29,9 @@ struct RunAs {
 };
 
 // Config time: looks `user` up (getpwnam, may block on NSS) and, when it is
-// not the daemon's own user, checks setpriv exists and is safe to run
-// (script_security.h).
+// not the daemon's own user, checks that the daemon is root and that setpriv
+// exists and is safe to run (script_security.h). An empty `user` (no
+// hook_user in the file) is the daemon's own.
 Result<RunAs> resolve_hook_user(const std::string& user);
 
 // Whether running as `run_as` needs setpriv: a uid or gid other than the

@@ -5,7 +5,9 @@
 # Install it with `apt-get install ./build/pgvrrpd_*.deb`. It installs the
 # daemon, the shipped hooks (/usr/lib/pgvrrpd/hooks), an example config as
 # a conffile (/etc/pgvrrpd/pgvrrpd.ini: edit it before enabling the unit),
-# the systemd unit (not enabled or started), the man pages, and, among the
+# the systemd units (pgvrrpd.service, run as postgres, and the
+# pgvrrpd-start-postgresql@.path its hooks start PostgreSQL through; not
+# enabled or started), the man pages, and, among the
 # examples in /usr/share/doc/pgvrrpd, PostgreSQL's --pre-start drop-in.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +27,14 @@ for program in pgvrrpd pgvrrpctl; do
   strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$stage/usr/sbin/$program"
 done
-for hook in promote fence rejoin switchover; do
+for hook in promote fence rejoin switchover request-start; do
   install -D -m 0755 "$top/notify/hooks/$hook" "$stage/usr/lib/pgvrrpd/hooks/$hook"
 done
 install -D -m 0644 "$top/notify/hooks/as_owner.sh" "$stage/usr/lib/pgvrrpd/hooks/as_owner.sh"
 install -D -m 0644 "$top/etc/n1.ini" "$stage/etc/pgvrrpd/pgvrrpd.ini"
 install -D -m 0644 "$top/packaging/pgvrrpd.service" "$stage/lib/systemd/system/pgvrrpd.service"
+install -D -m 0644 "$top/packaging/pgvrrpd-start-postgresql@.path" \
+  "$stage/lib/systemd/system/pgvrrpd-start-postgresql@.path"
 docs=$stage/usr/share/doc/pgvrrpd
 for example in etc/n1.ini etc/n2.ini packaging/postgresql-pgvrrpd.conf; do
   install -D -m 0644 "$top/$example" "$docs/examples/$(basename "$example")"
@@ -74,7 +78,7 @@ Version: $version
 Architecture: $arch
 Maintainer: pgvrrpd developers <pgvrrpd@example.org>
 Installed-Size: $size
-Depends: $shlibs, util-linux (>= 2.33)
+Depends: $shlibs, util-linux (>= 2.33), postgresql-common
 Recommends: postgresql-15
 Section: net
 Priority: optional

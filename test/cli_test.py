@@ -29,7 +29,7 @@ def expect(what, cond, detail=""):
 # sit below a directory others can write (/tmp).
 hook_dir = tempfile.mkdtemp(prefix="pgvrrpd-cli-hooks-", dir="/run")
 os.chmod(hook_dir, 0o755)
-for hook in ("promote", "fence", "rejoin", "switchover", "as_owner.sh"):
+for hook in ("promote", "fence", "rejoin", "switchover", "request-start", "as_owner.sh"):
     shutil.copy(os.path.join(TOP, "notify", "hooks", hook), hook_dir)
     os.chmod(os.path.join(hook_dir, hook), 0o755)
 examples = tempfile.mkdtemp()

@@ -31,7 +31,7 @@ from pglab import PG_BIN  # noqa: E402
 from pgvrrpd_node import PgvrrpdNode  # noqa: E402
 from processes import wait_until  # noqa: E402
 from replication import make_primary, make_standby, writers  # noqa: E402
-from systemd_unit import sandbox_prefix  # noqa: E402
+from systemd_unit import run_under_unit, runtime_dir  # noqa: E402
 from writer import Writer, check_no_lost_writes  # noqa: E402
 
 TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -53,8 +53,8 @@ def node_config(name, node, hooks, sock):
             (r"hook_env = PGDATA=\S+", f"hook_env = PGDATA={node.datadir}"),
             (r"hook_env = PGHOST=\S+", f"hook_env = PGHOST={node.sockdir}\nhook_env = PGUSER=postgres"),
             (r"hook_env = REPLICATION_USER=\S+", "hook_env = REPLICATION_USER=postgres"),
-            # the lab's servers are no systemd units: the hooks (as root,
-            # as in the examples) start and stop them with pg_ctl
+            # the lab's servers are no systemd units: the hooks (as
+            # postgres, as in the examples) start them with pg_ctl
             (r"hook_env = PG_(START|STOP)_COMMAND=.*\n", ""),
             (r"\[check pg\]\n", "[check pg]\n"),
             (r"(\[check pg\][^\[]*?)interval = 1\ntimeout = 3", r"\1interval = 0.1\ntimeout = 0.3"),
@@ -68,12 +68,12 @@ def node_config(name, node, hooks, sock):
 
 
 def start_daemon(host, text):
-    """As the systemd unit runs it: in its sandbox, as root with only the
-    unit's capabilities (the lab's temp dir standing for the unit's
-    /var/lib/postgresql, /run/postgresql and /run/pgvrrpd)."""
+    """As the systemd unit runs it: in its sandbox, as postgres with only the
+    unit's two capabilities (the lab's temp dir standing for the unit's
+    /var/lib/postgresql and /run/postgresql)."""
     d = PgvrrpdNode(host)
     d.fixed_text = text
-    d.prefix = sandbox_prefix(host.lab)
+    run_under_unit(d)
     return d.start()
 
 
@@ -120,9 +120,9 @@ def main():
         p1 = make_primary(n1, listen="*")
         p2 = make_standby(p1, n2, listen="*")
         print(f"PostgreSQL {PG_BIN.split('/')[-2]}: n1 primary, n2 streaming standby", flush=True)
-        d1 = start_daemon(n1, node_config("n1", p1, hooks, lab.path("n1-pg.sock")))
+        d1 = start_daemon(n1, node_config("n1", p1, hooks, os.path.join(runtime_dir(lab), "n1-pg.sock")))
         d1.wait_state("MASTER", 5)
-        d2 = start_daemon(n2, node_config("n2", p2, hooks, lab.path("n2-pg.sock")))
+        d2 = start_daemon(n2, node_config("n2", p2, hooks, os.path.join(runtime_dir(lab), "n2-pg.sock")))
         d2.wait_state("BACKUP", 5)
         wait_until(lambda: n1.has_address(VIP), 5, 0.02, "the VIP on n1")
         print("pgvrrpd: n1 MASTER with the VIP, n2 BACKUP", flush=True)
@@ -175,7 +175,7 @@ def main():
         n2.run(["ip", "addr", "flush", "to", VIP + "/32"], check=False)
         p2.start()
         t0, t0_wall = time.monotonic(), time.time()
-        d2 = start_daemon(n2, node_config("n2", p2, hooks, lab.path("n2-pg.sock")))
+        d2 = start_daemon(n2, node_config("n2", p2, hooks, os.path.join(runtime_dir(lab), "n2-pg.sock")))
         wait_until(lambda: p2 not in writers([p2]), 10, 0.01, "n2's stale primary fenced")
         d2.wait_state("BACKUP", 60)
         p2.wait_streaming(p1, 60)

@@ -24,7 +24,7 @@ from pglab import PG_BIN, PgNode
 from pgvrrpd_node import PgvrrpdNode, assert_single_holder
 from processes import LabError, log, wait_until
 from replication import make_primary, make_standby, wait_caught_up
-from systemd_unit import sandbox_prefix
+from systemd_unit import run_under_unit
 from two_primaries import TwoPrimariesProbe
 from writer import FAST, Writer
 
@@ -60,11 +60,13 @@ class ScriptDir:
 
 
 class HookDir(ScriptDir):
-    """The shipped hooks (notify/hooks: promote, fence, rejoin) in a ScriptDir."""
+    """The shipped hooks (notify/hooks: promote, fence, rejoin, switchover,
+    request-start) in a ScriptDir."""
 
     def __init__(self, lab: Lab):
         hooks = {}
-        for name in ("promote", "fence", "rejoin", "switchover", "as_owner.sh"):
+        for name in ("promote", "fence", "rejoin", "switchover", "request-start",
+                     "as_owner.sh"):
             with open(os.path.join(HOOKS, name)) as f:
                 hooks[name] = f.read()
         super().__init__(lab, "pgvrrpd-hooks-", hooks)
@@ -115,7 +117,9 @@ class PgPair:
                             on_master=self.hooks.hook("promote"),
                             fence=self.hooks.hook("fence"), rejoin=self.hooks.hook("rejoin"),
                             switchover=self.hooks.hook("switchover"),
-                            auto_rejoin=True, hook_user="root" if under_unit else "postgres",
+                            auto_rejoin=True,
+                            # Under the unit: pgvrrpd's own user, postgres.
+                            **({} if under_unit else {"hook_user": "postgres"}),
                             hook_timeout=60,
                             hook_env=self.hook_env(node, n1_hook_env if host is self.n1
                                                    else ()))
@@ -128,7 +132,7 @@ class PgPair:
             if max_lag:
                 check["max_lag"] = max_lag
             if under_unit:
-                d.prefix = sandbox_prefix(lab)
+                run_under_unit(d)
             d.add_check("pg", **check)
             if witness:
                 d.add_check("witness", type="ping", target="198.51.100.254",

@@ -76,7 +76,8 @@ def readonly(path: str) -> bool:
 def status() -> dict:
     with open("/proc/self/status") as f:
         fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-    return {k: fields.get(k, "").strip() for k in ("NoNewPrivs", "Seccomp", "CapBnd", "Umask")}
+    return {k: fields.get(k, "").strip().split()[0] for k in
+            ("Uid", "NoNewPrivs", "Seccomp", "CapPrm", "CapEff", "CapBnd", "CapAmb", "Umask")}
 
 
 def other_families() -> list[str]:
@@ -116,11 +117,10 @@ def main():
     tmp_file = f"/tmp/sandbox-probe-{os.getpid()}"
     with open(tmp_file, "w") as f:
         f.write("probe\n")
-    # As nobody: who am I, and is this (root's) process in /proc?
+    # A change of user (the hooks of a root pgvrrpd do it; under the unit
+    # nothing may).
     as_nobody = subprocess.run(["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                "--clear-groups", "/bin/sh", "-c",
-                                'id -u; if [ -e "/proc/$1" ]; then echo seen; else echo hidden; '
-                                'fi', "sh", str(os.getpid())],
+                                "--clear-groups", "/usr/bin/id", "-u"],
                                capture_output=True, text=True, check=False)
     result = {
         "status": status(),
@@ -128,7 +128,8 @@ def main():
         "write_inside": outcome(lambda: write(os.path.join(rw_dir, "probe"))),
         "tmp_file": tmp_file,
         "marker_seen": os.path.exists(marker),
-        "root_entries": sorted(os.listdir("/root")),
+        "root_listing": outcome(lambda: os.listdir("/root")),
+        "pid1_seen": os.path.exists("/proc/1/status"),
         "other_user_process_seen": os.path.exists(f"/proc/{other_pid}"),
         "proc_sys_readonly": readonly("/proc/sys"),
         "sys_readonly": readonly("/sys"),
@@ -145,7 +146,8 @@ def main():
         # unshare(CLONE_NEWUSER)
         "user_namespace": in_child(lambda: syscall(272, 0x10000000)),
         "other_families": other_families(),
-        "as_nobody": (as_nobody.stdout + as_nobody.stderr).split(),
+        "as_nobody": as_nobody.stdout.strip() if as_nobody.returncode == 0 else
+        f"exit {as_nobody.returncode}: {as_nobody.stderr.strip()}",
     }
     with open(out, "w") as f:
         json.dump(result, f)

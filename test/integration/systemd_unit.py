@@ -1,15 +1,19 @@
 """The shipped systemd unit (packaging/pgvrrpd.service) as the tests need
 it: its [Service] settings, the capabilities it leaves pgvrrpd, and a
 prefix that runs a command the way systemd starts the daemon: inside the
-unit's whole sandbox (unit_sandbox.py), as root with exactly the unit's
-capabilities.
+unit's whole sandbox (unit_sandbox.py), as the unit's User= (postgres)
+with exactly the unit's capabilities.
 
-    node.prefix = sandbox_prefix(lab)            # the unit as it is
-    node.prefix = sandbox_prefix(lab, caps)      # with other capabilities
+    run_under_unit(node)               # a PgvrrpdNode, the unit as it is
+    run_under_unit(node, caps)         # with other capabilities
+    cmd = [*sandbox_prefix(lab), ...]  # any command
 """
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import tempfile
 
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
                     "pgvrrpd.service")
@@ -41,12 +45,21 @@ def unit_capabilities(path: str = UNIT) -> list[str]:
     return caps
 
 
-def setpriv_prefix(caps: list[str]) -> list[str]:
-    """Runs the command after it as root whose capabilities are `caps` only
-    (root gets its bounding set at exec), like a unit without User= and
-    with CapabilityBoundingSet=caps."""
-    names = ",".join("+" + c.removeprefix("CAP_").lower() for c in caps)
-    return ["/usr/bin/setpriv", f"--bounding-set=-all{',' + names if names else ''}", "--"]
+def unit_user(path: str = UNIT) -> str:
+    return (service_settings(path).get("User") or ["root"])[-1]
+
+
+def runtime_dir(lab) -> str:
+    """The lab's /run/pgvrrpd (RuntimeDirectory=): the unit's user's, 0755,
+    as systemd makes it."""
+    path = lab.path("run-pgvrrpd")
+    if not os.path.isdir(path):
+        os.mkdir(path, 0o755)
+        pw = pwd.getpwnam(unit_user())
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        # The unit's user must reach it (and the lab's config files).
+        os.chmod(lab.tmpdir, 0o711)
+    return path
 
 
 def lab_mapping(lab) -> dict[str, str]:
@@ -57,21 +70,22 @@ def lab_mapping(lab) -> dict[str, str]:
 
         /var/lib/postgresql  -> lab.tmpdir  PGDATA is LAB/pg-NAME/data (pglab.py)
         /run/postgresql      -> lab.tmpdir  the socket directories, LAB/pg-NAME
-        /run/pgvrrpd         -> lab.tmpdir  RuntimeDirectory=: the control
-                                            sockets, LAB/HOST-ROUTER.sock
+        /run/pgvrrpd         -> LAB/run-pgvrrpd  RuntimeDirectory=, the unit
+                                            user's: the control sockets
 
     /var/lib/prometheus/node-exporter (metrics_file) is optional in the unit
     ('-') and not mapped: skipped where absent, as systemd skips it; a test
     that writes metrics maps its own directory there."""
     return {"/var/lib/postgresql": lab.tmpdir, "/run/postgresql": lab.tmpdir,
-            "/run/pgvrrpd": lab.tmpdir}
+            "/run/pgvrrpd": runtime_dir(lab)}
 
 
 def sandbox_prefix(lab, caps: list[str] | None = None,
                    mapping: dict[str, str] | None = None) -> list[str]:
     """Runs the command after it as systemd runs the unit: in an emulation
     of its whole sandbox (unit_sandbox.py: ProtectSystem=, PrivateTmp=,
-    seccomp filters...), as root with the unit's capabilities, or `caps`.
+    seccomp filters...), as the unit's user with the unit's capabilities,
+    or `caps`.
     The unit's writable paths are the lab's (lab_mapping, plus `mapping`).
     Debian's interpreter: python3-seccomp is its module."""
     argv = ["/usr/bin/python3", "-B", SANDBOX]
@@ -80,3 +94,89 @@ def sandbox_prefix(lab, caps: list[str] | None = None,
     if caps is not None:
         argv.append("--caps=" + ",".join(caps))
     return argv + ["--"]
+
+
+def readable_binary(lab, binary: str) -> str:
+    """`binary` where the unit's user can run it: the build itself when
+    every directory above it lets others through, else a copy in a
+    directory of root's under /run (a checkout under /root is closed to
+    postgres), removed with the lab."""
+    directory = os.path.dirname(os.path.abspath(binary))
+    while directory != "/":
+        if not os.stat(directory).st_mode & 0o001:
+            break
+        directory = os.path.dirname(directory)
+    else:
+        return binary
+    copies = getattr(lab, "unit_binaries", None)
+    if copies is None:
+        copies = lab.unit_binaries = tempfile.mkdtemp(prefix="pgvrrpd-unit-bin-", dir="/run")
+        os.chmod(copies, 0o755)
+        lab.stoppables.append(_Remove(copies))
+    copy = os.path.join(copies, os.path.basename(binary))
+    if not os.path.exists(copy):
+        shutil.copy2(binary, copy)
+    return copy
+
+
+class _Remove:
+    def __init__(self, path: str):
+        self.path = path
+
+    def stop(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def run_under_unit(node, caps: list[str] | None = None,
+                   mapping: dict[str, str] | None = None) -> None:
+    """Makes a PgvrrpdNode start as systemd runs the unit: sandbox_prefix,
+    its control socket in the lab's /run/pgvrrpd, the build where the
+    unit's user can run it."""
+    lab = node.host.lab
+    node.prefix = sandbox_prefix(lab, caps, mapping)
+    if node.socket_path is None:
+        node.socket_path = os.path.join(runtime_dir(lab),
+                                        f"{node.host.short}-{node.name}.sock")
+    node.binary = readable_binary(lab, node.binary)
+
+
+class PathUnitStandIn:
+    """systemd's part of packaging/pgvrrpd-start-postgresql@.path for the
+    lab, which has no systemd: when `watched` is created or written
+    (PathChanged=), runs `start` (what postgresql@CLUSTER.service's start
+    does, its ExecStartPre= guard included) in `host`'s namespace, as
+    systemd would, outside pgvrrpd's sandbox. A change while a start runs
+    is taken after it (systemd ignores changes while the unit is active;
+    the stand-in does not know when a server is up, and a second start of
+    a running server fails harmlessly). Each run's output is kept in
+    `runs`."""
+
+    def __init__(self, host, watched: str, start: list[str]):
+        import threading
+        self.host, self.watched, self.start = host, watched, start
+        self.runs: list[str] = []
+        self._stopped = threading.Event()
+        self._seen = self._stamp()
+        host.lab.stoppables.append(self)
+        threading.Thread(target=self._watch, daemon=True,
+                         name=f"path-unit-{os.path.basename(watched)}").start()
+
+    def _stamp(self):
+        try:
+            st = os.stat(self.watched)
+            return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        except FileNotFoundError:
+            return None
+
+    def _watch(self):
+        while not self._stopped.wait(0.02):
+            stamp = self._stamp()
+            if stamp == self._seen or stamp is None:
+                self._seen = stamp
+                continue
+            self._seen = stamp
+            cp = self.host.run(self.start, check=False, timeout=120)
+            self.runs.append(f"exit {cp.returncode}: {cp.stdout}{cp.stderr}")
+
+    def stop(self):
+        self._stopped.set()

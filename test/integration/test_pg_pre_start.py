@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Issue 10, "a rebooted old primary must not come up writable": the
 failback case with PostgreSQL started the way systemd starts it with
-packaging/postgresql-pgvrrpd.conf (`pgvrrpd --pre-start`, then the server).
+packaging/postgresql-pgvrrpd.conf (`pgvrrpd --pre-start`, then the server),
+and the rejoin hook asking for that start as the example configs do
+(request-start writing the file pgvrrpd-start-postgresql@.path watches;
+the test plays systemd's part, systemd_unit.PathUnitStandIn).
 
 1. n1 (master) dies whole; n2 takes over. n1 reboots and its PostgreSQL
    unit starts before pgvrrpd: --pre-start refuses (n2's server answers as
@@ -12,15 +15,17 @@ packaging/postgresql-pgvrrpd.conf (`pgvrrpd --pre-start`, then the server).
    (the primary) waits for its peer, which is not up: it starts all the
    same, and the pair ends with one primary, n2. With n1's standby up,
    --pre-start on n2 sees it answer as a standby."""
+import os
 import time
 
 from netlab import Lab
-from pg_pair import PgPair, ScriptDir
+from pg_pair import HOOKS, PgPair, ScriptDir
 from pgvrrpd_node import PGVRRPD_BIN
 from pglab import PG_BIN
 from processes import LabError, log
 from replication import writers
 from runner import run_test
+from systemd_unit import PathUnitStandIn, runtime_dir
 
 
 def pre_start(host, ini, wait=3):
@@ -33,17 +38,25 @@ def pre_start(host, ini, wait=3):
 def main():
     with Lab("pg_pre_start") as lab:
         n1_ini = lab.path("n1-pg.ini")
-        # What `systemctl start postgresql@...` does with the drop-in: the
+        # As in etc/n1.ini: the hooks (as postgres, in the unit's sandbox)
+        # ask for the start by writing a file; systemd's path unit then
+        # starts PostgreSQL's unit, which with the drop-in runs the
         # ExecStartPre as root, then the server as postgres.
+        request = os.path.join(runtime_dir(lab), "start", "n1-main")
+        with open(os.path.join(HOOKS, "request-start")) as f:
+            helper = ScriptDir(lab, "pgvrrpd-request-", {"request-start": f.read()})
+        pair = PgPair(lab, under_unit=True, n1_hook_env=(
+            f"PG_START_COMMAND={helper.script('request-start')} {request}",
+            "START_TIMEOUT=30"))
+        if pair.d1.ini_path != n1_ini:
+            raise LabError(f"n1's config is at {pair.d1.ini_path}, not {n1_ini}")
         unit = ScriptDir(lab, "pgvrrpd-unit-", {"start": (
             "#!/bin/sh\n"
             f"{PGVRRPD_BIN} --pre-start --wait 5 -f {n1_ini} || exit 1\n"
             "exec setpriv --reuid=postgres --regid=postgres --init-groups "
-            f"{PG_BIN}/pg_ctl start -D \"$PGDATA\" -w -t 60 -l \"$PGDATA/unit.log\" >/dev/null\n")})
-        pair = PgPair(lab, under_unit=True,
-                      n1_hook_env=(f"PG_START_COMMAND={unit.script('start')}",))
-        if pair.d1.ini_path != n1_ini:
-            raise LabError(f"n1's config is at {pair.d1.ini_path}, not {n1_ini}")
+            f"{PG_BIN}/pg_ctl start -D {pair.p.datadir} -w -t 60 "
+            f"-l {pair.p.datadir}/unit.log >/dev/null\n")})
+        path_unit = PathUnitStandIn(pair.n1, request, [unit.script("start")])
         pair.start()
         w = pair.writer()
         pair.n2_takes_over(w)
@@ -61,8 +74,12 @@ def main():
         # Then pgvrrpd: the server is down and n2 is master, so it rejoins.
         pair.d1.start()
         pair.wait_rejoined()
-        if "the server starts as a standby (standby.signal)" not in pair.d1.log_text():
-            raise LabError("the rejoin's start did not pass --pre-start as a standby:\n"
+        if not any("the server starts as a standby (standby.signal)" in run
+                   for run in path_unit.runs):
+            raise LabError("the rejoin's start request did not pass --pre-start as a "
+                           f"standby: {path_unit.runs}\n" + pair.d1.recent_log(30))
+        if "request-start: the server accepts connections" not in pair.d1.log_text():
+            raise LabError("the rejoin hook did not see its start request served:\n"
                            + pair.d1.recent_log(30))
         time.sleep(1)
         w.stop()

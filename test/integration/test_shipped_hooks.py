@@ -17,25 +17,24 @@ from pglab import PG_BIN
 from processes import LabError, log, timed
 from replication import make_primary, make_standby, writers
 from runner import run_test
-from systemd_unit import sandbox_prefix
 from writer import probe_write
 
 HOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notify", "hooks")
 
 
 def run_hook(node, name, state, extra_env=None, check=True, as_root=False):
-    """As hook_user = postgres, or (as_root) as the example configs and the
-    systemd unit run them: in the unit's sandbox, as root with only its
-    capabilities (the lab's temp dir standing for /var/lib/postgresql and
-    /run/postgresql, systemd_unit.lab_mapping)."""
+    """As hook_user = postgres (as the shipped unit runs them: pgvrrpd's own
+    user), or (as_root) as a pgvrrpd run as root with hook_user = root runs
+    them: as root without CAP_DAC_OVERRIDE, only CAP_SETUID, CAP_SETGID and
+    CAP_KILL (as the unit before issue 10's last step did)."""
     env = {"PGBIN": PG_BIN, "PGDATA": node.datadir, "PGHOST": node.sockdir,
            "PGPORT": str(node.port), "PGUSER": "postgres",
            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **(extra_env or {})}
     cmd = ["env", "-i", *[f"{k}={v}" for k, v in env.items()],
            os.path.join(HOOK_DIR, name), "INSTANCE", "pg", state, "100"]
     if as_root:
-        cp = node.host.run([*sandbox_prefix(node.lab), *cmd], timeout=120,
-                           check=False)
+        cp = node.host.run(["/usr/bin/setpriv", "--bounding-set=-all,+setuid,+setgid,+kill",
+                            "--", *cmd], timeout=120, check=False)
     else:
         cp = node.run_as_postgres(cmd, timeout=120, check=False)
     log(f"hook {name}{' as root' if as_root else ''} on {node.host.short} exited {cp.returncode}: "
@@ -167,10 +166,11 @@ def scenario():
 
 
 def as_root(p, s, cl, env):
-    """The example configs' way: hook_user = root under the systemd unit
-    (no CAP_DAC_OVERRIDE: root cannot look into PGDATA), the server started
-    and stopped by commands (systemctl there; here scripts that say which
-    user ran them). PostgreSQL's programs must run as the owner of PGDATA."""
+    """pgvrrpd run as root with hook_user = root and a root with few
+    capabilities (no CAP_DAC_OVERRIDE: root cannot look into PGDATA), the
+    server started and stopped by commands (systemctl; here scripts that
+    say which user ran them). PostgreSQL's programs must run as the owner
+    of PGDATA."""
     commands = tempfile.mkdtemp(prefix="pgvrrpd-commands-", dir="/run")
     os.chmod(commands, 0o755)
     stop = os.path.join(commands, "stop")
@@ -213,7 +213,7 @@ def as_root(p, s, cl, env):
                   for root, dirs, files in os.walk(p.datadir) for name in dirs + files}
         if owners != {pwd.getpwnam("postgres").pw_uid}:
             raise LabError(f"after the hooks as root, PGDATA holds files of uids {owners}")
-        log("as root under the unit's capabilities: promote, fence (its stop command "
+        log("as root with CAP_SETUID, CAP_SETGID, CAP_KILL only: promote, fence (its stop command "
             "stopped nothing: pg_ctl did), rejoin (pg_rewind as postgres, start command as root)")
     finally:
         shutil.rmtree(commands)

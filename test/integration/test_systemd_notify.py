@@ -20,7 +20,7 @@ from netlab import Lab
 from pgvrrpd_node import PgvrrpdNode
 from processes import LabError, log, wait_until
 from runner import run_test
-from systemd_unit import sandbox_prefix
+from systemd_unit import run_under_unit
 
 VIP = "198.51.100.100"
 WATCHDOG_USEC = 400_000  # pings every 0.2 s
@@ -33,6 +33,8 @@ class NotifyListener:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
+        # As systemd's /run/systemd/notify: services of any user send there.
+        os.chmod(path, 0o777)
         self.sock.settimeout(0.2)
         self.messages: list[tuple[float, str]] = []
         self.running = True
@@ -64,7 +66,7 @@ class NotifyListener:
 def daemon(host, lab, listener, **keys):
     node = PgvrrpdNode(host, advert_interval=0.1, virtual_ip=[VIP + "/24"], **keys)
     node.env = {"NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    node.prefix = sandbox_prefix(lab)
+    run_under_unit(node)
     return node
 
 

@@ -12,17 +12,19 @@ the unit runs it) does its work, and the sandbox holds.
   mode 0644 (UMask=0022: node_exporter runs as another user); it runs in a
   mount namespace of its own, with no new privileges, seccomp and the
   unit's capabilities.
-- Its on_master hook (hook_user = root, as in the example configs) runs
-  sandbox_probe.py, which a control run outside the sandbox did first:
-  everything the sandbox refuses worked there. Inside: a write outside the
-  writable paths fails with EROFS, one in the PGDATA stand-in works; /tmp
-  is its own; /root is empty; root's processes are hidden from /proc for
-  a process as nobody (root, in group 0, still sees all, as under systemd);
-  /proc/sys and /sys are read-only, /proc/kallsyms closed, /dev holds no
-  block device; setpriority, a setuid chmod, personality(),
-  ptrace (outside @system-service), a user namespace and sockets of other
-  families fail; and setpriv still runs a command as nobody, as the
-  shipped hooks do for PostgreSQL's programs."""
+- The daemon runs as the unit's user (postgres) with the unit's two
+  capabilities effective and none ambient (it emptied the set).
+- Its on_master hook (pgvrrpd's own user, as in the example configs) runs
+  sandbox_probe.py, which a control run outside the sandbox (as root) did
+  first: everything the sandbox refuses worked there. Inside: the hook has
+  no capability; a write outside the writable paths fails with EROFS, one
+  in the PGDATA stand-in works; /tmp is its own; /root cannot be listed
+  (ProtectHome=yes); other users' processes (root's pid 1, nobody's) are
+  hidden from /proc; /proc/sys and /sys are read-only, /proc/kallsyms
+  closed, /dev holds no block device; setpriority, a setuid chmod,
+  personality(), ptrace (outside @system-service), a user namespace,
+  sockets of other families and a change of user (setpriv, ~@privileged)
+  fail."""
 import json
 import os
 import re
@@ -34,7 +36,10 @@ from pg_pair import ScriptDir
 from pgvrrpd_node import PgvrrpdNode
 from processes import LabError, log, wait_until
 from runner import run_test
-from systemd_unit import SANDBOX, UNIT, sandbox_prefix, service_settings, unit_capabilities
+import pwd
+
+from systemd_unit import (SANDBOX, UNIT, run_under_unit, service_settings, unit_capabilities,
+                          unit_user)
 from unit_sandbox import uncovered
 
 VIP = "198.51.100.100"
@@ -88,6 +93,10 @@ def main():
         outside = ScriptDir(lab, "pgvrrpd-sandbox-ro-", {})
         rw_dir = lab.path("pgdata-stand-in")
         os.mkdir(rw_dir)
+        # The unit's user's, as PGDATA and the textfile directory must be.
+        unit_pw = pwd.getpwnam(unit_user())
+        for path in (rw_dir, metrics.path):
+            os.chown(path, unit_pw.pw_uid, unit_pw.pw_gid)
         marker_fd, marker = tempfile.mkstemp(prefix="pgvrrpd-sandbox-marker-", dir="/tmp")
         os.close(marker_fd)
         other = n1.spawn(["setpriv", f"--reuid={NOBODY_UID}", "--regid=nogroup",
@@ -118,17 +127,18 @@ def scenario(lab, n1, scripts, metrics, outside, rw_dir, marker, other_pid):
     check(results, "control: another user's process is seen outside",
           c["other_user_process_seen"])
 
-    inside_out = lab.path("probe-inside.json")
+    # Where the hook (the unit's user) may write.
+    inside_out = os.path.join(rw_dir, "probe-inside.json")
     # The probe's arguments do not fit on a line of pgvrrpd.ini.
     hook = ScriptDir(lab, "pgvrrpd-sandbox-hook-", {"on_master": (
         "#!/bin/sh\nexec " + " ".join([scripts.script("probe"), *probe_args(
             inside_out, outside.path, rw_dir, marker, other_pid)]) + "\n")})
     node = PgvrrpdNode(n1, priority=200, advert_interval=0.1, virtual_ip=[VIP + "/24"],
-                       vip_lease=3, accept_any_source=True, hook_user="root",
+                       vip_lease=3, accept_any_source=True,
                        hook_timeout=30, on_master=hook.script("on_master"))
     metrics_file = os.path.join(metrics.path, "pgvrrpd.prom")
     node.global_keys = {"metrics_file": metrics_file, "metrics_interval": 1}
-    node.prefix = sandbox_prefix(lab, mapping={METRICS_DIR: metrics.path})
+    run_under_unit(node, mapping={METRICS_DIR: metrics.path})
     node.start()
     try:
         node.wait_state("MASTER", 10)
@@ -153,30 +163,32 @@ def scenario(lab, n1, scripts, metrics, outside, rw_dir, marker, other_pid):
         raise LabError(f"add {set(caps) - set(CAP_NUMBERS)} to CAP_NUMBERS")
     cap_mask = f"{sum(1 << CAP_NUMBERS[c] for c in caps):016x}"
     check(results, "the daemon runs in a mount namespace of its own", d["mnt_ns"] != host_ns)
-    check(results, "the daemon: NoNewPrivs 1, Seccomp 2 (filter), the unit's bounding set",
-          (d["NoNewPrivs"].strip(), d["Seccomp"].strip(), d["CapBnd"].strip()) ==
-          ("1", "2", cap_mask), (d["NoNewPrivs"], d["Seccomp"], d["CapBnd"]))
+    unit_uid = str(pwd.getpwnam(unit_user()).pw_uid)
+    check(results, f"the daemon: uid {unit_user()}, NoNewPrivs 1, Seccomp 2 (filter), the "
+          "unit's bounding set, those capabilities effective, none ambient",
+          (d["Uid"].split()[0], d["NoNewPrivs"].strip(), d["Seccomp"].strip(),
+           d["CapBnd"].strip(), d["CapEff"].strip(), d["CapAmb"].strip()) ==
+          (unit_uid, "1", "2", cap_mask, cap_mask, "0" * 16),
+          {k: d[k] for k in ("Uid", "NoNewPrivs", "Seccomp", "CapBnd", "CapEff", "CapAmb")})
     mode = os.stat(metrics_file).st_mode & 0o777
     check(results, "the metrics file is written, 0644 (UMask=0022)", mode == 0o644, oct(mode))
-    check(results, "the hook: no new privileges, seccomp, umask 0022, the unit's bounding set",
-          i["status"] == {"NoNewPrivs": "1", "Seccomp": "2", "CapBnd": cap_mask,
-                          "Umask": "0022"}, i["status"])
+    check(results, f"the hook: uid {unit_user()}, no new privileges, seccomp, umask 0022, the "
+          "unit's bounding set, no capability",
+          i["status"] == {"Uid": unit_uid, "NoNewPrivs": "1", "Seccomp": "2",
+                          "CapPrm": "0" * 16, "CapEff": "0" * 16, "CapBnd": cap_mask,
+                          "CapAmb": "0" * 16, "Umask": "0022"}, i["status"])
     check(results, "a write outside ReadWritePaths= fails with EROFS",
           i["write_outside"] == "EROFS", i["write_outside"])
     check(results, "a write in the PGDATA stand-in works", i["write_inside"] == "ok",
           i["write_inside"])
     check(results, "/tmp is its own (the host's marker unseen, its file not on the host)",
           not i["marker_seen"] and not os.path.exists(i["tmp_file"]))
-    check(results, "/root is empty (ProtectHome=tmpfs)",
-          set(i["root_entries"]) <= {".pgpass"}, i["root_entries"])
-    check(results, "root's processes are hidden from a hook's process as nobody "
-          "(ProtectProc=invisible)", i["as_nobody"][1:] == ["hidden"] and
-          c["as_nobody"][1:] == ["seen"], (i["as_nobody"], c["as_nobody"]))
-    # procfs lets its group (gid=, 0 unless set, and systemd does not set
-    # it) see every process: root's hooks and pgvrrpd, in group 0, are not
-    # hidden from, as under systemd.
-    check(results, "root, in group 0, still sees another user's process, as under systemd",
-          i["other_user_process_seen"])
+    check(results, "/root cannot be listed (ProtectHome=yes)",
+          i["root_listing"] == "EACCES" and c["root_listing"] == "ok",
+          (i["root_listing"], c["root_listing"]))
+    check(results, "other users' processes (root's pid 1, nobody's) are hidden from the hook "
+          "(ProtectProc=invisible)", not i["pid1_seen"] and not i["other_user_process_seen"]
+          and c["pid1_seen"], (i["pid1_seen"], i["other_user_process_seen"]))
     check(results, "/proc/sys and /sys are read-only (ProtectKernelTunables=)",
           i["proc_sys_readonly"] and i["sys_readonly"] and not c["proc_sys_readonly"])
     check(results, "/proc/kallsyms is closed", i["kallsyms"] == "EACCES", i["kallsyms"])
@@ -208,8 +220,8 @@ def scenario(lab, n1, scripts, metrics, outside, rw_dir, marker, other_pid):
               i["other_families"])
     else:
         log("no address family outside the unit's opens here: not shown")
-    check(results, "setpriv runs a command as nobody (the hooks change user)",
-          i["as_nobody"][:1] == [str(NOBODY_UID)] and c["as_nobody"][:1] == [str(NOBODY_UID)],
+    check(results, "a change of user fails (no CAP_SETUID; SystemCallFilter=~@privileged)",
+          i["as_nobody"] != str(NOBODY_UID) and c["as_nobody"] == str(NOBODY_UID),
           (i["as_nobody"], c["as_nobody"]))
 
     print("\n".join(results), flush=True)

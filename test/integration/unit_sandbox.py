@@ -16,8 +16,10 @@ ProtectKernel*=, ProtectControlGroups=), a UTS namespace
 (SystemCallFilter= expanded with `systemd-analyze syscall-filter`, as
 systemd itself expands the groups, then RestrictAddressFamilies=,
 RestrictNamespaces=, MemoryDenyWriteExecute= and the others, each its
-own filter as systemd loads them), then execs setpriv with the unit's
-CapabilityBoundingSet (or --caps) and COMMAND.
+own filter as systemd loads them), then the unit's CapabilityBoundingSet (or --caps), its User= and Group=
+with its AmbientCapabilities= (or --caps), and execs COMMAND. The change of
+user comes before the seccomp filters, as in systemd: they may deny it
+(~@privileged).
 
 --map: the lab's stand-in for a path of the unit (ReadWritePaths=,
 RuntimeDirectory=): that path is made writable instead, and shown at its
@@ -54,11 +56,16 @@ import sys
 
 # Run by /usr/bin/python3 as a prefix, from any directory.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from systemd_unit import UNIT, service_settings, setpriv_prefix  # noqa: E402
+from systemd_unit import UNIT, service_settings  # noqa: E402
 
 # What each emulated setting becomes here.
 EMULATED = {
-    "CapabilityBoundingSet": "setpriv --bounding-set (or --caps)",
+    "CapabilityBoundingSet": "prctl(PR_CAPBSET_DROP) of every other capability (or --caps)",
+    "User": "setgroups (the user's groups, as systemd's initgroups), setresgid, setresuid, "
+            "keeping the capabilities across (PR_SET_KEEPCAPS)",
+    "Group": "setresgid",
+    "AmbientCapabilities": "capset (inheritable, permitted, effective), then "
+                           "PR_CAP_AMBIENT_RAISE (or --caps)",
     "NoNewPrivileges": "prctl(PR_SET_NO_NEW_PRIVS)",
     "PrivateMounts": "a mount namespace of its own, slave to the host's",
     "ProtectSystem": "strict: every mount but /dev, /proc and /sys remounted read-only",
@@ -96,6 +103,7 @@ EMULATED = {
 # Settings of the unit that this does not apply, and why that is safe.
 NOT_EMULATED = {
     "RuntimeDirectoryMode": "the lab's directory has its own mode; nothing checks it",
+    "RuntimeDirectoryPreserve": "the lab's directory lives as long as the lab",
 }
 
 # How systemd starts, stops, restarts and watches the service: the
@@ -142,6 +150,8 @@ MS_SLAVE, MS_RELATIME, MS_STRICTATIME = 1 << 19, 1 << 21, 1 << 24
 MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWUTS = 0x00020000, 0x04000000
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE = 8, 24, 47, 2
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PER_QUERY = 0xffffffff
 API_FILE_SYSTEMS = ("/dev", "/proc", "/sys")
 
@@ -633,6 +643,64 @@ def load_filters(settings) -> None:
 
 
 # --------------------------------------------------------------------------
+# Credentials
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def cap_number(name: str) -> int:
+    """CAP_NET_RAW -> 13, from the kernel headers' numbering."""
+    return CAP_NUMBERS[name.upper()]
+
+
+# linux/capability.h, the ones a unit here may name.
+CAP_NUMBERS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_KILL": 5, "CAP_SETGID": 6,
+               "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10,
+               "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
+               "CAP_SYS_ADMIN": 21}
+
+
+def become(settings, caps: list[str]) -> None:
+    """The bounding set; then, with User=, that user (and Group=) holding
+    `caps` as ambient capabilities, as systemd gives AmbientCapabilities=
+    (--caps stands for both sets). Without User=, root: its capabilities at
+    exec are the bounding set's."""
+    keep = {cap_number(c) for c in caps}
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last_cap = int(f.read())
+    for number in range(last_cap + 1):
+        if number not in keep:
+            _check(libc.prctl(PR_CAPBSET_DROP, number, 0, 0, 0), f"PR_CAPBSET_DROP {number}")
+    user = last(settings, "User")
+    if not user:
+        return
+    import grp
+    import pwd
+    pw = pwd.getpwnam(user)
+    group = last(settings, "Group")
+    gid = grp.getgrnam(group).gr_gid if group else pw.pw_gid
+    ambient = [c for c in words(settings, "AmbientCapabilities") if c in caps] \
+        if caps == words(settings, "CapabilityBoundingSet") else caps
+    _check(libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS")
+    os.setgroups(os.getgrouplist(user, gid))
+    os.setresgid(gid, gid, gid)
+    os.setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid)
+    mask = sum(1 << cap_number(c) for c in ambient)
+    header = CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (CapData * 2)(CapData(mask, mask, mask), CapData(0, 0, 0))
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+    for c in ambient:
+        _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap_number(c), 0, 0),
+               f"PR_CAP_AMBIENT_RAISE {c}")
+
+
+# --------------------------------------------------------------------------
 
 def hidden(path: str) -> bool:
     return any(under(path, top) for top in ("/tmp", "/var/tmp", "/home", "/root", "/run/user"))
@@ -663,11 +731,11 @@ def main(argv: list[str]) -> None:
     umask = last(settings, "UMask")
     if umask:
         os.umask(int(umask, 8))
+    become(settings, caps)
     if yes(settings, "NoNewPrivileges"):
         _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS")
     load_filters(settings)
-    argv = setpriv_prefix(caps) + args.command
-    os.execv(argv[0], argv)
+    os.execv(args.command[0], args.command)
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ TEST_CASE("control server: a directory others may write is refused") {
   chmod(f.dir.c_str(), 0777);
   auto refused = f.server.bind(f.path);
   CHECK_FALSE(refused.is_ok());
-  CHECK(refused.message().find("writable by root only") != std::string::npos);
+  CHECK(refused.message().find("writable by its owner only") != std::string::npos);
 }
 
 }  // namespace

@@ -112,6 +112,11 @@ TEST_CASE("hook env: another hook_user runs through setpriv, the daemon's own us
   CHECK(run_as_argv({"/x"}, std::nullopt) == std::vector<std::string>{"/x"});
   CHECK(resolve_hook_user("no-such-user-pgvrrpd").status().message() ==
         "hook_user no-such-user-pgvrrpd: no such user");
+  // No hook_user in the file: pgvrrpd's own user, whoever that is.
+  auto own = resolve_hook_user("");
+  REQUIRE(own.is_ok());
+  CHECK(own->uid == geteuid());
+  CHECK_FALSE(needs_setpriv(*own));
 }
 
 }  // namespace

@@ -171,6 +171,10 @@ Duration min_sync_grace(const CheckConfig& check) {
 
 namespace {
 
+std::string hook_user_name(const std::string& user) {
+  return user.empty() ? "pgvrrpd's own user (no hook_user)" : user;
+}
+
 // Synchronous mode reads the primary's replication state over the peer
 // check's connection, and the standby trusts what it read for half of
 // sync_grace less the check's timeout: that must span a check interval.
@@ -308,8 +312,9 @@ ConfigResult parse_config(std::string_view text, std::string_view file_name,
         report(router.line, fmt::format("exec check '{}' runs as the hook_user of the routers "
                                         "tracking it: [router {}] has {}, [router {}] at line "
                                         "{} has {}",
-                                        check.name, router.params.name, router.hooks.user,
-                                        first->params.name, first->line, first->hooks.user));
+                                        check.name, router.params.name,
+                                        hook_user_name(router.hooks.user), first->params.name,
+                                        first->line, hook_user_name(first->hooks.user)));
       }
     }
   }

@@ -45,8 +45,9 @@ struct HookConfig {
   bool auto_rejoin = false;
   Duration timeout = std::chrono::seconds(60);
   // Resolved at start-up, not when parsing (the user database is not the
-  // config file's business, and --check-config may run elsewhere).
-  std::string user = "root";
+  // config file's business, and --check-config may run elsewhere). Empty:
+  // pgvrrpd's own user (root, or the unit's User=).
+  std::string user;
   std::vector<std::pair<std::string, std::string>> env;  // NAME, value; in file order
   // The programs the shipped hooks run from hook_env (kHookEnvCommands),
   // parsed and checked like the hooks themselves: the fence and rejoin

@@ -81,7 +81,7 @@ std::string format_config(const Config& config) {
         line(key, join(command.argv, " "));
     if (hooks.auto_rejoin) line("auto_rejoin", "true");
     line("hook_timeout", milliseconds(hooks.timeout));
-    line("hook_user", hooks.user);
+    if (!hooks.user.empty()) line("hook_user", hooks.user);
     for (auto& [name, value] : hooks.env) line("hook_env", name + "=" + value);
     if (router.synchronous != RouterConfig::Synchronous::off) {
       line("synchronous", std::string(synchronous_name(router.synchronous)));

@@ -66,10 +66,13 @@ Status ControlServer::bind(const std::string& path) {
     if (errno != ENOENT || mkdir(dir.c_str(), 0755) != 0 || lstat(dir.c_str(), &st) != 0)
       return Status::from_errno(fmt::format("control socket directory {}", dir));
   }
-  // Whoever may write the directory may replace the socket.
-  if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+  // Whoever may write the directory may replace the socket: root, or the
+  // user pgvrrpd runs as (the unit's User=, owner of its RuntimeDirectory).
+  if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)))
     return Status::error(fmt::format("control socket directory {}: must be a directory owned "
-                                     "by root and writable by root only",
+                                     "by root or by pgvrrpd's user, and writable by its owner "
+                                     "only",
                                      dir));
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
@@ -130,11 +133,12 @@ void ControlServer::on_accept() {
       continue;
     }
     // The socket's mode keeps others out; the credentials say it again, in
-    // case the mode was changed by hand.
+    // case the mode was changed by hand. Root, and pgvrrpd's own user (who
+    // could signal or replace it anyway).
     ucred peer{};
     socklen_t length = sizeof peer;
-    client.denied =
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 || peer.uid != 0;
+    client.denied = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+                    (peer.uid != 0 && peer.uid != geteuid());
   }
 }
 
@@ -152,8 +156,8 @@ void ControlServer::on_client(Client& client, uint32_t events) {
       if (newline != std::string::npos) {
         std::string request = client.request.substr(0, newline);
         answer(client, client.denied
-                           ? "error: permission denied: only root may use pgvrrpd's control "
-                             "socket\n"
+                           ? "error: permission denied: only root and pgvrrpd's own user may "
+                             "use pgvrrpd's control socket\n"
                            : handler_(request));
         return;
       }

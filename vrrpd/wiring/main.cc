@@ -1,5 +1,6 @@
 // pgvrrpd: command line, configuration check, then the daemon. Wiring only.
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,9 +125,36 @@ pgvrrpd::ConfigResult read_config(const std::string& path) {
   return loaded;
 }
 
+// The unit starts pgvrrpd as an ordinary user with CAP_NET_RAW and
+// CAP_NET_ADMIN in its ambient set (AmbientCapabilities=). That set is only
+// the way in: pgvrrpd keeps them as effective and permitted, and empties it
+// so that no hook, exec check or PostgreSQL program it starts inherits them.
+// (EINVAL: a kernel before 4.3 has no ambient set to empty.)
+void drop_ambient_capabilities() {
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    std::fprintf(stderr, "pgvrrpd: cannot clear the ambient capabilities: %s\n",
+                 std::strerror(errno));
+    std::exit(1);
+  }
+}
+
+// As postgres (the unit's User=), pgvrrpd shares its uid with the database
+// server and whatever a database superuser runs there (COPY ... TO
+// PROGRAM): not dumpable, it cannot be ptraced or have its memory written
+// through /proc by them, which would hand them CAP_NET_ADMIN. (Root needs
+// no such guard, and keeps its core dumps.)
+void refuse_same_user_tracing() {
+  if (geteuid() != 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::fprintf(stderr, "pgvrrpd: cannot make itself non-dumpable: %s\n", std::strerror(errno));
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  drop_ambient_capabilities();
+  refuse_same_user_tracing();
   auto options = parse_options(argc, argv);
   if (!options) return 2;
   // Before anything uses libpq; logged once the log is set up.
