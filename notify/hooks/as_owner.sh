@@ -1,13 +1,13 @@
 # shellcheck shell=sh
 # Sourced by the shipped hooks (not a hook itself).
 #
-# pgvrrpd runs the hooks as hook_user. That is root where PostgreSQL is
-# started and stopped through its own systemd unit (only root may ask
-# systemd to), or the cluster's owner (postgres) where the hooks run pg_ctl
-# themselves. PostgreSQL's programs refuse to run as root, and under
-# pgvrrpd's unit root may not even look into the 0700 data directory (no
-# CAP_DAC_OVERRIDE): so as root, as_owner runs a command as the owner of
-# PGDATA; as anyone else it runs it as it is.
+# pgvrrpd runs the hooks as hook_user, by default its own user: the
+# cluster's owner (postgres) under the shipped systemd unit, or root where
+# an operator runs pgvrrpd as root (and may start and stop PostgreSQL's unit
+# with systemctl). PostgreSQL's programs refuse to run as root, and a root
+# without CAP_DAC_OVERRIDE may not even look into the 0700 data directory:
+# so as root, as_owner runs a command as the owner of PGDATA; as anyone
+# else it runs it as it is.
 # hook_uid: the effective uid, read with builtins only (no $(...) either:
 # the shell forks for it). A hook's first steps are in the write outage,
 # and each process costs milliseconds, tens on a loaded machine.

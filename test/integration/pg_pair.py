@@ -93,11 +93,10 @@ class PgPair:
         """n1_hook_env: more hook_env lines for n1, or replacements (a test's
         own start command or PGBIN, say); pgvrrpd_bin, peer_keys: see PgvrrpdNode (the benchmark's
         --baseline runs an older build). under_unit: the daemons run as the
-        systemd unit runs them (in its sandbox, as root with only its
-        capabilities: systemd_unit.sandbox_prefix, the lab's temp dir
-        standing for /var/lib/postgresql and /run/postgresql) and the
-        hooks as root, as in the example configs (they run PostgreSQL's
-        programs as the owner of PGDATA)."""
+        systemd unit runs them (in its sandbox, as postgres with only its
+        two capabilities: systemd_unit.run_under_unit, the lab's temp dir
+        standing for /var/lib/postgresql and /run/postgresql), and the
+        hooks as pgvrrpd's own user, as in the example configs."""
         self.lab = lab
         self.n1 = lab.add_host("n1", ipv4="198.51.100.11/24")
         self.n2 = lab.add_host("n2", ipv4="198.51.100.12/24")

@@ -40,8 +40,8 @@ class PgvrrpdNode:
         self.binary = binary or PGVRRPD_BIN
         self.peer_keys = peer_keys
         self.env: dict | None = None  # added to the daemon's environment
-        # Put before the daemon's command (systemd_unit.setpriv_prefix: the
-        # unit's capabilities).
+        # Put before the daemon's command (systemd_unit.run_under_unit: the
+        # unit's sandbox, user and capabilities).
         self.prefix: list[str] = []
         self.socket_path: str | None = None  # default: one per host and router name
         self.global_keys: dict = {}  # more [global] keys (metrics_file...)
