@@ -72,10 +72,12 @@ def handover_seconds(side) -> float | None:
     return (router.get("switchover") or {}).get("handover_s")
 
 
-def run(count: int, writer_interval: float = WRITER_INTERVAL) -> Result:
+def run(count: int, writer_interval: float = WRITER_INTERVAL, under_unit: bool = False) -> Result:
+    """under_unit: the daemons run as the shipped systemd unit runs them (its
+    sandbox, as postgres with two capabilities; pg_pair.PgPair)."""
     result = Result([])
     with Lab("bench_switchover") as lab:
-        pair = PgPair(lab)
+        pair = PgPair(lab, under_unit=under_unit)
         pair.start()
         w, probe = pair.under_load(fast=True, interval=writer_interval, keep=True)
         sides = pair.sides
@@ -165,8 +167,11 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--writer-interval-ms", type=float, default=WRITER_INTERVAL * 1000)
+    parser.add_argument("--under-unit", action="store_true",
+                        help="run pgvrrpd as packaging/pgvrrpd.service does: in its sandbox, "
+                             "as postgres with CAP_NET_RAW and CAP_NET_ADMIN only")
     args = parser.parse_args()
-    r = run(args.count, args.writer_interval_ms / 1000)
+    r = run(args.count, args.writer_interval_ms / 1000, args.under_unit)
     print(summarize(r))
     sys.exit(1 if safety_failures(r) else 0)
 

@@ -3,7 +3,8 @@
 errors (its warnings and notes are printed), it installs with
 `apt-get install ./pgvrrpd_*.deb`, the installed pgvrrpd runs
 (--version, --check-config on the installed example config, the unit
-verifies with its man pages present), and it is removed and purged with
+verifies with its man pages present, and so does the path unit its hooks
+start PostgreSQL through), and it is removed and purged with
 nothing left behind. Needs root (it installs the package on this machine);
 exits 77 (skipped) without it."""
 import glob
@@ -69,6 +70,13 @@ try:
     r = run(["systemd-analyze", "verify", "/lib/systemd/system/pgvrrpd.service"])
     expect("the installed unit verifies, man pages included",
            r.returncode == 0 and not r.stderr.strip(), r.stdout + r.stderr)
+    # The path unit the hooks start PostgreSQL through, for Debian's 15-main.
+    r = run(["systemd-analyze", "verify", "pgvrrpd-start-postgresql@15-main.path"])
+    expect("the installed pgvrrpd-start-postgresql@15-main.path verifies",
+           "/lib/systemd/system/pgvrrpd-start-postgresql@.path" in files and
+           r.returncode == 0 and not r.stderr.strip(), r.stdout + r.stderr)
+    expect("request-start is installed with the hooks, executable",
+           os.access("/usr/lib/pgvrrpd/hooks/request-start", os.X_OK))
     for page in ("pgvrrpd", "pgvrrpd.ini", "pgvrrpctl"):
         r = run(["man", "-w", page])
         expect(f"man {page} finds the page", r.returncode == 0, r.stderr)
