@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import tempfile
+import time
 
 from netlab import Lab
 from pglab import PG_BIN
@@ -52,7 +53,7 @@ def main():
     HOOK_DIR = tempfile.mkdtemp(prefix="pgvrrpd-hooks-", dir="/run")
     os.chmod(HOOK_DIR, 0o755)
     try:
-        for name in ("promote", "fence", "rejoin", "as_owner.sh"):
+        for name in ("promote", "fence", "rejoin", "request-start", "as_owner.sh"):
             shutil.copy(os.path.join(HOOKS, name), HOOK_DIR)
         scenario()
     finally:
@@ -163,6 +164,7 @@ def scenario():
         log(f"rejoin hook (pg_basebackup fallback): {t.ms:.0f} ms")
 
         as_root(p, s, cl, env)
+        request_start_failures(lab, n3)
 
 
 def as_root(p, s, cl, env):
@@ -217,6 +219,42 @@ def as_root(p, s, cl, env):
             "stopped nothing: pg_ctl did), rejoin (pg_rewind as postgres, start command as root)")
     finally:
         shutil.rmtree(commands)
+
+
+def request_start_failures(lab, host):
+    """request-start (the examples' PG_START_COMMAND; its success, through
+    pgvrrpd under the unit, is integration: pg_pre_start's): bad arguments
+    exit 2 before anything is written; a server that never comes up (no
+    path unit enabled, or its start refused) is an error after
+    START_TIMEOUT, with the file written and the reason named."""
+    helper = os.path.join(HOOK_DIR, "request-start")
+    empty = lab.path("no-server-here")
+    os.mkdir(empty)
+    request = os.path.join(lab.path("start-requests"), "15-main")
+
+    def attempt(env, *args):
+        env = {"PGBIN": PG_BIN, "PGHOST": empty, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", **env}
+        return host.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], helper, *args],
+                        check=False, timeout=30)
+
+    for env, args, why in (({"START_TIMEOUT": "1x"}, [request], "START_TIMEOUT"),
+                           ({"START_TIMEOUT": "0"}, [request], "START_TIMEOUT"),
+                           ({}, ["relative/15-main"], "absolute path"),
+                           ({}, [], "usage")):
+        cp = attempt(env, *args)
+        if cp.returncode != 2 or why not in cp.stderr or os.path.exists(request):
+            raise LabError(f"request-start {env} {args}: exit {cp.returncode}, {cp.stderr!r}")
+    t0 = time.monotonic()
+    cp = attempt({"START_TIMEOUT": "1"}, request)
+    took = time.monotonic() - t0
+    with open(request) as f:
+        written = f.read()
+    if cp.returncode != 1 or "does not accept connections 1 s after the request" not in \
+            cp.stderr or "start requested" not in written or not 0.9 < took < 10:
+        raise LabError(f"request-start with no server: exit {cp.returncode} after {took:.1f} s, "
+                       f"{cp.stderr!r}, file {written!r}")
+    log(f"request-start: bad arguments refused (exit 2), no server: exit 1 after {took:.1f} s, "
+        "the request written")
 
 
 HBA_MARK = "# this node's own pg_hba.conf\n"
