@@ -61,7 +61,8 @@ int ask(const std::string& path, const std::string& request, std::string& answer
       return fail(kNotRunning, "pgvrrpd is not running (nothing answers on " + path +
                                    "; another daemon's socket: --socket PATH)");
     if (err == EACCES || err == EPERM)
-      return fail(kPermission, "permission denied on " + path + ": pgvrrpctl must run as root (or as pgvrrpd's own user)");
+      return fail(kPermission, "permission denied on " + path +
+                                   ": pgvrrpctl must run as root (or as pgvrrpd's own user)");
     return fail(kFailed, path + ": " + std::strerror(err));
   }
   std::string line = request + "\n";

@@ -13,7 +13,6 @@ namespace {
 
 // The daemon's own user, by name where the user database knows it.
 std::string own_user_name() {
-  errno = 0;
   const passwd* pw = getpwuid(geteuid());
   return pw != nullptr ? std::string(pw->pw_name) : fmt::format("uid {}", geteuid());
 }
@@ -32,11 +31,13 @@ Result<RunAs> resolve_hook_user(const std::string& user) {
   if (needs_setpriv(run_as)) {
     // Only root may change user (the unit grants no CAP_SETUID to others):
     // said now, not at the first failover.
-    if (geteuid() != 0)
+    if (geteuid() != 0) {
+      std::string self = own_user_name();
       return Status::error(fmt::format(
           "hook_user {}: pgvrrpd runs as {}, not root, and cannot run hooks as another user "
           "(leave hook_user out to run them as {}, or run pgvrrpd as root)",
-          user, own_user_name(), own_user_name()));
+          user, self, self));
+    }
     if (auto s = check_program_security(kSetprivPath); !s)
       return s.with_context(fmt::format("hook_user {} needs {}", user, kSetprivPath));
   }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import tempfile
+import threading
 
 UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
                     "pgvrrpd.service")
@@ -108,23 +108,14 @@ def readable_binary(lab, binary: str) -> str:
         directory = os.path.dirname(directory)
     else:
         return binary
+    from pg_pair import ScriptDir  # pg_pair imports this module
     copies = getattr(lab, "unit_binaries", None)
     if copies is None:
-        copies = lab.unit_binaries = tempfile.mkdtemp(prefix="pgvrrpd-unit-bin-", dir="/run")
-        os.chmod(copies, 0o755)
-        lab.stoppables.append(_Remove(copies))
-    copy = os.path.join(copies, os.path.basename(binary))
+        copies = lab.unit_binaries = ScriptDir(lab, "pgvrrpd-unit-bin-", {})
+    copy = copies.script(os.path.basename(binary))
     if not os.path.exists(copy):
         shutil.copy2(binary, copy)
     return copy
-
-
-class _Remove:
-    def __init__(self, path: str):
-        self.path = path
-
-    def stop(self):
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def run_under_unit(node, caps: list[str] | None = None,
@@ -152,7 +143,6 @@ class PathUnitStandIn:
     `runs`."""
 
     def __init__(self, host, watched: str, start: list[str]):
-        import threading
         self.host, self.watched, self.start = host, watched, start
         self.runs: list[str] = []
         self._stopped = threading.Event()

@@ -40,7 +40,7 @@ import pwd
 
 from systemd_unit import (SANDBOX, UNIT, run_under_unit, service_settings, unit_capabilities,
                           unit_user)
-from unit_sandbox import uncovered
+from unit_sandbox import CAP_NUMBERS, uncovered
 
 VIP = "198.51.100.100"
 PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_probe.py")
@@ -229,11 +229,6 @@ def scenario(lab, n1, scripts, metrics, outside, rw_dir, marker, other_pid):
     if failed:
         raise LabError(f"{len(failed)} sandbox checks failed:\n" + "\n".join(failed))
     print(f"RESULT unit_sandbox checks={len(results)} master=yes hook_probe=yes", flush=True)
-
-
-# linux/capability.h
-CAP_NUMBERS = {"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_NET_ADMIN": 12,
-               "CAP_NET_RAW": 13}
 
 
 run_test(main)

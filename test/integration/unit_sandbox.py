@@ -16,8 +16,9 @@ ProtectKernel*=, ProtectControlGroups=), a UTS namespace
 (SystemCallFilter= expanded with `systemd-analyze syscall-filter`, as
 systemd itself expands the groups, then RestrictAddressFamilies=,
 RestrictNamespaces=, MemoryDenyWriteExecute= and the others, each its
-own filter as systemd loads them), then the unit's CapabilityBoundingSet (or --caps), its User= and Group=
-with its AmbientCapabilities= (or --caps), and execs COMMAND. The change of
+own filter as systemd loads them), then the unit's CapabilityBoundingSet
+(or --caps), its User= and Group= with its AmbientCapabilities= (or
+--caps), and execs COMMAND. The change of
 user comes before the seccomp filters, as in systemd: they may deny it
 (~@privileged).
 
@@ -48,7 +49,9 @@ from __future__ import annotations
 import argparse
 import ctypes
 import errno
+import grp
 import os
+import pwd
 import socket
 import stat
 import subprocess
@@ -680,8 +683,6 @@ def become(settings, caps: list[str]) -> None:
     user = last(settings, "User")
     if not user:
         return
-    import grp
-    import pwd
     pw = pwd.getpwnam(user)
     group = last(settings, "Group")
     gid = grp.getgrnam(group).gr_gid if group else pw.pw_gid
